@@ -1,0 +1,133 @@
+package middleware
+
+import "time"
+
+// This file is the metric contract: every metric name, label name, label
+// value and default bucket that the middleware exports. The generators in
+// specs/ import these identifiers instead of spelling strings, so a panel or
+// alert can only name a series that the middleware really emits.
+
+// Metric names exported by the middleware itself.
+const (
+	// MetricQueriesTotal counts every statement executed, by query type.
+	MetricQueriesTotal = "db_queries_total"
+	// MetricSlowQueriesTotal counts statements whose duration reached the slow threshold.
+	MetricSlowQueriesTotal = "db_slow_queries_total"
+	// MetricQueryDuration is the histogram of statement durations, in seconds.
+	MetricQueryDuration = "db_query_duration_seconds"
+	// MetricQueryErrorsTotal counts statements that returned an error
+	// (driver.ErrSkip is never counted: it is a fallback signal, not an error).
+	MetricQueryErrorsTotal = "db_query_errors_total"
+	// MetricTxDuration is the histogram of transaction durations (Begin to
+	// Commit or Rollback), in seconds, labelled by outcome.
+	MetricTxDuration = "db_transaction_duration_seconds"
+)
+
+// Connection-pool metric names. They are exported by client_golang's
+// collectors.NewDBStatsCollector, which the middleware registers for a *sql.DB
+// (see RegisterDBStats); they carry the constant label LabelDBName.
+const (
+	MetricPoolMaxOpen           = "go_sql_max_open_connections"
+	MetricPoolOpen              = "go_sql_open_connections"
+	MetricPoolInUse             = "go_sql_in_use_connections"
+	MetricPoolIdle              = "go_sql_idle_connections"
+	MetricPoolWaitCount         = "go_sql_wait_count_total"
+	MetricPoolWaitDuration      = "go_sql_wait_duration_seconds_total"
+	MetricPoolMaxIdleClosed     = "go_sql_max_idle_closed_total"
+	MetricPoolMaxIdleTimeClosed = "go_sql_max_idle_time_closed_total"
+	MetricPoolMaxLifetimeClosed = "go_sql_max_lifetime_closed_total"
+)
+
+// Label names.
+const (
+	// LabelQueryType holds one of the QueryType values.
+	LabelQueryType = "query_type"
+	// LabelOutcome holds one of the TxOutcome values on MetricTxDuration.
+	LabelOutcome = "outcome"
+	// LabelDBName is the constant label the DBStats collector puts on pool metrics.
+	LabelDBName = "db_name"
+	// LabelLE is the histogram bucket bound label Prometheus adds to _bucket series.
+	LabelLE = "le"
+)
+
+// QueryType is the bounded classification of a SQL statement.
+type QueryType string
+
+// The query types. The set is closed: anything that is not one of the first
+// four is QueryOther, so label cardinality is at most five.
+const (
+	QuerySelect QueryType = "SELECT"
+	QueryInsert QueryType = "INSERT"
+	QueryUpdate QueryType = "UPDATE"
+	QueryDelete QueryType = "DELETE"
+	QueryOther  QueryType = "OTHER"
+)
+
+// QueryTypes lists every QueryType value in a stable order.
+var QueryTypes = []QueryType{QuerySelect, QueryInsert, QueryUpdate, QueryDelete, QueryOther}
+
+// TxOutcome is the value of LabelOutcome on MetricTxDuration.
+type TxOutcome string
+
+// Transaction outcomes.
+const (
+	TxCommit   TxOutcome = "commit"
+	TxRollback TxOutcome = "rollback"
+	TxError    TxOutcome = "error" // Commit or Rollback itself returned an error
+)
+
+// TxOutcomes lists every TxOutcome value in a stable order.
+var TxOutcomes = []TxOutcome{TxCommit, TxRollback, TxError}
+
+// DefaultSlowThreshold is the duration at and above which a statement is slow.
+const DefaultSlowThreshold = 100 * time.Millisecond
+
+// DefaultBuckets are the default histogram bounds of MetricQueryDuration, in
+// seconds. They contain the default slow threshold (0.1) and every latency
+// threshold the default alerts and dashboard use (0.25, 0.5, 1), so that
+// histogram_quantile is exact at those bounds.
+func DefaultBuckets() []float64 {
+	return []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
+}
+
+// MetricKind is the Prometheus type of an exported metric.
+type MetricKind string
+
+// Metric kinds.
+const (
+	KindCounter   MetricKind = "counter"
+	KindGauge     MetricKind = "gauge"
+	KindHistogram MetricKind = "histogram"
+)
+
+// MetricDesc describes one exported metric family.
+type MetricDesc struct {
+	Name   string
+	Kind   MetricKind
+	Labels []string // label names, excluding le on histogram _bucket series
+	Help   string
+}
+
+// Contract returns every metric family the middleware can export, including the
+// pool metrics of the DBStats collector. Validators use it to prove that a
+// query names only series that exist.
+func Contract() []MetricDesc {
+	qt := []string{LabelQueryType}
+	db := []string{LabelDBName}
+	return []MetricDesc{
+		{MetricQueriesTotal, KindCounter, qt, "Total number of SQL statements executed."},
+		{MetricSlowQueriesTotal, KindCounter, qt, "Total number of SQL statements at or above the slow threshold."},
+		{MetricQueryDuration, KindHistogram, qt, "Duration of SQL statements in seconds."},
+		{MetricQueryErrorsTotal, KindCounter, qt, "Total number of SQL statements that returned an error."},
+		{MetricTxDuration, KindHistogram, []string{LabelOutcome}, "Duration of SQL transactions in seconds."},
+		{MetricPoolMaxOpen, KindGauge, db, "Maximum number of open connections to the database."},
+		{MetricPoolOpen, KindGauge, db, "The number of established connections both in use and idle."},
+		{MetricPoolInUse, KindGauge, db, "The number of connections currently in use."},
+		{MetricPoolIdle, KindGauge, db, "The number of idle connections."},
+		{MetricPoolWaitCount, KindCounter, db, "The total number of connections waited for."},
+		{MetricPoolWaitDuration, KindCounter, db, "The total time blocked waiting for a new connection."},
+		{MetricPoolMaxIdleClosed, KindCounter, db, "The total number of connections closed due to SetMaxIdleConns."},
+		{MetricPoolMaxIdleTimeClosed, KindCounter, db, "The total number of connections closed due to SetConnMaxIdleTime."},
+		{MetricPoolMaxLifetimeClosed, KindCounter, db, "The total number of connections closed due to SetConnMaxLifetime."},
+	}
+}

@@ -1,0 +1,354 @@
+package specs
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/model"
+
+	"github.com/dbmonctl/dbmonctl/pkg/middleware"
+)
+
+// Config is the one typed definition every artifact reads: the alert rules,
+// their tests, the dashboard, the Alertmanager tree and the Prometheus
+// snippet. A user config file (dbmonctl.yaml) overrides any field of
+// Default(); the YAML keys are the yaml tags below.
+type Config struct {
+	// Service identifies the monitored application in PromQL and routing.
+	Service Service `yaml:"service"`
+	// Thresholds holds every number an alert or panel compares against.
+	Thresholds Thresholds `yaml:"thresholds"`
+	// Alerting holds the labels and links every alert rule carries.
+	Alerting Alerting `yaml:"alerting"`
+	// Dashboard holds the Grafana dashboard's identity and placement.
+	Dashboard Dashboard `yaml:"dashboard"`
+	// Prometheus holds the scrape and evaluation settings of the generated
+	// prometheus.yml snippet.
+	Prometheus Prometheus `yaml:"prometheus"`
+	// Alertmanager holds the routing timings and the receivers' settings.
+	Alertmanager Alertmanager `yaml:"alertmanager"`
+}
+
+// Service identifies the monitored application.
+type Service struct {
+	// IdentityLabels are the target labels that identify one application
+	// (normally "job"). Alert expressions aggregate by them, Alertmanager
+	// groups and inhibits on them, and the dashboard has a variable for each.
+	IdentityLabels []string `yaml:"identity_labels"`
+	// Selector is a PromQL label-matcher list (without braces) added to every
+	// selector of every rule, e.g. `job="api"`. Empty selects every target.
+	// Equality matchers also name the series absent() reports.
+	Selector string `yaml:"selector"`
+}
+
+// Level is one alerting level of a signal: the value it compares against
+// and how long the condition must hold.
+type Level struct {
+	// Threshold is the value the signal must exceed (or, for a drop, fall
+	// below); its unit is the signal's (ratio 0–1, seconds, or factor).
+	Threshold float64 `yaml:"threshold"`
+	// For is how long the condition must hold before the alert fires.
+	For Duration `yaml:"for"`
+}
+
+// Thresholds holds every number an alert or panel uses. Latency thresholds
+// are in seconds and must be bucket bounds of Buckets; ratios are 0–1.
+type Thresholds struct {
+	// SlowQuery is the middleware's slow threshold: a statement at or above it
+	// is counted in db_slow_queries_total and logged. It must be a bucket bound.
+	SlowQuery Duration `yaml:"slow_query"`
+	// Buckets are the histogram bounds of db_query_duration_seconds, in
+	// seconds, ascending; they must contain every latency threshold.
+	Buckets []float64 `yaml:"buckets"`
+	// RateWindow is the range of every rate() in rules (≥ 4× the scrape interval).
+	RateWindow Duration `yaml:"rate_window"`
+	// MinQueryRate is the minimum traffic, in queries per second over
+	// RateWindow, below which ratio and percentile alerts do not evaluate:
+	// a handful of queries is not a trend, and zero traffic never fires.
+	MinQueryRate float64 `yaml:"min_query_rate"`
+	// SlowRate is the share of queries (0–1) at or above SlowQuery.
+	SlowRate SlowRateLevels `yaml:"slow_rate"`
+	// SlowRateByType is the share of slow queries within one query type
+	// (0–1), for a slowdown hidden in the aggregate by a dominant type.
+	SlowRateByType Level `yaml:"slow_rate_by_type"`
+	// LatencyP99 is the 99th percentile of query duration, in seconds.
+	LatencyP99 LatencyLevels `yaml:"latency_p99"`
+	// ErrorRate is the share of queries (0–1) that returned an error.
+	ErrorRate Level `yaml:"error_rate"`
+	// RateSpike fires when the query rate exceeds Threshold × its baseline.
+	RateSpike Level `yaml:"rate_spike"`
+	// TrafficDrop fires when the query rate falls below Threshold × its baseline.
+	TrafficDrop Level `yaml:"traffic_drop"`
+	// BaselineWindow is the range of the baseline rate that spikes and drops
+	// compare against; it ends RateWindow ago so the anomaly does not
+	// contaminate its own baseline.
+	BaselineWindow Duration `yaml:"baseline_window"`
+	// PoolSaturation is the share (0–1) of the pool's maximum open
+	// connections that are in use; pools without a maximum never fire.
+	PoolSaturation Level `yaml:"pool_saturation"`
+	// PoolWait is the time goroutines spent waiting for a connection, in
+	// seconds per second, summed over the pool.
+	PoolWait Level `yaml:"pool_wait"`
+	// MetricsAbsent is how long the query metrics may be missing before the
+	// dead man's switch fires (its Threshold is unused).
+	MetricsAbsent Level `yaml:"metrics_absent"`
+}
+
+// SlowRateLevels are the three levels of the slow-query share.
+type SlowRateLevels struct {
+	Info     Level `yaml:"info"`
+	Warning  Level `yaml:"warning"`
+	Critical Level `yaml:"critical"`
+}
+
+// LatencyLevels are the two levels of the p99 latency.
+type LatencyLevels struct {
+	Warning  Level `yaml:"warning"`
+	Critical Level `yaml:"critical"`
+}
+
+// Alerting holds what every alert rule carries besides its condition.
+type Alerting struct {
+	// Team is the value of the team label on every rule.
+	Team string `yaml:"team"`
+	// GroupName is the Prometheus rule group name.
+	GroupName string `yaml:"group_name"`
+	// EvaluationInterval is the rule group's evaluation interval.
+	EvaluationInterval Duration `yaml:"evaluation_interval"`
+	// RunbookBaseURL is where the generated runbooks are published; an
+	// alert's runbook_url is RunbookBaseURL/<AlertName>.md.
+	RunbookBaseURL string `yaml:"runbook_base_url"`
+	// GrafanaURL is the Grafana server's base URL, used for the
+	// dashboard_url annotation (GrafanaURL/d/<uid>?viewPanel=<id>).
+	GrafanaURL string `yaml:"grafana_url"`
+}
+
+// Dashboard holds the Grafana dashboard's identity and placement.
+type Dashboard struct {
+	// UID is the dashboard's stable identifier in Grafana and in links.
+	UID string `yaml:"uid"`
+	// Title is the dashboard's title.
+	Title string `yaml:"title"`
+	// Tags are the dashboard's tags.
+	Tags []string `yaml:"tags"`
+	// FolderUID is the folder push creates and saves into.
+	FolderUID string `yaml:"folder_uid"`
+	// FolderTitle is the title of that folder when push creates it.
+	FolderTitle string `yaml:"folder_title"`
+	// Datasource is the default of the datasource variable: the name of a
+	// Prometheus datasource in Grafana.
+	Datasource string `yaml:"datasource"`
+	// Refresh is the dashboard's auto-refresh interval.
+	Refresh Duration `yaml:"refresh"`
+	// TimeFrom is the start of the default time range, relative to now.
+	TimeFrom Duration `yaml:"time_from"`
+}
+
+// Prometheus holds the generated prometheus.yml snippet's settings.
+type Prometheus struct {
+	// JobName is the scrape job of the application's /metrics.
+	JobName string `yaml:"job_name"`
+	// Targets are the host:port addresses of the application's /metrics.
+	Targets []string `yaml:"targets"`
+	// MetricsPath is the HTTP path the middleware's metrics are served on.
+	MetricsPath string `yaml:"metrics_path"`
+	// ScrapeInterval is how often Prometheus scrapes the targets.
+	ScrapeInterval Duration `yaml:"scrape_interval"`
+	// AlertmanagerTargets are the host:port addresses of Alertmanager.
+	AlertmanagerTargets []string `yaml:"alertmanager_targets"`
+}
+
+// Alertmanager holds the routing tree's timings and the receivers' settings.
+type Alertmanager struct {
+	// ResolveTimeout is Alertmanager's global resolve_timeout.
+	ResolveTimeout Duration `yaml:"resolve_timeout"`
+	// Critical, Warning, Info and Default are the timings of the route of
+	// each severity and of the root (unmatched) route.
+	Critical RouteTiming `yaml:"critical"`
+	Warning  RouteTiming `yaml:"warning"`
+	Info     RouteTiming `yaml:"info"`
+	Default  RouteTiming `yaml:"default"`
+	// PagerDuty, Slack and Email configure the three integrations.
+	PagerDuty PagerDuty `yaml:"pagerduty"`
+	Slack     Slack     `yaml:"slack"`
+	Email     Email     `yaml:"email"`
+}
+
+// RouteTiming are the grouping timings of one route.
+type RouteTiming struct {
+	GroupWait      Duration `yaml:"group_wait"`
+	GroupInterval  Duration `yaml:"group_interval"`
+	RepeatInterval Duration `yaml:"repeat_interval"`
+}
+
+// PagerDuty configures the PagerDuty Events API v2 integration.
+type PagerDuty struct {
+	// RoutingKeyFile is the file Alertmanager reads the integration key from.
+	RoutingKeyFile string `yaml:"routing_key_file"`
+	// URL is the Events API endpoint; empty means Alertmanager's default.
+	URL string `yaml:"url"`
+	// RoutingKey is an inline key. It exists only so that validation can
+	// reject it with a clear message: secrets never enter generated files.
+	RoutingKey string `yaml:"routing_key"`
+}
+
+// Slack configures the Slack incoming-webhook integration.
+type Slack struct {
+	// APIURLFile is the file Alertmanager reads the webhook URL from.
+	APIURLFile string `yaml:"api_url_file"`
+	// APIURL is an inline webhook URL (it embeds a token). It exists only so
+	// that validation can reject it with a clear message.
+	APIURL string `yaml:"api_url"`
+	// CriticalChannel, WarningChannel and InfoChannel are the channels of
+	// each severity; DefaultChannel receives unmatched alerts.
+	CriticalChannel string `yaml:"critical_channel"`
+	WarningChannel  string `yaml:"warning_channel"`
+	InfoChannel     string `yaml:"info_channel"`
+	DefaultChannel  string `yaml:"default_channel"`
+}
+
+// Email configures the SMTP integration.
+type Email struct {
+	// To is the address critical and warning alerts are mailed to.
+	To string `yaml:"to"`
+	// From is the sender address.
+	From string `yaml:"from"`
+	// Smarthost is the SMTP server, host:port.
+	Smarthost string `yaml:"smarthost"`
+	// AuthUsername is the SMTP login; empty disables authentication.
+	AuthUsername string `yaml:"auth_username"`
+	// AuthPasswordFile is the file Alertmanager reads the SMTP password from.
+	AuthPasswordFile string `yaml:"auth_password_file"`
+	// AuthPassword is an inline password. It exists only so that validation
+	// can reject it with a clear message.
+	AuthPassword string `yaml:"auth_password"`
+	// RequireTLS makes Alertmanager insist on STARTTLS.
+	RequireTLS bool `yaml:"require_tls"`
+}
+
+// Default returns the embedded default spec: what `dbmonctl generate` uses
+// when no config file is given. Every default lives here.
+func Default() Config {
+	return Config{
+		Service: Service{
+			IdentityLabels: []string{"job"},
+			Selector:       "",
+		},
+		Thresholds: Thresholds{
+			SlowQuery:    Duration(middleware.DefaultSlowThreshold),
+			Buckets:      middleware.DefaultBuckets(),
+			RateWindow:   Duration(5 * time.Minute),
+			MinQueryRate: 0.1,
+			SlowRate: SlowRateLevels{
+				Info:     Level{Threshold: 0.02, For: Duration(30 * time.Minute)},
+				Warning:  Level{Threshold: 0.05, For: Duration(10 * time.Minute)},
+				Critical: Level{Threshold: 0.10, For: Duration(5 * time.Minute)},
+			},
+			SlowRateByType: Level{Threshold: 0.25, For: Duration(10 * time.Minute)},
+			LatencyP99: LatencyLevels{
+				Warning:  Level{Threshold: 0.5, For: Duration(15 * time.Minute)},
+				Critical: Level{Threshold: 1, For: Duration(5 * time.Minute)},
+			},
+			ErrorRate:      Level{Threshold: 0.05, For: Duration(5 * time.Minute)},
+			RateSpike:      Level{Threshold: 2, For: Duration(10 * time.Minute)},
+			TrafficDrop:    Level{Threshold: 0.5, For: Duration(10 * time.Minute)},
+			BaselineWindow: Duration(time.Hour),
+			PoolSaturation: Level{Threshold: 0.9, For: Duration(10 * time.Minute)},
+			PoolWait:       Level{Threshold: 0.1, For: Duration(10 * time.Minute)},
+			MetricsAbsent:  Level{For: Duration(5 * time.Minute)},
+		},
+		Alerting: Alerting{
+			Team:               "database",
+			GroupName:          "dbmonctl-database-queries",
+			EvaluationInterval: Duration(30 * time.Second),
+			RunbookBaseURL:     "https://github.com/dbmonctl/dbmonctl/blob/main/generated/runbooks",
+			GrafanaURL:         "http://localhost:3000",
+		},
+		Dashboard: Dashboard{
+			UID:         "dbmon-queries",
+			Title:       "Database Queries",
+			Tags:        []string{"database", "dbmonctl"},
+			FolderUID:   "dbmonctl",
+			FolderTitle: "Database",
+			Datasource:  "Prometheus",
+			Refresh:     Duration(5 * time.Second),
+			TimeFrom:    Duration(time.Hour),
+		},
+		Prometheus: Prometheus{
+			JobName:             "app",
+			Targets:             []string{"localhost:8080"},
+			MetricsPath:         "/metrics",
+			ScrapeInterval:      Duration(15 * time.Second),
+			AlertmanagerTargets: []string{"localhost:9093"},
+		},
+		Alertmanager: Alertmanager{
+			ResolveTimeout: Duration(5 * time.Minute),
+			Critical:       RouteTiming{Duration(10 * time.Second), Duration(1 * time.Minute), Duration(1 * time.Hour)},
+			Warning:        RouteTiming{Duration(30 * time.Second), Duration(5 * time.Minute), Duration(4 * time.Hour)},
+			Info:           RouteTiming{Duration(1 * time.Minute), Duration(10 * time.Minute), Duration(24 * time.Hour)},
+			Default:        RouteTiming{Duration(30 * time.Second), Duration(5 * time.Minute), Duration(4 * time.Hour)},
+			PagerDuty: PagerDuty{
+				RoutingKeyFile: "/etc/alertmanager/secrets/pagerduty_routing_key",
+			},
+			Slack: Slack{
+				APIURLFile:      "/etc/alertmanager/secrets/slack_webhook_url",
+				CriticalChannel: "#database-alerts",
+				WarningChannel:  "#database-alerts",
+				InfoChannel:     "#database-info",
+				DefaultChannel:  "#database-alerts",
+			},
+			Email: Email{
+				To:               "database-oncall@example.com",
+				From:             "alertmanager@example.com",
+				Smarthost:        "smtp.example.com:587",
+				AuthUsername:     "alertmanager@example.com",
+				AuthPasswordFile: "/etc/alertmanager/secrets/smtp_password",
+				RequireTLS:       true,
+			},
+		},
+	}
+}
+
+// RunbookURL is the runbook_url annotation of an alert.
+func (c Config) RunbookURL(alert string) string {
+	return strings.TrimRight(c.Alerting.RunbookBaseURL, "/") + "/" + alert + ".md"
+}
+
+// DashboardURL is the dashboard_url annotation of an alert: a link to the
+// generated dashboard, opened on the panel that shows the signal when
+// panelID is not zero.
+func (c Config) DashboardURL(panelID int) string {
+	u := strings.TrimRight(c.Alerting.GrafanaURL, "/") + "/d/" + url.PathEscape(c.Dashboard.UID)
+	if panelID != 0 {
+		u += fmt.Sprintf("?viewPanel=%d", panelID)
+	}
+	return u
+}
+
+// Duration is a time.Duration written in Prometheus' notation ("30s", "5m",
+// "1h30m") in YAML, PromQL and generated files.
+type Duration time.Duration
+
+// String formats d the way Prometheus does ("5m", "1h30m", "0s").
+func (d Duration) String() string { return model.Duration(d).String() }
+
+// Std returns d as a time.Duration.
+func (d Duration) Std() time.Duration { return time.Duration(d) }
+
+// MarshalYAML writes d in Prometheus notation.
+func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
+
+// UnmarshalText parses Prometheus notation; YAML decoding uses it.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := model.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalText writes d in Prometheus notation.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
