@@ -191,7 +191,7 @@ type PagerDuty struct {
 	URL string `yaml:"url"`
 	// RoutingKey is an inline key. It exists only so that validation can
 	// reject it with a clear message: secrets never enter generated files.
-	RoutingKey string `yaml:"routing_key"`
+	RoutingKey string `yaml:"routing_key,omitempty"`
 }
 
 // Slack configures the Slack incoming-webhook integration.
@@ -200,7 +200,7 @@ type Slack struct {
 	APIURLFile string `yaml:"api_url_file"`
 	// APIURL is an inline webhook URL (it embeds a token). It exists only so
 	// that validation can reject it with a clear message.
-	APIURL string `yaml:"api_url"`
+	APIURL string `yaml:"api_url,omitempty"`
 	// CriticalChannel, WarningChannel and InfoChannel are the channels of
 	// each severity; DefaultChannel receives unmatched alerts.
 	CriticalChannel string `yaml:"critical_channel"`
@@ -223,7 +223,7 @@ type Email struct {
 	AuthPasswordFile string `yaml:"auth_password_file"`
 	// AuthPassword is an inline password. It exists only so that validation
 	// can reject it with a clear message.
-	AuthPassword string `yaml:"auth_password"`
+	AuthPassword string `yaml:"auth_password,omitempty"`
 	// RequireTLS makes Alertmanager insist on STARTTLS.
 	RequireTLS bool `yaml:"require_tls"`
 }

@@ -1,0 +1,294 @@
+package specs
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/dbmonctl/dbmonctl/internal/diag"
+)
+
+// Pos is a position in a user config file.
+type Pos struct {
+	Line, Column int
+}
+
+// Source tells where a Config came from: the file name and the position of
+// every field path the file set, so that validation findings about a value
+// the user wrote point at the line that wrote it.
+type Source struct {
+	// File is the config file's name as given by the user; empty for the
+	// embedded default.
+	File string
+	// Positions maps a field path (thresholds.slow_rate.warning.threshold,
+	// prometheus.targets[1]) to where the file set it.
+	Positions map[string]Pos
+}
+
+// Locate fills in File, Line and Column of findings whose Path the file set
+// (or whose closest set parent it is), so the user sees file:line:col.
+func (s Source) Locate(errs []error) {
+	if s.File == "" {
+		return
+	}
+	for _, err := range errs {
+		var e *diag.Error
+		if !errors.As(err, &e) || e.File != "" {
+			continue
+		}
+		for p := e.Path; p != ""; p = parentPath(p) {
+			if pos, ok := s.Positions[p]; ok {
+				e.File, e.Line, e.Column = s.File, pos.Line, pos.Column
+				break
+			}
+		}
+	}
+}
+
+func parentPath(p string) string {
+	i := strings.LastIndexAny(p, ".[")
+	if i <= 0 {
+		return ""
+	}
+	return p[:i]
+}
+
+// LoadFile reads a user config file and overlays it on Default().
+func LoadFile(path string) (Config, Source, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, Source{}, fmt.Errorf("read config: %w", err)
+	}
+	return Load(path, data)
+}
+
+// Load parses a user config file's bytes and overlays them on Default().
+// Decoding is strict: unknown keys, wrong types, malformed durations and
+// duplicate keys are errors. Every problem is reported at once, as a
+// diag.List of *diag.Error carrying file, line, column and field path.
+func Load(name string, data []byte) (Config, Source, error) {
+	cfg := Default()
+	src := Source{File: name, Positions: map[string]Pos{}}
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return cfg, src, nil // an empty file keeps every default
+		}
+		return Config{}, src, diag.List{syntaxError(name, err)}
+	}
+	// A second document is a mistake, not something to ignore silently.
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return Config{}, src, diag.List{&diag.Error{ID: "config-syntax", File: name, Line: extra.Line, Column: extra.Column, Message: "more than one YAML document; a config file holds exactly one"}}
+	}
+	root := &doc
+	if root.Kind == yaml.DocumentNode {
+		if len(root.Content) == 0 {
+			return cfg, src, nil
+		}
+		root = root.Content[0]
+	}
+	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
+		return cfg, src, nil
+	}
+	l := &loader{file: name, src: &src}
+	l.decode(root, reflect.ValueOf(&cfg).Elem(), "")
+	if len(l.errs) > 0 {
+		return Config{}, src, diag.List(l.errs)
+	}
+	return cfg, src, nil
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+func syntaxError(file string, err error) error {
+	msg := err.Error()
+	e := &diag.Error{ID: "config-syntax", File: file, Message: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		e.Line, _ = strconv.Atoi(m[1])
+		e.Message = "invalid YAML: " + m[2]
+	}
+	return e
+}
+
+type loader struct {
+	file string
+	src  *Source
+	errs []error
+}
+
+func (l *loader) fail(n *yaml.Node, path, format string, args ...any) {
+	l.errs = append(l.errs, &diag.Error{ID: "config-field", File: l.file, Line: n.Line, Column: n.Column, Path: path, Message: fmt.Sprintf(format, args...)})
+}
+
+var (
+	durationType = reflect.TypeOf(Duration(0))
+	// kindNames say what a value should look like, in the user's terms.
+	kindNames = map[reflect.Kind]string{
+		reflect.String:  "a string",
+		reflect.Bool:    "true or false",
+		reflect.Float64: "a number",
+		reflect.Int:     "an integer",
+	}
+)
+
+// decode overlays node onto v (which holds the default), recording positions.
+func (l *loader) decode(n *yaml.Node, v reflect.Value, path string) {
+	if n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if path != "" {
+		l.src.Positions[path] = Pos{n.Line, n.Column}
+	}
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		l.fail(n, path, "no value given; remove the key to keep the default")
+		return
+	}
+	switch {
+	case v.Type() == durationType:
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!str" && n.Tag != "!!int" {
+			l.fail(n, path, "want a duration such as 30s, 5m or 1h, got %s", describe(n))
+			return
+		}
+		var d Duration
+		if err := d.UnmarshalText([]byte(n.Value)); err != nil {
+			l.fail(n, path, "invalid duration %q: want a number and a unit (ms, s, m, h, d, w, y), such as 30s or 5m", n.Value)
+			return
+		}
+		v.Set(reflect.ValueOf(d))
+	case v.Kind() == reflect.Struct:
+		if n.Kind != yaml.MappingNode {
+			l.fail(n, path, "want a mapping of %s, got %s", strings.Join(fieldNames(v.Type()), ", "), describe(n))
+			return
+		}
+		seen := map[string]bool{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, val := n.Content[i], n.Content[i+1]
+			key := k.Value
+			fpath := joinPath(path, key)
+			if seen[key] {
+				l.fail(k, fpath, "duplicate key %q", key)
+				continue
+			}
+			seen[key] = true
+			f, ok := fieldByTag(v, key)
+			if !ok {
+				l.fail(k, fpath, "unknown field %q (want one of: %s)", key, strings.Join(fieldNames(v.Type()), ", "))
+				continue
+			}
+			l.decode(val, f, fpath)
+		}
+	case v.Kind() == reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			l.fail(n, path, "want a list, got %s", describe(n))
+			return
+		}
+		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+		for i, item := range n.Content {
+			l.decode(item, s.Index(i), fmt.Sprintf("%s[%d]", path, i))
+		}
+		v.Set(s)
+	default:
+		want := kindNames[v.Kind()]
+		if n.Kind != yaml.ScalarNode {
+			l.fail(n, path, "want %s, got %s", want, describe(n))
+			return
+		}
+		switch v.Kind() {
+		case reflect.String:
+			if n.Tag != "!!str" {
+				l.fail(n, path, "want a string, got %s %q; quote it", describe(n), n.Value)
+				return
+			}
+			v.SetString(n.Value)
+		case reflect.Bool:
+			b, err := strconv.ParseBool(n.Value)
+			if n.Tag != "!!bool" || err != nil {
+				l.fail(n, path, "want true or false, got %q", n.Value)
+				return
+			}
+			v.SetBool(b)
+		case reflect.Float64:
+			f, err := strconv.ParseFloat(n.Value, 64)
+			if (n.Tag != "!!float" && n.Tag != "!!int") || err != nil {
+				l.fail(n, path, "want a number, got %q", n.Value)
+				return
+			}
+			v.SetFloat(f)
+		case reflect.Int:
+			i, err := strconv.Atoi(n.Value)
+			if n.Tag != "!!int" || err != nil {
+				l.fail(n, path, "want an integer, got %q", n.Value)
+				return
+			}
+			v.SetInt(int64(i))
+		default:
+			l.fail(n, path, "unsupported field type %s", v.Type())
+		}
+	}
+}
+
+func describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		switch n.Tag {
+		case "!!str":
+			return "a string"
+		case "!!int", "!!float":
+			return "a number"
+		case "!!bool":
+			return "a boolean"
+		case "!!null":
+			return "nothing"
+		}
+		return "a " + strings.TrimPrefix(n.Tag, "!!")
+	}
+	return "an unsupported node"
+}
+
+func joinPath(parent, key string) string {
+	if parent == "" {
+		return key
+	}
+	return parent + "." + key
+}
+
+func fieldByTag(v reflect.Value, key string) (reflect.Value, bool) {
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		if yamlName(t.Field(i)) == key {
+			return v.Field(i), true
+		}
+	}
+	return reflect.Value{}, false
+}
+
+func yamlName(f reflect.StructField) string {
+	name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+	return name
+}
+
+func fieldNames(t reflect.Type) []string {
+	var names []string
+	for i := 0; i < t.NumField(); i++ {
+		if n := yamlName(t.Field(i)); n != "" && n != "-" {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	return names
+}

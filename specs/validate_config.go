@@ -1,0 +1,206 @@
+package specs
+
+import (
+	"fmt"
+	"math"
+	"net"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/promql/parser"
+
+	"github.com/dbmonctl/dbmonctl/internal/diag"
+)
+
+// Check IDs of the findings about the config's own values.
+const (
+	CheckThresholdOrder = "threshold-order"
+	CheckForOrder       = "for-order"
+	CheckBucketBound    = "bucket-bound"
+	CheckBuckets        = "buckets"
+	CheckRange          = "range"
+	CheckRateWindow     = "rate-window"
+	CheckIdentity       = "identity"
+	CheckSetting        = "setting"
+)
+
+// validateConfig checks the Config's values on their own: orderings,
+// ranges, bucket bounds, windows and settings. Cross-artifact checks live in
+// Validate.
+func validateConfig(c Config) []error {
+	var errs []error
+	add := func(id, path, format string, args ...any) {
+		errs = append(errs, diag.New(id, path, format, args...))
+	}
+	t := c.Thresholds
+
+	// Buckets: the histogram the middleware exports.
+	if len(t.Buckets) == 0 {
+		add(CheckBuckets, "thresholds.buckets", "at least one bucket bound is required")
+	}
+	for i, b := range t.Buckets {
+		p := fmt.Sprintf("thresholds.buckets[%d]", i)
+		switch {
+		case math.IsNaN(b) || math.IsInf(b, 0) || b <= 0:
+			add(CheckBuckets, p, "bucket bound %v must be a positive finite number of seconds", b)
+		case i > 0 && b <= t.Buckets[i-1]:
+			add(CheckBuckets, p, "bucket bounds must be strictly ascending: %v follows %v", b, t.Buckets[i-1])
+		}
+	}
+
+	// Latency thresholds must be bucket bounds, so that the slow counter,
+	// histogram_quantile and the dashboard colours agree exactly.
+	bound := func(path string, seconds float64) {
+		if !slices.Contains(t.Buckets, seconds) {
+			add(CheckBucketBound, path, "%s is not a bucket bound of thresholds.buckets %v; add it so histogram_quantile is exact at the threshold", fmtSeconds(seconds), t.Buckets)
+			return
+		}
+		if seconds >= t.Buckets[len(t.Buckets)-1] {
+			add(CheckBucketBound, path, "%s must be below the largest finite bucket (%s), or a breach above it would be invisible", fmtSeconds(seconds), fmtSeconds(t.Buckets[len(t.Buckets)-1]))
+		}
+	}
+	if t.SlowQuery <= 0 {
+		add(CheckRange, "thresholds.slow_query", "must be positive, got %s", t.SlowQuery)
+	} else {
+		bound("thresholds.slow_query", t.SlowQuery.Std().Seconds())
+	}
+	bound("thresholds.latency_p99.warning.threshold", t.LatencyP99.Warning.Threshold)
+	bound("thresholds.latency_p99.critical.threshold", t.LatencyP99.Critical.Threshold)
+
+	// Ratios are shares in (0, 1].
+	ratio := func(path string, v float64) {
+		if !(v > 0 && v <= 1) {
+			add(CheckRange, path, "a share must be in (0, 1], got %v (write 5 %% as 0.05)", v)
+		}
+	}
+	ratio("thresholds.slow_rate.info.threshold", t.SlowRate.Info.Threshold)
+	ratio("thresholds.slow_rate.warning.threshold", t.SlowRate.Warning.Threshold)
+	ratio("thresholds.slow_rate.critical.threshold", t.SlowRate.Critical.Threshold)
+	ratio("thresholds.slow_rate_by_type.threshold", t.SlowRateByType.Threshold)
+	ratio("thresholds.error_rate.threshold", t.ErrorRate.Threshold)
+	ratio("thresholds.pool_saturation.threshold", t.PoolSaturation.Threshold)
+	if !(t.MinQueryRate > 0) {
+		add(CheckRange, "thresholds.min_query_rate", "must be positive so that ratios never divide by zero, got %v", t.MinQueryRate)
+	}
+	if !(t.RateSpike.Threshold > 1) {
+		add(CheckRange, "thresholds.rate_spike.threshold", "a spike factor must be above 1, got %v", t.RateSpike.Threshold)
+	}
+	if !(t.TrafficDrop.Threshold > 0 && t.TrafficDrop.Threshold < 1) {
+		add(CheckRange, "thresholds.traffic_drop.threshold", "a drop factor must be in (0, 1), got %v", t.TrafficDrop.Threshold)
+	}
+	if !(t.PoolWait.Threshold > 0) {
+		add(CheckRange, "thresholds.pool_wait.threshold", "must be positive seconds per second, got %v", t.PoolWait.Threshold)
+	}
+
+	// Levels of one signal: info < warning < critical, and the more urgent
+	// level never waits longer.
+	order := func(lowPath string, low Level, highPath string, high Level) {
+		if !(low.Threshold < high.Threshold) {
+			add(CheckThresholdOrder, lowPath+".threshold", "%v must be below %s.threshold (%v)", low.Threshold, highPath, high.Threshold)
+		}
+		if high.For > low.For {
+			add(CheckForOrder, highPath+".for", "%s must not exceed %s.for (%s): the more urgent level must not wait longer", high.For, lowPath, low.For)
+		}
+	}
+	order("thresholds.slow_rate.info", t.SlowRate.Info, "thresholds.slow_rate.warning", t.SlowRate.Warning)
+	order("thresholds.slow_rate.warning", t.SlowRate.Warning, "thresholds.slow_rate.critical", t.SlowRate.Critical)
+	order("thresholds.latency_p99.warning", t.LatencyP99.Warning, "thresholds.latency_p99.critical", t.LatencyP99.Critical)
+
+	// for durations: a zero for fires on one bad evaluation.
+	for path, l := range map[string]Level{
+		"thresholds.slow_rate.info": t.SlowRate.Info, "thresholds.slow_rate.warning": t.SlowRate.Warning,
+		"thresholds.slow_rate.critical": t.SlowRate.Critical, "thresholds.slow_rate_by_type": t.SlowRateByType,
+		"thresholds.latency_p99.warning": t.LatencyP99.Warning, "thresholds.latency_p99.critical": t.LatencyP99.Critical,
+		"thresholds.error_rate": t.ErrorRate, "thresholds.rate_spike": t.RateSpike, "thresholds.traffic_drop": t.TrafficDrop,
+		"thresholds.pool_saturation": t.PoolSaturation, "thresholds.pool_wait": t.PoolWait, "thresholds.metrics_absent": t.MetricsAbsent,
+	} {
+		if l.For < c.Alerting.EvaluationInterval {
+			add(CheckRange, path+".for", "%s is shorter than alerting.evaluation_interval (%s); one bad evaluation would page", l.For, c.Alerting.EvaluationInterval)
+		}
+	}
+
+	// Windows: rate() needs at least four scrapes to be robust to a missed one.
+	scrape := c.Prometheus.ScrapeInterval
+	if scrape <= 0 {
+		add(CheckRange, "prometheus.scrape_interval", "must be positive, got %s", scrape)
+	} else if t.RateWindow < 4*scrape {
+		add(CheckRateWindow, "thresholds.rate_window", "%s is shorter than 4 × prometheus.scrape_interval (%s); rate() would have too few samples", t.RateWindow, 4*scrape)
+	}
+	if t.BaselineWindow < 2*t.RateWindow {
+		add(CheckRateWindow, "thresholds.baseline_window", "%s must be at least twice thresholds.rate_window (%s) to be a baseline", t.BaselineWindow, t.RateWindow)
+	}
+	if c.Alerting.EvaluationInterval <= 0 {
+		add(CheckRange, "alerting.evaluation_interval", "must be positive, got %s", c.Alerting.EvaluationInterval)
+	}
+
+	// Identity and selector.
+	if len(c.Service.IdentityLabels) == 0 {
+		add(CheckIdentity, "service.identity_labels", "at least one identity label (normally job) is required to group and inhibit alerts")
+	}
+	for i, l := range c.Service.IdentityLabels {
+		if !model.LegacyValidation.IsValidLabelName(l) {
+			add(CheckIdentity, fmt.Sprintf("service.identity_labels[%d]", i), "%q is not a valid Prometheus label name", l)
+		}
+	}
+	if c.Service.Selector != "" {
+		if _, err := parser.NewParser(parser.Options{}).ParseMetricSelector("{" + c.Service.Selector + "}"); err != nil {
+			add(CheckIdentity, "service.selector", "not a PromQL matcher list such as job=\"api\": %v", err)
+		}
+	}
+
+	// Settings.
+	required := map[string]string{
+		"alerting.team": c.Alerting.Team, "alerting.group_name": c.Alerting.GroupName,
+		"dashboard.uid": c.Dashboard.UID, "dashboard.title": c.Dashboard.Title,
+		"dashboard.folder_uid": c.Dashboard.FolderUID, "dashboard.folder_title": c.Dashboard.FolderTitle,
+		"dashboard.datasource": c.Dashboard.Datasource, "prometheus.job_name": c.Prometheus.JobName,
+	}
+	for path, v := range required {
+		if strings.TrimSpace(v) == "" {
+			add(CheckSetting, path, "must not be empty")
+		}
+	}
+	if len(c.Dashboard.UID) > 40 {
+		add(CheckSetting, "dashboard.uid", "Grafana limits a dashboard UID to 40 characters, got %d", len(c.Dashboard.UID))
+	}
+	for _, u := range []struct{ path, v string }{
+		{"alerting.runbook_base_url", c.Alerting.RunbookBaseURL},
+		{"alerting.grafana_url", c.Alerting.GrafanaURL},
+	} {
+		if p, err := url.Parse(u.v); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			add(CheckSetting, u.path, "want an absolute http(s) URL, got %q", u.v)
+		}
+	}
+	if c.Dashboard.Refresh <= 0 {
+		add(CheckRange, "dashboard.refresh", "must be positive, got %s", c.Dashboard.Refresh)
+	}
+	if c.Dashboard.TimeFrom <= 0 {
+		add(CheckRange, "dashboard.time_from", "must be positive, got %s", c.Dashboard.TimeFrom)
+	}
+	if !strings.HasPrefix(c.Prometheus.MetricsPath, "/") {
+		add(CheckSetting, "prometheus.metrics_path", "must start with /, got %q", c.Prometheus.MetricsPath)
+	}
+	hostPorts := func(path string, list []string) {
+		if len(list) == 0 {
+			add(CheckSetting, path, "at least one host:port is required")
+		}
+		for i, hp := range list {
+			if _, port, err := net.SplitHostPort(hp); err != nil || port == "" {
+				add(CheckSetting, fmt.Sprintf("%s[%d]", path, i), "want host:port, got %q", hp)
+			}
+		}
+	}
+	hostPorts("prometheus.targets", c.Prometheus.Targets)
+	hostPorts("prometheus.alertmanager_targets", c.Prometheus.AlertmanagerTargets)
+	return errs
+}
+
+// fmtSeconds formats seconds for humans: 0.1 → "100ms", 1 → "1s".
+func fmtSeconds(s float64) string {
+	if s < 1 {
+		return fmt.Sprintf("%gms", s*1000)
+	}
+	return fmt.Sprintf("%gs", s)
+}
