@@ -1,0 +1,138 @@
+// Package outdir compares a set of generated files with a directory on disk
+// and brings the directory up to date: every file is written atomically, and
+// files on disk that the set no longer produces are reported as stale.
+package outdir
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/pmezard/go-difflib/difflib"
+
+	"github.com/dbmonctl/dbmonctl/internal/atomicfile"
+)
+
+// State is how one file on disk compares with what would be generated.
+type State int
+
+// File states.
+const (
+	Unchanged State = iota // on disk with the same bytes
+	Created                // not on disk yet
+	Updated                // on disk with other bytes
+	Stale                  // on disk but no longer generated
+)
+
+func (s State) String() string {
+	return [...]string{"unchanged", "created", "updated", "stale"}[s]
+}
+
+// Change is one file's state. Paths are slash-separated and relative to the
+// output directory.
+type Change struct {
+	Path  string
+	State State
+	Old   []byte // content on disk (Updated, Stale)
+	New   []byte // content to write (Created, Updated, Unchanged)
+}
+
+// Plan compares files (relative path → content) with dir. It reads but never
+// writes. The result is sorted by path.
+func Plan(dir string, files map[string][]byte) ([]Change, error) {
+	var changes []Change
+	for p, data := range files {
+		old, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(p)))
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			changes = append(changes, Change{Path: p, State: Created, New: data})
+		case err != nil:
+			return nil, fmt.Errorf("read %s: %w", p, err)
+		case bytes.Equal(old, data):
+			changes = append(changes, Change{Path: p, State: Unchanged, New: data})
+		default:
+			changes = append(changes, Change{Path: p, State: Updated, Old: old, New: data})
+		}
+	}
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) && path == dir {
+			return fs.SkipAll
+		}
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		rel, err := filepath.Rel(dir, path)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		if _, ok := files[rel]; ok || strings.HasPrefix(filepath.Base(rel), ".") {
+			return nil
+		}
+		old, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		changes = append(changes, Change{Path: rel, State: Stale, Old: old})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("scan %s: %w", dir, err)
+	}
+	sort.Slice(changes, func(i, j int) bool { return changes[i].Path < changes[j].Path })
+	return changes, nil
+}
+
+// Apply writes every Created and Updated file atomically. Stale files are
+// removed only when prune is set. Files are written one by one; each is
+// either fully old or fully new, never half-written.
+func Apply(dir string, changes []Change, prune bool) error {
+	for _, c := range changes {
+		path := filepath.Join(dir, filepath.FromSlash(c.Path))
+		switch c.State {
+		case Created, Updated:
+			if err := atomicfile.WriteFile(path, c.New, 0o644); err != nil {
+				return err
+			}
+		case Stale:
+			if prune {
+				if err := os.Remove(path); err != nil {
+					return fmt.Errorf("prune %s: %w", c.Path, err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// Diff is a unified diff of one change, old on disk against new.
+func Diff(c Change) string {
+	from, to := "a/"+c.Path, "b/"+c.Path
+	switch c.State {
+	case Created:
+		from = "/dev/null"
+	case Stale:
+		to = "/dev/null"
+	case Unchanged:
+		return ""
+	}
+	d, err := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
+		A:        difflib.SplitLines(string(c.Old)),
+		B:        difflib.SplitLines(string(c.New)),
+		FromFile: from,
+		ToFile:   to,
+		Context:  3,
+	})
+	if err != nil {
+		return fmt.Sprintf("--- %s\n+++ %s\n(diff failed: %v)\n", from, to, err)
+	}
+	return d
+}

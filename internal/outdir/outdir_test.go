@@ -1,0 +1,66 @@
+package outdir
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestPlanApply(t *testing.T) {
+	dir := t.TempDir()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.MkdirAll(filepath.Join(dir, "a"), 0o755))
+	must(os.WriteFile(filepath.Join(dir, "a", "same.txt"), []byte("same\n"), 0o644))
+	must(os.WriteFile(filepath.Join(dir, "a", "old.txt"), []byte("one\ntwo\n"), 0o644))
+	must(os.WriteFile(filepath.Join(dir, "gone.txt"), []byte("bye\n"), 0o644))
+	files := map[string][]byte{
+		"a/same.txt": []byte("same\n"),
+		"a/old.txt":  []byte("one\nthree\n"),
+		"b/new.txt":  []byte("new\n"),
+	}
+	changes, err := Plan(dir, files)
+	must(err)
+	var got []string
+	for _, c := range changes {
+		got = append(got, c.Path+"="+c.State.String())
+	}
+	want := "a/old.txt=updated a/same.txt=unchanged b/new.txt=created gone.txt=stale"
+	if strings.Join(got, " ") != want {
+		t.Fatalf("plan = %s, want %s", strings.Join(got, " "), want)
+	}
+	if d := Diff(changes[0]); !strings.Contains(d, "-two\n") || !strings.Contains(d, "+three\n") || !strings.Contains(d, "--- a/a/old.txt") {
+		t.Errorf("diff of an update:\n%s", d)
+	}
+	if d := Diff(changes[3]); !strings.Contains(d, "+++ /dev/null") {
+		t.Errorf("diff of a stale file:\n%s", d)
+	}
+
+	must(Apply(dir, changes, false))
+	if _, err := os.Stat(filepath.Join(dir, "gone.txt")); err != nil {
+		t.Errorf("a stale file was removed without prune: %v", err)
+	}
+	again, err := Plan(dir, files)
+	must(err)
+	for _, c := range again {
+		if c.State != Unchanged && c.Path != "gone.txt" {
+			t.Errorf("after Apply, %s is %s", c.Path, c.State)
+		}
+	}
+	must(Apply(dir, again, true))
+	if _, err := os.Stat(filepath.Join(dir, "gone.txt")); !os.IsNotExist(err) {
+		t.Errorf("prune kept the stale file: %v", err)
+	}
+}
+
+func TestPlanMissingDir(t *testing.T) {
+	changes, err := Plan(filepath.Join(t.TempDir(), "nope"), map[string][]byte{"x": []byte("x")})
+	if err != nil || len(changes) != 1 || changes[0].State != Created {
+		t.Fatalf("changes=%v err=%v", changes, err)
+	}
+}
