@@ -126,7 +126,7 @@ func validateConfig(c Config) []error {
 	if scrape <= 0 {
 		add(CheckRange, "prometheus.scrape_interval", "must be positive, got %s", scrape)
 	} else if t.RateWindow < 4*scrape {
-		add(CheckRateWindow, "thresholds.rate_window", "%s is shorter than 4 × prometheus.scrape_interval (%s); rate() would have too few samples", t.RateWindow, 4*scrape)
+		add(CheckRateWindow, "thresholds.rate_window", "%s is shorter than 4 × prometheus.scrape_interval (4 × %s = %s); rate() would have too few samples", t.RateWindow, scrape, 4*scrape)
 	}
 	if t.BaselineWindow < 2*t.RateWindow {
 		add(CheckRateWindow, "thresholds.baseline_window", "%s must be at least twice thresholds.rate_window (%s) to be a baseline", t.BaselineWindow, t.RateWindow)

@@ -33,3 +33,6 @@ func (a *app) loadConfigSource() (specs.Config, specs.Source, error) {
 	}
 	return c, src, nil
 }
+
+// asList reports whether err holds a diag.List of findings.
+func asList(err error, list *diag.List) bool { return errors.As(err, list) }
