@@ -91,20 +91,40 @@ func Plan(dir string, files map[string][]byte) ([]Change, error) {
 	return changes, nil
 }
 
-// Apply writes every Created and Updated file atomically. Stale files are
-// removed only when prune is set. Files are written one by one; each is
-// either fully old or fully new, never half-written.
+// Apply writes every Created and Updated file. All of them are first staged
+// beside their targets; only when every one was written are they renamed
+// into place, so a failure (disk full, permission) leaves every file on disk
+// as it was. Stale files are removed only when prune is set.
 func Apply(dir string, changes []Change, prune bool) error {
+	var staged []*atomicfile.Staged
+	abort := func() {
+		for _, s := range staged {
+			s.Abort()
+		}
+	}
 	for _, c := range changes {
-		path := filepath.Join(dir, filepath.FromSlash(c.Path))
-		switch c.State {
-		case Created, Updated:
-			if err := atomicfile.WriteFile(path, c.New, 0o644); err != nil {
-				return err
+		if c.State != Created && c.State != Updated {
+			continue
+		}
+		s, err := atomicfile.Stage(filepath.Join(dir, filepath.FromSlash(c.Path)), c.New, 0o644)
+		if err != nil {
+			abort()
+			return err
+		}
+		staged = append(staged, s)
+	}
+	for i, s := range staged {
+		if err := s.Commit(); err != nil {
+			for _, rest := range staged[i+1:] {
+				rest.Abort()
 			}
-		case Stale:
-			if prune {
-				if err := os.Remove(path); err != nil {
+			return err
+		}
+	}
+	if prune {
+		for _, c := range changes {
+			if c.State == Stale {
+				if err := os.Remove(filepath.Join(dir, filepath.FromSlash(c.Path))); err != nil {
 					return fmt.Errorf("prune %s: %w", c.Path, err)
 				}
 			}

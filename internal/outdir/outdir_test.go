@@ -64,3 +64,31 @@ func TestPlanMissingDir(t *testing.T) {
 		t.Fatalf("changes=%v err=%v", changes, err)
 	}
 }
+
+func TestApplyFailureLeavesDiskUntouched(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "keep.txt"), []byte("old\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A regular file where a directory must go makes staging fail after
+	// keep.txt was staged: keep.txt must still hold its old content.
+	if err := os.WriteFile(filepath.Join(dir, "z"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	changes := []Change{
+		{Path: "keep.txt", State: Updated, New: []byte("new\n")},
+		{Path: "z/x.txt", State: Created, New: []byte("x")},
+	}
+	if err := Apply(dir, changes, false); err == nil {
+		t.Fatal("want an error writing over a directory")
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "keep.txt")); string(b) != "old\n" {
+		t.Errorf("keep.txt = %q after a failed Apply, want the old content", b)
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".keep.txt.tmp") {
+			t.Errorf("temporary file %s left behind", e.Name())
+		}
+	}
+}
