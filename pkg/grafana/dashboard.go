@@ -1,0 +1,134 @@
+package grafana
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// MarkerKey is the top-level dashboard field where push records what it
+// pushed: {"contentHash": "sha256:…", "pushedBy": "dbmonctl <version>"}.
+// Grafana's API stores dashboard JSON as given, so the marker survives
+// pushes and reads; a save from Grafana's UI rebuilds the JSON from its
+// model and drops fields it does not know, and when a UI keeps it, the
+// hash no longer matches the content. Either way an edit is seen.
+const MarkerKey = "dbmonctl"
+
+// Marker is the value stored under MarkerKey.
+type Marker struct {
+	// ContentHash is ContentHash of the dashboard push saved.
+	ContentHash string `json:"contentHash"`
+	// PushedBy names the tool and version that saved it.
+	PushedBy string `json:"pushedBy,omitempty"`
+}
+
+// serverFields are the fields Grafana sets itself, or push sets per save,
+// that say nothing about the dashboard's content: identity comparison and
+// the content hash ignore them.
+var serverFields = []string{"id", "version", MarkerKey}
+
+// Content is a dashboard decoded for comparison: its JSON object without
+// the server-managed fields.
+type Content map[string]any
+
+// ParseContent decodes dashboard JSON and drops the fields in serverFields.
+// Numbers are decoded as float64 so that 1 and 1.0 compare equal, as they
+// do for Grafana's frontend.
+func ParseContent(data []byte) (Content, error) {
+	var m map[string]any
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("decode dashboard JSON: %w", err)
+	}
+	if dec.More() {
+		return nil, errors.New("decode dashboard JSON: data after the top-level object")
+	}
+	if m == nil {
+		return nil, errors.New("decode dashboard JSON: not an object")
+	}
+	for _, k := range serverFields {
+		delete(m, k)
+	}
+	return Content(m), nil
+}
+
+// UID returns the dashboard's "uid" field, or "" if it is absent or not a
+// string.
+func (c Content) UID() string {
+	s, _ := c["uid"].(string)
+	return s
+}
+
+// Title returns the dashboard's "title" field.
+func (c Content) Title() string {
+	s, _ := c["title"].(string)
+	return s
+}
+
+// Canonical is the content as compact JSON with sorted keys: the bytes
+// that are hashed and compared.
+func (c Content) Canonical() []byte {
+	b, err := json.Marshal(map[string]any(c))
+	if err != nil {
+		// Decoded JSON always re-encodes.
+		panic(fmt.Sprintf("grafana: re-encode dashboard: %v", err))
+	}
+	return b
+}
+
+// Pretty is the content as indented JSON with sorted keys and no HTML
+// escaping: the lines of the dry-run diff.
+func (c Content) Pretty() []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(map[string]any(c)); err != nil {
+		panic(fmt.Sprintf("grafana: re-encode dashboard: %v", err))
+	}
+	return buf.Bytes()
+}
+
+// Hash is "sha256:" and the hex SHA-256 of Canonical.
+func (c Content) Hash() string {
+	sum := sha256.Sum256(c.Canonical())
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// Equal reports whether two contents are the same dashboard.
+func (c Content) Equal(o Content) bool {
+	return bytes.Equal(c.Canonical(), o.Canonical())
+}
+
+// readMarker returns the marker of a raw dashboard, and whether it has a
+// well-formed one.
+func readMarker(raw []byte) (Marker, bool) {
+	var d struct {
+		Marker *Marker `json:"dbmonctl"`
+	}
+	if json.Unmarshal(raw, &d) != nil || d.Marker == nil || d.Marker.ContentHash == "" {
+		return Marker{}, false
+	}
+	return *d.Marker, true
+}
+
+// saveBody is the dashboard JSON push sends: the content, the marker,
+// "id": null so Grafana finds the dashboard by uid, and the version read
+// (0 to create) for Grafana's optimistic locking.
+func saveBody(c Content, m Marker, version int) json.RawMessage {
+	out := make(map[string]any, len(c)+3)
+	for k, v := range c {
+		out[k] = v
+	}
+	out["id"] = nil
+	out["version"] = version
+	out[MarkerKey] = m
+	b, err := json.Marshal(out)
+	if err != nil {
+		panic(fmt.Sprintf("grafana: encode dashboard: %v", err))
+	}
+	return b
+}
