@@ -1,0 +1,297 @@
+package rules
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/rulefmt"
+	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/prometheus/prometheus/promql/promqltest"
+	"github.com/prometheus/prometheus/rules"
+)
+
+// Result is the outcome of Run: how many test cases passed and failed, and
+// every failed check.
+type Result struct {
+	Passed, Failed int
+	Failures       []Failure
+}
+
+// OK reports whether every test case passed.
+func (r Result) OK() bool { return r.Failed == 0 }
+
+// Failure is one failed check, or a test case that could not run.
+type Failure struct {
+	// Test is the test case's name.
+	Test string
+	// Alertname and EvalTime locate a failed alert check; they are empty
+	// when the case failed before checking (bad series, rule error).
+	Alertname string
+	EvalTime  time.Duration
+	// Message is promtool's report of the failure: for an alert check, the
+	// expected and the firing alerts (exp:/got:).
+	Message string
+}
+
+// Error formats the failure the way promtool prints it.
+func (f Failure) Error() string {
+	return fmt.Sprintf("    name: %s,\n%s", f.Test, f.Message)
+}
+
+// ruleFileName is the identifier the in-memory rule file is loaded under;
+// it only appears in error messages.
+const ruleFileName = "alerts.yml"
+
+// Run evaluates cases against groups in process, with the engine promtool
+// uses (the promqltest lazy loader's storage and PromQL engine, and the
+// rules manager's groups): the rules are rendered and loaded back from the
+// rendered bytes, each case's series are appended step by step, every
+// group is evaluated every evalInterval from time zero, and at each check's
+// eval_time the firing alerts of the rule are compared, exactly, with the
+// expected ones. It never touches the file system or the network; ctx
+// stops it between evaluation steps.
+//
+// The engine is the linked Prometheus (3.x), whose range selectors are
+// open on the left; promtool 2.42 includes a sample exactly at the window
+// start. Tests meant for both keep their decisive samples off window edges.
+func Run(ctx context.Context, groups []Group, evalInterval time.Duration, cases []TestCase) Result {
+	var res Result
+	failAll := func(msg string) Result {
+		for _, tc := range cases {
+			res.Failed++
+			res.Failures = append(res.Failures, Failure{Test: tc.Name, Message: "    " + msg})
+		}
+		return res
+	}
+	data, err := Render(groups)
+	if err != nil {
+		return failAll(err.Error())
+	}
+	if errs := Validate(ruleFileName, data); len(errs) > 0 {
+		msgs := make([]string, len(errs))
+		for i, e := range errs {
+			msgs[i] = e.Error()
+		}
+		return failAll("invalid rules: " + strings.Join(msgs, "; "))
+	}
+	if err := checkTests(evalInterval, cases); err != nil {
+		return failAll(err.Error())
+	}
+	order := make(map[string]int, len(groups))
+	for i, g := range groups {
+		order[g.Name] = i
+	}
+	for _, tc := range cases {
+		fs := runCase(ctx, data, order, evalInterval, tc)
+		if len(fs) == 0 {
+			res.Passed++
+			continue
+		}
+		res.Failed++
+		res.Failures = append(res.Failures, fs...)
+	}
+	return res
+}
+
+// memLoader serves the rendered rule file to the rules manager from
+// memory, parsed by rulefmt exactly as a file would be.
+type memLoader struct {
+	data   []byte
+	parser parser.Parser
+	logger *slog.Logger
+}
+
+func (l memLoader) Load(_ string, ignoreUnknownFields bool, scheme model.ValidationScheme) (*rulefmt.RuleGroups, []error) {
+	return rulefmt.Parse(l.data, ignoreUnknownFields, scheme, l.parser, l.logger)
+}
+
+func (l memLoader) Parse(query string) (parser.Expr, error) { return l.parser.ParseExpr(query) }
+
+// firing is one firing alert as compared: labels and annotations.
+type firing struct {
+	labels, annotations labels.Labels
+}
+
+func (f firing) String() string {
+	return "Labels:" + f.labels.String() + "\nAnnotations:" + f.annotations.String()
+}
+
+// runCase runs one test case and returns its failures.
+func runCase(ctx context.Context, data []byte, order map[string]int, evalInterval time.Duration, tc TestCase) []Failure {
+	fail := func(format string, args ...any) []Failure {
+		return []Failure{{Test: tc.Name, Message: "    " + fmt.Sprintf(format, args...)}}
+	}
+	var load strings.Builder
+	fmt.Fprintf(&load, "load %s\n", model.Duration(tc.Interval))
+	for _, s := range tc.InputSeries {
+		fmt.Fprintf(&load, "  %s %s\n", s.Series, s.Values)
+	}
+	p := parser.NewParser(parser.Options{})
+	ll, err := promqltest.NewLazyLoader(load.String(), promqltest.LazyLoaderOpts{EnableAtModifier: true, EnableNegativeOffset: true, Parser: p})
+	if err != nil {
+		return fail("input series: %v", err)
+	}
+	defer ll.Close()
+	ll.SubqueryInterval = evalInterval
+
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	mgr := rules.NewManager(&rules.ManagerOptions{
+		NameValidationScheme: model.LegacyValidation,
+		QueryFunc:            rules.EngineQueryFunc(ll.QueryEngine(), ll.Storage()),
+		AppendableV2:         ll.Storage(),
+		Context:              ctx,
+		NotifyFunc:           func(context.Context, string, ...*rules.Alert) {},
+		Logger:               logger,
+		GroupLoader:          memLoader{data: data, parser: p, logger: logger},
+		Parser:               p,
+	})
+	loaded, errs := mgr.LoadGroups(tc.Interval, labels.EmptyLabels(), "", nil, false, ruleFileName)
+	if len(errs) > 0 {
+		return fail("load rules: %v", errs[0])
+	}
+	groups := make([]*rules.Group, 0, len(loaded))
+	for _, g := range loaded {
+		groups = append(groups, g)
+		for _, r := range g.Rules() {
+			if ar, ok := r.(*rules.AlertingRule); ok {
+				// As if the server had been up: without it the ALERTS
+				// series is not written and for-state is not trusted.
+				ar.SetRestored(true)
+			}
+		}
+	}
+	sort.Slice(groups, func(i, j int) bool { return order[groups[i].Name()] < order[groups[j].Name()] })
+
+	// Checks by eval time, in time order; a check at t is made after the
+	// evaluation at the last step at or before t.
+	checks := append([]AlertTest(nil), tc.AlertTests...)
+	sort.SliceStable(checks, func(i, j int) bool { return checks[i].EvalTime < checks[j].EvalTime })
+	var maxt time.Duration
+	for _, c := range checks {
+		maxt = max(maxt, c.EvalTime)
+	}
+
+	var failures []Failure
+	start := time.Unix(0, 0).UTC()
+	next := 0
+	for step := time.Duration(0); step <= maxt; step += evalInterval {
+		if err := ctx.Err(); err != nil {
+			return append(failures, fail("stopped at %s: %v", model.Duration(step), err)...)
+		}
+		ts := start.Add(step)
+		var evalErr error
+		ll.WithSamplesTill(ts, func(err error) {
+			if err != nil {
+				evalErr = fmt.Errorf("append series: %w", err)
+				return
+			}
+			for _, g := range groups {
+				g.Eval(ctx, ts)
+				for _, r := range g.Rules() {
+					if err := r.LastError(); err != nil && evalErr == nil {
+						evalErr = fmt.Errorf("rule: %s, time: %s, err: %w", r.Name(), model.Duration(step), err)
+					}
+				}
+			}
+		})
+		if evalErr != nil {
+			return append(failures, fail("%v", evalErr)...)
+		}
+		for next < len(checks) && checks[next].EvalTime < step+evalInterval {
+			if f, ok := check(groups, tc.Name, checks[next]); !ok {
+				failures = append(failures, f)
+			}
+			next++
+		}
+	}
+	return failures
+}
+
+// check compares the firing alerts of one rule with the expected ones.
+func check(groups []*rules.Group, test string, at AlertTest) (Failure, bool) {
+	var got []firing
+	for _, g := range groups {
+		for _, r := range g.Rules() {
+			ar, ok := r.(*rules.AlertingRule)
+			if !ok || ar.Name() != at.Alertname {
+				continue
+			}
+			for _, a := range ar.ActiveAlerts() {
+				if a.State == rules.StateFiring {
+					got = append(got, firing{a.Labels.Copy(), a.Annotations.Copy()})
+				}
+			}
+		}
+	}
+	exp := make([]firing, 0, len(at.ExpAlerts))
+	for _, a := range at.ExpAlerts {
+		ls := make(map[string]string, len(a.Labels)+1)
+		for k, v := range a.Labels {
+			ls[k] = v
+		}
+		ls[labels.AlertName] = at.Alertname
+		exp = append(exp, firing{labels.FromMap(ls), labels.FromMap(a.Annotations)})
+	}
+	sortFiring(got)
+	sortFiring(exp)
+	if equalFiring(exp, got) {
+		return Failure{}, true
+	}
+	return Failure{
+		Test:      test,
+		Alertname: at.Alertname,
+		EvalTime:  at.EvalTime,
+		Message: fmt.Sprintf("    alertname: %s, time: %s, \n        exp:%s, \n        got:%s",
+			at.Alertname, model.Duration(at.EvalTime), indent(firingString(exp), "            "), indent(firingString(got), "            ")),
+	}, false
+}
+
+func sortFiring(fs []firing) {
+	sort.Slice(fs, func(i, j int) bool {
+		if c := labels.Compare(fs[i].labels, fs[j].labels); c != 0 {
+			return c < 0
+		}
+		return labels.Compare(fs[i].annotations, fs[j].annotations) < 0
+	})
+}
+
+func equalFiring(a, b []firing) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !labels.Equal(a[i].labels, b[i].labels) || !labels.Equal(a[i].annotations, b[i].annotations) {
+			return false
+		}
+	}
+	return true
+}
+
+// firingString lists alerts as promtool does: "[]" or a numbered list.
+func firingString(fs []firing) string {
+	if len(fs) == 0 {
+		return "[]"
+	}
+	var b strings.Builder
+	b.WriteString("[")
+	for i, f := range fs {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, "\n%d:%s", i, indent("\n"+f.String(), "  "))
+	}
+	b.WriteString("\n]")
+	return b.String()
+}
+
+// indent prefixes every line but the first with prefix.
+func indent(s, prefix string) string {
+	return strings.ReplaceAll(s, "\n", "\n"+prefix)
+}
