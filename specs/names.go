@@ -17,6 +17,15 @@ const (
 	AlertConnectionPoolWaits     = "ConnectionPoolWaits"
 )
 
+// AlertNames lists the twelve alerts in a stable order.
+var AlertNames = []string{
+	AlertSlowQueryRateCritical, AlertSlowQueryRateWarning, AlertSlowQueryRateInfo,
+	AlertQueryLatencyP99Critical, AlertQueryLatencyP99Warning,
+	AlertQueryRateSpike, AlertQueryTrafficDrop, AlertQueryMetricsAbsent,
+	AlertQueryErrorRateHigh, AlertSlowQueryRateByType,
+	AlertConnectionPoolSaturated, AlertConnectionPoolWaits,
+}
+
 // Labels every alert rule carries, besides the identity labels it
 // aggregates by.
 const (
