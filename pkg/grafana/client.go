@@ -3,6 +3,8 @@ package grafana
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -280,7 +282,8 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, auth 
 
 // transient reports whether err, from one try, is worth another: a status
 // listed in transientStatus or a transport error (refused, reset, EOF)
-// while the context is still live. A timeout of the whole push is not.
+// while the context is still live. A timeout of the whole push is not, nor
+// is a TLS certificate that fails verification.
 func (c *Client) transient(ctx context.Context, err error) bool {
 	if ctx.Err() != nil {
 		return false
@@ -290,7 +293,14 @@ func (c *Client) transient(ctx context.Context, err error) bool {
 		return transientStatus(ae.StatusCode)
 	}
 	var te *transportError
-	return errors.As(err, &te)
+	if !errors.As(err, &te) {
+		return false
+	}
+	// A certificate the client does not trust stays untrusted.
+	var cv *tls.CertificateVerificationError
+	var ua x509.UnknownAuthorityError
+	var he x509.HostnameError
+	return !errors.As(err, &cv) && !errors.As(err, &ua) && !errors.As(err, &he)
 }
 
 // transportError marks a failure to get any HTTP answer.

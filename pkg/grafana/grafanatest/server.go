@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -100,7 +101,7 @@ type Fault struct {
 // New starts a fake Grafana on plain HTTP that accepts token, with org 1.
 func New(token string) *Server {
 	s := newServer(token)
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.Server.Start()
 	return s
 }
 
@@ -108,17 +109,22 @@ func New(token string) *Server {
 // certificate (s.Certificate()).
 func NewTLS(token string) *Server {
 	s := newServer(token)
-	s.Server = httptest.NewTLSServer(http.HandlerFunc(s.serve))
+	s.Server.StartTLS()
 	return s
 }
 
 func newServer(token string) *Server {
-	return &Server{
+	s := &Server{
 		Token:   token,
 		orgs:    map[int64]*org{1: newOrg()},
 		nextID:  1,
 		maxBody: 1 << 20,
 	}
+	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	// Refused handshakes and reset connections are what the tests cause;
+	// the server's log of them is noise.
+	s.Server.Config.ErrorLog = log.New(io.Discard, "", 0)
+	return s
 }
 
 func newOrg() *org {
