@@ -1,0 +1,497 @@
+package specs
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/prometheus/prometheus/promql/parser"
+
+	"github.com/dbmonctl/dbmonctl/internal/diag"
+	"github.com/dbmonctl/dbmonctl/internal/promcheck"
+	"github.com/dbmonctl/dbmonctl/pkg/dashboard"
+	"github.com/dbmonctl/dbmonctl/pkg/middleware"
+)
+
+// Names of the dashboard's own template variables. The identity variables
+// are named after their labels (job, …).
+const (
+	VarDatasource = "datasource"
+	VarQueryType  = middleware.LabelQueryType
+)
+
+// ProvisioningPath is where the provisioning file tells Grafana to read
+// the dashboard JSON from: copy grafana/dashboard.json there.
+const ProvisioningPath = "/var/lib/grafana/dashboards/dbmonctl"
+
+// CheckDashboardThresholds: a gauge's colour steps differ from the alert
+// thresholds in Config they are meant to show.
+const CheckDashboardThresholds = "dashboard-alert-thresholds"
+
+// Threshold colours, Grafana's named palette colours.
+const (
+	dashColorOK       = "green"
+	dashColorWarning  = "yellow"
+	dashColorCritical = "red"
+)
+
+// dashPercentiles are the lines of the Query Duration Percentiles panel; the
+// last one is the p99 the latency alerts watch.
+var dashPercentiles = []float64{0.5, 0.95, 0.99}
+
+// dashP99 is the quantile of the latency gauge, the table and the alerts.
+const dashP99 = 0.99
+
+// Grafana unit ids.
+const (
+	dashUnitSeconds     = "s"
+	dashUnitOpsPerSec   = "ops"
+	dashUnitPercentUnit = "percentunit" // 0–1 shown as 0–100 %
+	dashUnitShort       = "short"
+)
+
+// Column names of the statistics table, after the organize transformation.
+const (
+	dashColumnType = "Type"
+	dashColumnQPS  = "QPS"
+	dashColumnP99  = "p99"
+	dashColumnSlow = "Slow %"
+)
+
+// DashboardDefinition is the seven-panel Grafana dashboard of c. Every
+// number it shows (gauge colours, slow threshold, gauge ranges) is read
+// from c.Thresholds, the same values the alert rules use; every metric and
+// label comes from the middleware's contract.
+func DashboardDefinition(c Config) dashboard.Definition {
+	q := dashQueries{sel: dashboardSelector(c)}
+	t := c.Thresholds
+	slow := t.SlowQuery.Std().Seconds()
+	latencySteps := []dashboard.Step{
+		{Value: nil, Color: dashColorOK},
+		{Value: dashboard.Float(slow), Color: dashColorWarning},
+		{Value: dashboard.Float(t.LatencyP99.Warning.Threshold), Color: dashColorCritical},
+	}
+	slowRateSteps := []dashboard.Step{
+		{Value: nil, Color: dashColorOK},
+		{Value: dashboard.Float(t.SlowRate.Warning.Threshold), Color: dashColorWarning},
+		{Value: dashboard.Float(t.SlowRate.Critical.Threshold), Color: dashColorCritical},
+	}
+	byTypeSteps := []dashboard.Step{
+		{Value: nil, Color: dashColorOK},
+		{Value: dashboard.Float(t.SlowRateByType.Threshold), Color: dashColorCritical},
+	}
+
+	percentileQueries := make([]dashboard.Query, len(dashPercentiles))
+	for i, p := range dashPercentiles {
+		percentileQueries[i] = dashboard.Query{
+			RefID:        dashRefID(i),
+			Expr:         q.quantile(p),
+			LegendFormat: "p" + dashPercent(p),
+		}
+	}
+
+	panels := []dashboard.Panel{
+		{
+			ID:    PanelQueryRate,
+			Title: "Query Rate by Type",
+			Description: fmt.Sprintf("Statements executed per second, one line per query type (%s), from %s. "+
+				"Related alerts: %s (rate above %s× its baseline), %s (rate below %s× its baseline) and %s (the metric disappeared).",
+				dashQueryTypeList(), middleware.MetricQueriesTotal,
+				AlertQueryRateSpike, dashFloat(t.RateSpike.Threshold), AlertQueryTrafficDrop, dashFloat(t.TrafficDrop.Threshold), AlertQueryMetricsAbsent),
+			Kind:    dashboard.KindTimeseries,
+			Grid:    dashboard.GridPos{X: 0, Y: 0, W: 12, H: 8},
+			Unit:    dashUnitOpsPerSec,
+			Min:     dashboard.Float(0),
+			Legend:  dashboard.Legend{Mode: dashboard.LegendTable, Placement: dashboard.LegendBottom, Calcs: []string{"mean", "max", "lastNotNull"}},
+			Tooltip: dashboard.Tooltip{Mode: dashboard.TooltipMulti, Sort: "desc"},
+			Queries: []dashboard.Query{{RefID: "A", Expr: q.rateByType(middleware.MetricQueriesTotal), LegendFormat: dashLegendQueryType()}},
+		},
+		{
+			ID:    PanelLatencyP99,
+			Title: "Query Duration p99",
+			Description: fmt.Sprintf("99th percentile of statement duration over all selected query types, from the %s histogram. "+
+				"Green below the slow-query threshold (%s), yellow from it, red from %s, where %s fires after %s; %s fires from %s after %s. "+
+				"Shows no data when there is no traffic.",
+				middleware.MetricQueryDuration, fmtSeconds(slow), fmtSeconds(t.LatencyP99.Warning.Threshold),
+				AlertQueryLatencyP99Warning, t.LatencyP99.Warning.For, AlertQueryLatencyP99Critical, fmtSeconds(t.LatencyP99.Critical.Threshold), t.LatencyP99.Critical.For),
+			Kind:              dashboard.KindGauge,
+			Grid:              dashboard.GridPos{X: 12, Y: 0, W: 6, H: 8},
+			Unit:              dashUnitSeconds,
+			Decimals:          dashboard.Int(3),
+			Min:               dashboard.Float(0),
+			Max:               dashboard.Float(t.LatencyP99.Critical.Threshold),
+			Thresholds:        latencySteps,
+			ColorByThresholds: true,
+			Reduce:            "lastNotNull",
+			Queries:           []dashboard.Query{{RefID: "A", Expr: q.quantile(dashP99), LegendFormat: "p" + dashPercent(dashP99)}},
+		},
+		{
+			ID:    PanelPercentiles,
+			Title: "Query Duration Percentiles",
+			Description: fmt.Sprintf("p50, p95 and p99 of statement duration over time, from the %s histogram. "+
+				"Dashed lines mark the slow-query threshold (%s) and the %s threshold (%s); %s fires from %s.",
+				middleware.MetricQueryDuration, fmtSeconds(slow), AlertQueryLatencyP99Warning, fmtSeconds(t.LatencyP99.Warning.Threshold),
+				AlertQueryLatencyP99Critical, fmtSeconds(t.LatencyP99.Critical.Threshold)),
+			Kind:           dashboard.KindTimeseries,
+			Grid:           dashboard.GridPos{X: 0, Y: 8, W: 12, H: 8},
+			Unit:           dashUnitSeconds,
+			Min:            dashboard.Float(0),
+			Thresholds:     latencySteps,
+			ThresholdLines: true,
+			Legend:         dashboard.Legend{Mode: dashboard.LegendTable, Placement: dashboard.LegendBottom, Calcs: []string{"mean", "max", "lastNotNull"}},
+			Tooltip:        dashboard.Tooltip{Mode: dashboard.TooltipMulti, Sort: "desc"},
+			Queries:        percentileQueries,
+		},
+		{
+			ID:    PanelSlowRate,
+			Title: "Slow Query Rate by Type",
+			Description: fmt.Sprintf("Statements per second at or above the slow-query threshold (%s), one line per query type, from %s. "+
+				"Related alerts: %s (one type's slow share above %s), and %s, %s, %s on the overall slow share.",
+				fmtSeconds(slow), middleware.MetricSlowQueriesTotal,
+				AlertSlowQueryRateByType, dashPercentOf(t.SlowRateByType.Threshold), AlertSlowQueryRateInfo, AlertSlowQueryRateWarning, AlertSlowQueryRateCritical),
+			Kind:    dashboard.KindTimeseries,
+			Grid:    dashboard.GridPos{X: 12, Y: 8, W: 12, H: 8},
+			Unit:    dashUnitOpsPerSec,
+			Min:     dashboard.Float(0),
+			Legend:  dashboard.Legend{Mode: dashboard.LegendTable, Placement: dashboard.LegendBottom, Calcs: []string{"mean", "max", "lastNotNull"}},
+			Tooltip: dashboard.Tooltip{Mode: dashboard.TooltipMulti, Sort: "desc"},
+			Queries: []dashboard.Query{{RefID: "A", Expr: q.rateByType(middleware.MetricSlowQueriesTotal), LegendFormat: dashLegendQueryType()}},
+		},
+		{
+			ID:    PanelSlowPercentage,
+			Title: "Slow Query Percentage",
+			Description: fmt.Sprintf("Share of statements at or above the slow-query threshold (%s), over all selected query types. "+
+				"Yellow from %s, where %s fires after %s; red from %s, where %s fires after %s (%s fires from %s). "+
+				"Shows no data when there is no traffic.",
+				fmtSeconds(slow),
+				dashPercentOf(t.SlowRate.Warning.Threshold), AlertSlowQueryRateWarning, t.SlowRate.Warning.For,
+				dashPercentOf(t.SlowRate.Critical.Threshold), AlertSlowQueryRateCritical, t.SlowRate.Critical.For,
+				AlertSlowQueryRateInfo, dashPercentOf(t.SlowRate.Info.Threshold)),
+			Kind:              dashboard.KindGauge,
+			Grid:              dashboard.GridPos{X: 18, Y: 0, W: 6, H: 8},
+			Unit:              dashUnitPercentUnit,
+			Decimals:          dashboard.Int(1),
+			Min:               dashboard.Float(0),
+			Max:               dashboard.Float(1),
+			Thresholds:        slowRateSteps,
+			ColorByThresholds: true,
+			Reduce:            "lastNotNull",
+			Queries:           []dashboard.Query{{RefID: "A", Expr: q.slowShare(false), LegendFormat: "slow"}},
+		},
+		{
+			ID:    PanelDistribution,
+			Title: "Query Distribution",
+			Description: fmt.Sprintf("Statements executed per query type over the dashboard's time range, from %s. "+
+				"A shift in the mix often explains %s or %s.",
+				middleware.MetricQueriesTotal, AlertQueryRateSpike, AlertSlowQueryRateByType),
+			Kind:     dashboard.KindPiechart,
+			Grid:     dashboard.GridPos{X: 0, Y: 16, W: 8, H: 9},
+			Unit:     dashUnitShort,
+			Decimals: dashboard.Int(0),
+			Legend:   dashboard.Legend{Mode: dashboard.LegendTable, Placement: dashboard.LegendRight, Values: []string{"value", "percent"}},
+			Tooltip:  dashboard.Tooltip{Mode: dashboard.TooltipSingle, Sort: "none"},
+			Reduce:   "lastNotNull",
+			Queries:  []dashboard.Query{{RefID: "A", Expr: q.increaseByType(), LegendFormat: dashLegendQueryType(), Instant: true}},
+		},
+		{
+			ID:    PanelStatisticsTable,
+			Title: "Query Statistics Table",
+			Description: fmt.Sprintf("Per query type, now: statements per second, p99 duration and slow share. "+
+				"p99 is yellow from %s and red from %s (%s); the slow share is red from %s (%s). Types without traffic show no p99 or slow share.",
+				fmtSeconds(slow), fmtSeconds(t.LatencyP99.Warning.Threshold), AlertQueryLatencyP99Warning,
+				dashPercentOf(t.SlowRateByType.Threshold), AlertSlowQueryRateByType),
+			Kind: dashboard.KindTable,
+			Grid: dashboard.GridPos{X: 8, Y: 16, W: 16, H: 9},
+			Queries: []dashboard.Query{
+				{RefID: "A", Expr: q.rateByType(middleware.MetricQueriesTotal), Instant: true, Format: dashboard.FormatTable},
+				{RefID: "B", Expr: q.quantileByType(dashP99), Instant: true, Format: dashboard.FormatTable},
+				{RefID: "C", Expr: q.slowShare(true), Instant: true, Format: dashboard.FormatTable},
+			},
+			// Instant queries in table format return one frame per
+			// query with a Time column and a "Value #<refId>" column:
+			// merge joins them on query_type into one row per type,
+			// organize drops Time and names the columns.
+			Transformations: []dashboard.Transformation{
+				{ID: "merge", Options: map[string]any{}},
+				{ID: "organize", Options: map[string]any{
+					"excludeByName": map[string]any{"Time": true},
+					"indexByName": map[string]any{
+						middleware.LabelQueryType: 0, "Value #A": 1, "Value #B": 2, "Value #C": 3,
+					},
+					"renameByName": map[string]any{
+						middleware.LabelQueryType: dashColumnType, "Value #A": dashColumnQPS, "Value #B": dashColumnP99, "Value #C": dashColumnSlow,
+					},
+				}},
+			},
+			Overrides: []dashboard.FieldOverride{
+				{Field: dashColumnQPS, Unit: dashUnitOpsPerSec, Decimals: dashboard.Int(2)},
+				{Field: dashColumnP99, Unit: dashUnitSeconds, Decimals: dashboard.Int(3), Thresholds: latencySteps, CellColor: true},
+				{Field: dashColumnSlow, Unit: dashUnitPercentUnit, Decimals: dashboard.Int(1), Thresholds: byTypeSteps, CellColor: true},
+			},
+		},
+	}
+
+	return dashboard.Definition{
+		UID:         c.Dashboard.UID,
+		Title:       c.Dashboard.Title,
+		Description: "Database query performance exported by the dbmonctl middleware: rate, latency, slow queries and mix per query type.",
+		Tags:        append([]string(nil), c.Dashboard.Tags...),
+		Refresh:     c.Dashboard.Refresh.String(),
+		From:        "now-" + c.Dashboard.TimeFrom.String(),
+		To:          "now",
+		CursorSync:  dashboard.CursorSyncCrosshair,
+		Datasource:  dashboard.DatasourceRef{Type: "prometheus", UID: "${" + VarDatasource + "}"},
+		Variables:   dashboardVariables(c),
+		Panels:      panels,
+	}
+}
+
+// dashboardVariables are the datasource picker, one variable per identity
+// label (each filtered by the ones before it) and query_type.
+func dashboardVariables(c Config) []dashboard.Variable {
+	vars := []dashboard.Variable{{
+		Kind:        dashboard.VariableDatasource,
+		Name:        VarDatasource,
+		Label:       "Data source",
+		Description: "The Prometheus data source that scrapes the application's database metrics.",
+		Query:       "prometheus",
+		Default:     c.Dashboard.Datasource,
+	}}
+	var matchers []string
+	if s := dashServiceSelector(c); s != "" {
+		matchers = append(matchers, s)
+	}
+	labelQuery := func(label string) string {
+		if len(matchers) == 0 {
+			return fmt.Sprintf("label_values(%s, %s)", middleware.MetricQueriesTotal, label)
+		}
+		return fmt.Sprintf("label_values(%s{%s}, %s)", middleware.MetricQueriesTotal, strings.Join(matchers, ", "), label)
+	}
+	for _, l := range c.Service.IdentityLabels {
+		vars = append(vars, dashboard.Variable{
+			Kind:        dashboard.VariableQuery,
+			Name:        l,
+			Label:       l,
+			Description: fmt.Sprintf("The %s label of the monitored application; the alerts group by it.", l),
+			Query:       labelQuery(l),
+			Multi:       true,
+			IncludeAll:  true,
+			AllValue:    ".*",
+			Refresh:     dashboard.RefreshOnTimeRange,
+			Sort:        dashboard.SortAlphabeticalAsc,
+		})
+		matchers = append(matchers, dashVarMatcher(l, l))
+	}
+	vars = append(vars, dashboard.Variable{
+		Kind:        dashboard.VariableQuery,
+		Name:        VarQueryType,
+		Label:       "Query type",
+		Description: "The statement types to show (" + dashQueryTypeList() + ").",
+		Query:       labelQuery(middleware.LabelQueryType),
+		Multi:       true,
+		IncludeAll:  true,
+		AllValue:    ".*",
+		Refresh:     dashboard.RefreshOnTimeRange,
+		Sort:        dashboard.SortAlphabeticalAsc,
+	})
+	return vars
+}
+
+// dashServiceSelector is Service.Selector without surrounding blanks or a
+// trailing comma, ready to join with other matchers.
+func dashServiceSelector(c Config) string {
+	return strings.TrimSuffix(strings.TrimSpace(c.Service.Selector), ",")
+}
+
+func dashVarMatcher(label, variable string) string {
+	return fmt.Sprintf(`%s=~"$%s"`, label, variable)
+}
+
+// dashboardSelector is the label-matcher list every panel query uses: the
+// service selector, each identity variable and the query_type variable.
+func dashboardSelector(c Config) string {
+	var m []string
+	if s := dashServiceSelector(c); s != "" {
+		m = append(m, s)
+	}
+	for _, l := range c.Service.IdentityLabels {
+		m = append(m, dashVarMatcher(l, l))
+	}
+	m = append(m, dashVarMatcher(middleware.LabelQueryType, VarQueryType))
+	return strings.Join(m, ", ")
+}
+
+// dashQueries writes the panels' PromQL. Every range uses Grafana's
+// $__rate_interval (at least four scrapes, whatever the zoom), except the
+// distribution, which covers the whole time range with $__range.
+type dashQueries struct{ sel string }
+
+func (q dashQueries) series(metric string) string {
+	return fmt.Sprintf("%s{%s}", metric, q.sel)
+}
+
+func (q dashQueries) rate(metric string) string {
+	return fmt.Sprintf("rate(%s[$__rate_interval])", q.series(metric))
+}
+
+func (q dashQueries) rateByType(metric string) string {
+	return fmt.Sprintf("sum by (%s) (%s)", middleware.LabelQueryType, q.rate(metric))
+}
+
+func (q dashQueries) increaseByType() string {
+	return fmt.Sprintf("sum by (%s) (increase(%s[$__range]))", middleware.LabelQueryType, q.series(middleware.MetricQueriesTotal))
+}
+
+// quantile is the phi-quantile over all selected series. With no traffic
+// every bucket rate is 0 and histogram_quantile returns NaN; the "and"
+// drops the sample instead, so the gauge shows "No data", not NaN.
+func (q dashQueries) quantile(phi float64) string {
+	return fmt.Sprintf("histogram_quantile(%s, sum by (%s) (%s)) and on () (sum(%s) > 0)",
+		dashFloat(phi), middleware.LabelLE, q.rate(middleware.MetricQueryDuration+"_bucket"),
+		q.rate(middleware.MetricQueryDuration+"_count"))
+}
+
+// quantileByType is quantile per query type, guarded per type.
+func (q dashQueries) quantileByType(phi float64) string {
+	t := middleware.LabelQueryType
+	return fmt.Sprintf("histogram_quantile(%s, sum by (%s, %s) (%s)) and on (%s) (sum by (%s) (%s) > 0)",
+		dashFloat(phi), t, middleware.LabelLE, q.rate(middleware.MetricQueryDuration+"_bucket"),
+		t, t, q.rate(middleware.MetricQueryDuration+"_count"))
+}
+
+// slowShare is slow statements / all statements (0–1), overall or per
+// type. The "> 0" on the divisor drops zero traffic instead of dividing
+// 0 by 0.
+func (q dashQueries) slowShare(byType bool) string {
+	agg := "sum"
+	if byType {
+		agg = fmt.Sprintf("sum by (%s) ", middleware.LabelQueryType)
+	}
+	return fmt.Sprintf("%s(%s) / (%s(%s) > 0)",
+		agg, q.rate(middleware.MetricSlowQueriesTotal), agg, q.rate(middleware.MetricQueriesTotal))
+}
+
+func dashLegendQueryType() string { return "{{" + middleware.LabelQueryType + "}}" }
+
+func dashQueryTypeList() string {
+	s := make([]string, len(middleware.QueryTypes))
+	for i, t := range middleware.QueryTypes {
+		s[i] = string(t)
+	}
+	return strings.Join(s, ", ")
+}
+
+// dashRefID is Grafana's refId of the i-th query: A, B, C, …
+func dashRefID(i int) string { return string(rune('A' + i)) }
+
+func dashFloat(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+
+// dashPercent writes a 0–1 ratio as a percentage number without float noise
+// (0.95 → "95", 0.075 → "7.5").
+func dashPercent(v float64) string { return dashFloat(math.Round(v*1e6) / 1e4) }
+
+func dashPercentOf(v float64) string { return dashPercent(v) + "%" }
+
+// Provisioning is the Grafana file-provisioning provider of c's dashboard:
+// it loads the JSON files under ProvisioningPath into c's folder.
+func Provisioning(c Config) dashboard.ProvisioningOptions {
+	return dashboard.ProvisioningOptions{
+		Header: GeneratedHeader +
+			"# Grafana dashboard provider for the dbmonctl dashboard, for deployments by\n" +
+			"# files instead of `dbmonctl push`: put this file in Grafana's\n" +
+			"# provisioning/dashboards directory and " + FileDashboard + " in\n" +
+			"# " + ProvisioningPath + ".\n",
+		Name:      "dbmonctl",
+		OrgID:     1,
+		Folder:    c.Dashboard.FolderTitle,
+		FolderUID: c.Dashboard.FolderUID,
+		Path:      ProvisioningPath,
+	}
+}
+
+// ValidateDashboard checks the dashboard of c: everything dashboard.Validate
+// checks (queries against the middleware's contract, ids, grid, JSON round
+// trip) and DashboardThresholdFindings. Paths start with "dashboard.".
+func ValidateDashboard(c Config) []error {
+	d := DashboardDefinition(c)
+	errs := dashboard.Validate(d, KnownSeries(c))
+	errs = append(errs, DashboardThresholdFindings(c, d)...)
+	for _, e := range errs {
+		if d := diag.As(e); d.Path != "" {
+			d.Path = "dashboard." + d.Path
+		} else {
+			d.Path = "dashboard"
+		}
+	}
+	return errs
+}
+
+// KnownSeries is what a query of c's pack may name: the middleware's
+// contract plus the target labels c relies on, i.e. the identity labels and
+// the labels Service.Selector matches (Prometheus attaches them to every
+// scraped series, so the contract cannot list them).
+func KnownSeries(c Config) promcheck.Known {
+	labels := append([]string(nil), c.Service.IdentityLabels...)
+	if s := dashServiceSelector(c); s != "" {
+		// An unparsable selector is reported by the config checks; here it
+		// only contributes no labels.
+		if ms, err := parser.NewParser(parser.Options{}).ParseMetricSelector("{" + s + "}"); err == nil {
+			for _, m := range ms {
+				labels = append(labels, m.Name)
+			}
+		}
+	}
+	return promcheck.Default(labels...)
+}
+
+// DashboardThresholdFindings proves that the panels showing an alerted
+// signal colour it at the alert's thresholds, so that the dashboard turns
+// red where the alert fires: the p99 gauge and the percentile lines at the
+// slow threshold and the p99 warning, the slow-share gauge at the slow-rate
+// warning and critical.
+func DashboardThresholdFindings(c Config, d dashboard.Definition) []error {
+	t := c.Thresholds
+	want := map[uint32][]float64{
+		PanelLatencyP99:     {t.SlowQuery.Std().Seconds(), t.LatencyP99.Warning.Threshold},
+		PanelPercentiles:    {t.SlowQuery.Std().Seconds(), t.LatencyP99.Warning.Threshold},
+		PanelSlowPercentage: {t.SlowRate.Warning.Threshold, t.SlowRate.Critical.Threshold},
+	}
+	var errs []error
+	found := map[uint32]bool{}
+	for i, p := range d.Panels {
+		w, ok := want[p.ID]
+		if !ok {
+			continue
+		}
+		found[p.ID] = true
+		var got []float64
+		for _, s := range p.Thresholds {
+			if s.Value != nil {
+				got = append(got, *s.Value)
+			}
+		}
+		if !dashEqualFloats(got, w) {
+			errs = append(errs, diag.New(CheckDashboardThresholds, fmt.Sprintf("panels[%d] %q.fieldConfig.defaults.thresholds", i, p.Title),
+				"colour steps at %v differ from the alert thresholds %v", got, w))
+		}
+	}
+	for _, id := range []uint32{PanelLatencyP99, PanelPercentiles, PanelSlowPercentage} {
+		if !found[id] {
+			errs = append(errs, diag.New(CheckDashboardThresholds, "panels", "no panel with id %d shows its alert thresholds", id))
+		}
+	}
+	return errs
+}
+
+func dashEqualFloats(a, b []float64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
