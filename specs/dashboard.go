@@ -124,7 +124,9 @@ func DashboardDefinition(c Config) dashboard.Definition {
 			Thresholds:        latencySteps,
 			ColorByThresholds: true,
 			Reduce:            "lastNotNull",
-			Queries:           []dashboard.Query{{RefID: "A", Expr: q.quantile(dashP99), LegendFormat: "p" + dashPercent(dashP99)}},
+			// Instant: a gauge shows now, so no traffic now is "No data"
+			// rather than the last value seen earlier in the range.
+			Queries: []dashboard.Query{{RefID: "A", Expr: q.quantile(dashP99), LegendFormat: "p" + dashPercent(dashP99), Instant: true}},
 		},
 		{
 			ID:    PanelPercentiles,
@@ -177,7 +179,7 @@ func DashboardDefinition(c Config) dashboard.Definition {
 			Thresholds:        slowRateSteps,
 			ColorByThresholds: true,
 			Reduce:            "lastNotNull",
-			Queries:           []dashboard.Query{{RefID: "A", Expr: q.slowShare(false), LegendFormat: "slow"}},
+			Queries:           []dashboard.Query{{RefID: "A", Expr: q.slowShare(false), LegendFormat: "slow", Instant: true}},
 		},
 		{
 			ID:    PanelDistribution,

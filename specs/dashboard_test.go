@@ -173,7 +173,7 @@ func TestDashboardQueriesFilterAndDescribe(t *testing.T) {
 			if n, ranges := strings.Count(q.Expr, window), strings.Count(q.Expr, "["); n == 0 || n != ranges {
 				t.Errorf("panel %q %s: want every range to be %s: %s", p.Title, q.RefID, window, q.Expr)
 			}
-			if (p.Kind == dashboard.KindTable || p.Kind == dashboard.KindPiechart) != q.Instant {
+			if (p.Kind != dashboard.KindTimeseries) != q.Instant {
 				t.Errorf("panel %q %s: instant = %v", p.Title, q.RefID, q.Instant)
 			}
 		}
