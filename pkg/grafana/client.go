@@ -333,8 +333,8 @@ func (c *Client) once(ctx context.Context, method, path string, body []byte, aut
 	start := time.Now()
 	resp, err := c.http.Do(req)
 	if err != nil {
-		c.log.Debug("grafana request failed", "method", method, "path", path, "attempt", attempt, "duration", time.Since(start).Round(time.Millisecond))
 		msg := c.redact(fmt.Sprintf("%s %s: %v", method, path, err))
+		c.log.Debug("grafana request failed", "method", method, "path", path, "attempt", attempt, "duration", time.Since(start).Round(time.Millisecond), "err", msg)
 		if ctx.Err() != nil {
 			return 0, &redactedError{msg: msg, err: ctx.Err()}
 		}

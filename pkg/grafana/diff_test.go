@@ -90,9 +90,8 @@ func TestUnifiedDiffApplies(t *testing.T) {
 	}
 }
 
-func TestUnifiedDiffFallsBackBeyondTheTableLimit(t *testing.T) {
-	// Two large, entirely different middles exceed maxLCSCells: the diff
-	// must still be correct.
+func TestUnifiedDiffOfALargeRewriteApplies(t *testing.T) {
+	// Every line differs: one large hunk that must still apply.
 	var a, b []string
 	for i := range 2100 {
 		a = append(a, "a"+strconv.Itoa(i))
@@ -101,7 +100,7 @@ func TestUnifiedDiffFallsBackBeyondTheTableLimit(t *testing.T) {
 	d := UnifiedDiff("a", "b", join(a), join(b))
 	got, err := applyUnified(a, d)
 	if err != nil || strings.Join(got, "\n") != strings.Join(b, "\n") {
-		t.Fatalf("fallback diff does not apply: %v", err)
+		t.Fatalf("diff does not apply: %v", err)
 	}
 }
 

@@ -54,8 +54,7 @@
 // A dry run makes only GET requests and reports what would happen, with a
 // unified diff (diff -u format, 3 lines of context) of the server copy
 // against the pushed one, both pretty-printed with sorted keys over the
-// compared fields. The diff is a plain LCS line diff (diff.go): no module
-// outside the standard library is needed for it.
+// compared fields. It uses go-difflib, like `dbmonctl generate --check`.
 //
 // # Retries and timeouts
 //
