@@ -1,0 +1,133 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dbmonctl/dbmonctl/internal/atomicfile"
+	"github.com/dbmonctl/dbmonctl/specs"
+)
+
+func init() { commands = append(commands, newSecretsCmd) }
+
+type secretsOptions struct {
+	fromEnv bool
+	dir     string
+}
+
+func newSecretsCmd(a *app) *cobra.Command {
+	var o secretsOptions
+	cmd := &cobra.Command{
+		Use:   "secrets --from-env [--dir DIR]",
+		Short: "Write the Alertmanager secret files from environment variables",
+		Long: `secrets writes the secrets the generated Alertmanager config reads from files:
+
+  PAGERDUTY_SERVICE_KEY  → alertmanager.pagerduty.routing_key_file
+  SLACK_WEBHOOK_URL      → alertmanager.slack.api_url_file
+  SMTP_PASSWORD          → alertmanager.email.auth_password_file
+                           (only when alertmanager.email.auth_username is set)
+
+Alertmanager does not read environment variables, and secrets never enter the
+generated alertmanager.yml; this command keeps the workflow of exporting them
+before starting Alertmanager working.
+
+Each file is written atomically with mode 0600 at the path the config names,
+or, with --dir, as DIR/<base name of that path> (mount DIR where the config
+expects the files, or point the *_file settings at DIR). Every variable is
+checked before any file is written: a missing or empty one fails the command,
+naming the variable. Values are never printed or logged; the command reports
+only which files it wrote.`,
+		Example: `  # Write the secret files at the paths the config references
+  export PAGERDUTY_SERVICE_KEY=… SLACK_WEBHOOK_URL=… SMTP_PASSWORD=…
+  sudo -E dbmonctl secrets --from-env
+
+  # Write them into a directory mounted into the Alertmanager container
+  dbmonctl secrets --from-env --dir ./secrets --config dbmonctl.yaml`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !o.fromEnv {
+				return usageError("secrets needs --from-env: environment variables are the only source it reads")
+			}
+			c, err := a.loadConfig()
+			if err != nil {
+				return err
+			}
+			return runSecrets(a, c, o)
+		},
+	}
+	cmd.Flags().BoolVar(&o.fromEnv, "from-env", false, "read the secrets from PAGERDUTY_SERVICE_KEY, SLACK_WEBHOOK_URL and SMTP_PASSWORD")
+	cmd.Flags().StringVar(&o.dir, "dir", "", "write each file as DIR/<base name of the configured path> instead of at that path")
+	return cmd
+}
+
+// secretFile is one file to write; value stays out of every message.
+type secretFile struct {
+	secret specs.Secret
+	path   string
+	value  string
+}
+
+// runSecrets writes the secret files c's Alertmanager config references,
+// from the environment. It checks every variable first, so a failure
+// leaves disk untouched.
+func runSecrets(a *app, c specs.Config, o secretsOptions) error {
+	var files []secretFile
+	var problems []string
+	byPath := map[string]string{}
+	for _, s := range specs.Secrets(c) {
+		// Alertmanager 0.25 reads some of these files without trimming, so
+		// a newline pasted into the variable would corrupt the key.
+		v := strings.TrimSpace(a.getenv(s.Env))
+		switch {
+		case v == "":
+			problems = append(problems, fmt.Sprintf("%s is not set or empty (it fills %s, named by %s)", s.Env, s.File, s.Setting))
+			continue
+		case s.Env == specs.EnvSlackWebhookURL && !isHTTPURL(v):
+			problems = append(problems, fmt.Sprintf("%s is not an absolute http(s) URL", s.Env))
+			continue
+		case strings.ContainsAny(v, "\r\n"):
+			problems = append(problems, fmt.Sprintf("%s spans several lines; a secret file holds one line", s.Env))
+			continue
+		}
+		p := s.File
+		if o.dir != "" {
+			p = filepath.Join(o.dir, filepath.Base(s.File))
+		}
+		if other, dup := byPath[p]; dup && other != s.Env {
+			problems = append(problems, fmt.Sprintf("%s and %s would both be written to %s: give the *_file settings different base names", other, s.Env, p))
+			continue
+		}
+		byPath[p] = s.Env
+		files = append(files, secretFile{secret: s, path: p, value: v})
+	}
+	if len(problems) > 0 {
+		return errors.New("no secret file written:\n  " + strings.Join(problems, "\n  "))
+	}
+	if len(files) == 0 {
+		fmt.Fprintln(a.stdout, "the Alertmanager config references no secret file; nothing to write")
+		return nil
+	}
+	for _, f := range files {
+		if err := atomicfile.WriteFile(f.path, []byte(f.value), 0o600); err != nil {
+			return fmt.Errorf("write secret %s: %w", f.secret.Env, err)
+		}
+		if a.log != nil {
+			a.log.Debug("wrote secret file", "env", f.secret.Env, "file", f.path)
+		}
+		fmt.Fprintf(a.stdout, "wrote %s (%s, mode 0600)\n", f.path, f.secret.Env)
+	}
+	if o.dir != "" {
+		fmt.Fprintf(a.stderr, "note: the generated config reads the files at their configured paths (e.g. %s); mount %s there or point the *_file settings at it\n", files[0].secret.File, o.dir)
+	}
+	return nil
+}
+
+func isHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
