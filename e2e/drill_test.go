@@ -1,0 +1,611 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"text/tabwriter"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// The binaries the drill runs: dbmonctl is built by TestMain; Prometheus
+// and Alertmanager are the Debian packages'.
+var (
+	dbmonctl     string
+	prometheus   = "prometheus"
+	alertmanager = "prometheus-alertmanager"
+)
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "dbmonctl-drill-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	dbmonctl = filepath.Join(dir, "dbmonctl")
+	build := exec.Command("go", "build", "-o", dbmonctl, "github.com/dbmonctl/dbmonctl/cmd/dbmonctl")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building dbmonctl:", err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// Drill timings. The config below shortens every window and for duration
+// from minutes to seconds; these bound how long the drill waits.
+const (
+	// qps is the demo's base rate.
+	qps = 20
+	// warmup is the healthy traffic every scenario starts with: more than
+	// the 6s rate window, so every rate has data before the anomaly.
+	warmup = 10 * time.Second
+	// baselineWarmup is the warmup of the scenarios that compare the rate
+	// with its baseline. The rules ignore a baseline until the counter is
+	// older than baseline window + rate window (36s), so a fresh series
+	// cannot spike; after that, a 4× spike stays above twice the 30s
+	// baseline for 16s and a 0.2× drop below half of it for 28s, both well
+	// over their 5s for duration.
+	baselineWarmup = 38 * time.Second
+	// quiet is how long the healthy scenario must stay silent after warmup:
+	// longer than every for duration plus Alertmanager's group_wait.
+	quiet = 20 * time.Second
+	// deadline bounds the wait for an expected notification or inhibition
+	// after the anomaly starts; in practice they take 7 to 20 s.
+	deadline = 60 * time.Second
+	// settle is how long the drill keeps listening after the last expected
+	// event, for notifications that must not come: group_wait (1s) plus
+	// group_interval (2s) and a margin.
+	settle = 4 * time.Second
+)
+
+// drillConfig is the user config of the drill: the default spec with
+// windows and for durations in seconds, a 1s scrape and evaluation
+// interval, Alertmanager timings of a second, and every receiver pointed
+// at a capture server on loopback. Thresholds are the defaults: the drill
+// tests the pack users get, only faster.
+//
+// The for durations of one signal are staggered (critical 5s, warning
+// 12s, info 20s) more than the time the rate window takes to carry a
+// share past each level, so a more urgent alert is always in Alertmanager
+// before the less urgent one it inhibits fires: otherwise the drill would
+// race the inhibition it checks. The defaults are staggered the same way.
+const drillConfig = `# dbmonctl fire drill: the default spec, minutes shortened to seconds,
+# receivers pointed at loopback capture servers.
+thresholds:
+  rate_window: 6s
+  baseline_window: 30s
+  min_query_rate: 1
+  slow_rate:
+    info: {for: 20s}
+    warning: {for: 12s}
+    critical: {for: 5s}
+  slow_rate_by_type: {for: 10s}
+  latency_p99:
+    warning: {for: 10s}
+    critical: {for: 5s}
+  error_rate: {for: 5s}
+  rate_spike: {for: 5s}
+  traffic_drop: {for: 5s}
+  pool_saturation: {for: 5s}
+  pool_wait: {for: 5s}
+  metrics_absent: {for: 5s}
+alerting:
+  evaluation_interval: 1s
+prometheus:
+  targets: [%q]
+  scrape_interval: 1s
+  alertmanager_targets: [%q]
+alertmanager:
+  critical: {group_wait: 1s, group_interval: 2s, repeat_interval: 1h}
+  warning: {group_wait: 1s, group_interval: 2s, repeat_interval: 1h}
+  info: {group_wait: 1s, group_interval: 2s, repeat_interval: 1h}
+  default: {group_wait: 1s, group_interval: 2s, repeat_interval: 1h}
+  pagerduty:
+    url: %q
+    routing_key_file: %q
+  slack:
+    api_url_file: %q
+  email:
+    smarthost: %q
+    require_tls: false
+    auth_username: %q
+    auth_password_file: %q
+`
+
+// What the spec says each severity reaches (SPEC §4), and the defaults of
+// the settings the drill leaves alone.
+const (
+	alertsChannel = "#database-alerts"
+	infoChannel   = "#database-info"
+	emailTo       = "database-oncall@example.com"
+	smtpUser      = "alertmanager@example.com"
+)
+
+// route is one place a notification lands.
+type route struct{ via, dest string }
+
+func (r route) String() string {
+	if r.dest == "" {
+		return r.via
+	}
+	return r.via + " " + r.dest
+}
+
+func routesFor(severity string) []route {
+	switch severity {
+	case "critical":
+		return []route{{viaPagerDuty, ""}, {viaSlack, alertsChannel}, {viaEmail, emailTo}}
+	case "warning":
+		return []route{{viaSlack, alertsChannel}, {viaEmail, emailTo}}
+	case "info":
+		return []route{{viaSlack, infoChannel}}
+	}
+	return nil
+}
+
+// drill is one clean environment: capture servers, generated files, and
+// the demo, Alertmanager and Prometheus processes, all under one temp dir.
+type drill struct {
+	t        *testing.T
+	dir, out string
+	box      *inbox
+	severity map[string]string // alert name → severity, from the generated rules
+	demo     *proc
+	demoURL  string
+	promURL  string
+	amURL    string
+	ready    time.Time // when Prometheus was ready
+}
+
+func randomHex(t *testing.T, n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// newDrill sets up a fresh environment; t.Cleanup tears all of it down.
+func newDrill(t *testing.T) *drill {
+	for _, bin := range []string{prometheus, alertmanager} {
+		if _, err := exec.LookPath(bin); err != nil {
+			t.Fatalf("%s is not on PATH: install the Debian packages prometheus and prometheus-alertmanager", bin)
+		}
+	}
+	dir := t.TempDir()
+	d := &drill{t: t, dir: dir, out: filepath.Join(dir, "out"), box: &inbox{}}
+
+	// Secrets, in files, as the generated config references them.
+	secrets := filepath.Join(dir, "secrets")
+	if err := os.Mkdir(secrets, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	routingKey, smtpPass := randomHex(t, 16), randomHex(t, 12)
+	slackPath := "/services/T0DRILL/B0DRILL/" + randomHex(t, 12)
+	pd := newPagerDutyServer(t, d.box, routingKey)
+	slack := newSlackServer(t, d.box, slackPath)
+	smtp := newSMTPServer(t, d.box, smtpUser, smtpPass)
+	writeSecret := func(name, v string) string {
+		p := filepath.Join(secrets, name)
+		if err := os.WriteFile(p, []byte(v+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	keyFile := writeSecret("pagerduty_routing_key", routingKey)
+	slackFile := writeSecret("slack_webhook_url", slack.URL+slackPath)
+	passFile := writeSecret("smtp_password", smtpPass)
+
+	demoAddr, amAddr, promAddr := freePort(t), freePort(t), freePort(t)
+	cfg := filepath.Join(dir, "drill.yaml")
+	body := fmt.Sprintf(drillConfig, demoAddr, amAddr, pd.URL+"/v2/enqueue", keyFile, slackFile, smtp.Addr(), smtpUser, passFile)
+	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	// The same commands a user runs.
+	if out, code := run(t, dir, dbmonctl, "validate", "--config", cfg); code != 0 {
+		t.Fatalf("dbmonctl validate --config drill.yaml exited %d:\n%s", code, out)
+	}
+	if out, code := run(t, dir, dbmonctl, "generate", "--config", cfg, "--out", d.out); code != 0 {
+		t.Fatalf("dbmonctl generate exited %d:\n%s", code, out)
+	}
+	d.severity = readSeverities(t, filepath.Join(d.out, "prometheus", "alerts.yml"))
+	for name := range d.severity {
+		d.box.alertNames = append(d.box.alertNames, name)
+	}
+	sort.Strings(d.box.alertNames)
+
+	// The demo first, so Prometheus's first scrape finds it.
+	d.demo = startProc(t, dir, "demo", dbmonctl, "demo", "--config", cfg, "--listen", demoAddr, "--qps", fmt.Sprint(qps), "--scenario", "healthy")
+	d.demoURL = "http://" + demoAddr
+	waitReady(t, d.demo, d.demoURL+"/scenario", 15*time.Second)
+
+	am := startProc(t, dir, "alertmanager", alertmanager,
+		"--config.file="+filepath.Join(d.out, "alertmanager", "alertmanager.yml"),
+		"--storage.path="+filepath.Join(dir, "alertmanager-data"),
+		"--web.listen-address="+amAddr,
+		"--cluster.listen-address=",
+		"--log.level=debug")
+	d.amURL = "http://" + amAddr
+	waitReady(t, am, d.amURL+"/-/ready", 30*time.Second)
+
+	prom := startProc(t, dir, "prometheus", prometheus,
+		"--config.file="+filepath.Join(d.out, "prometheus", "prometheus.yml"),
+		"--storage.tsdb.path="+filepath.Join(dir, "prometheus-data"),
+		"--web.listen-address="+promAddr)
+	d.promURL = "http://" + promAddr
+	waitReady(t, prom, d.promURL+"/-/ready", 30*time.Second)
+	d.ready = time.Now()
+
+	t.Cleanup(func() {
+		if t.Failed() {
+			list, problems := d.box.snapshot()
+			t.Logf("--- notifications received:")
+			for _, n := range list {
+				t.Logf("  %v", n)
+			}
+			for _, p := range problems {
+				t.Logf("  problem: %s", p)
+			}
+		}
+	})
+	return d
+}
+
+// readSeverities returns each alert's severity label from the rule file.
+func readSeverities(t *testing.T, path string) map[string]string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f struct {
+		Groups []struct {
+			Rules []struct {
+				Alert  string            `yaml:"alert"`
+				Labels map[string]string `yaml:"labels"`
+			} `yaml:"rules"`
+		} `yaml:"groups"`
+	}
+	if err := yaml.Unmarshal(b, &f); err != nil {
+		t.Fatalf("parse %s: %v", path, err)
+	}
+	sev := map[string]string{}
+	for _, g := range f.Groups {
+		for _, r := range g.Rules {
+			if r.Alert != "" {
+				sev[r.Alert] = r.Labels["severity"]
+			}
+		}
+	}
+	if len(sev) != 12 {
+		t.Fatalf("%s holds %d alerts, want 12", path, len(sev))
+	}
+	return sev
+}
+
+// warm waits until Prometheus has query data from the demo and has been
+// running for at least w.
+func (d *drill) warm(w time.Duration) {
+	t := d.t
+	q := d.promURL + "/api/v1/query?query=" + url.QueryEscape("sum(rate(db_queries_total[6s])) > 0")
+	end := time.Now().Add(30 * time.Second)
+	for {
+		var r struct {
+			Data struct {
+				Result []any `json:"result"`
+			} `json:"data"`
+		}
+		if err := getJSON(q, &r); err == nil && len(r.Data.Result) > 0 {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatal("Prometheus has no query rate from the demo after 30s")
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	time.Sleep(time.Until(d.ready.Add(w)))
+}
+
+// setScenario switches the demo's workload.
+func (d *drill) setScenario(name string) {
+	if err := post(d.demoURL + "/scenario?name=" + name); err != nil {
+		d.t.Fatal(err)
+	}
+}
+
+// amAlert is an alert as Alertmanager's API v2 reports it.
+type amAlert struct {
+	Labels   map[string]string `json:"labels"`
+	StartsAt time.Time         `json:"startsAt"`
+	Status   struct {
+		State       string   `json:"state"`
+		InhibitedBy []string `json:"inhibitedBy"`
+		SilencedBy  []string `json:"silencedBy"`
+	} `json:"status"`
+}
+
+func (d *drill) amAlerts() []amAlert {
+	var as []amAlert
+	if err := getJSON(d.amURL+"/api/v2/alerts", &as); err != nil {
+		d.t.Logf("alertmanager API: %v", err)
+	}
+	return as
+}
+
+// promFiring returns the names of the alerts Prometheus has firing.
+func (d *drill) promFiring() []string {
+	var r struct {
+		Data struct {
+			Alerts []struct {
+				Labels map[string]string `json:"labels"`
+				State  string            `json:"state"`
+			} `json:"alerts"`
+		} `json:"data"`
+	}
+	if err := getJSON(d.promURL+"/api/v1/alerts", &r); err != nil {
+		d.t.Fatalf("prometheus API: %v", err)
+	}
+	var names []string
+	for _, a := range r.Data.Alerts {
+		if a.State == "firing" {
+			names = append(names, a.Labels["alertname"])
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+// scenario is one drill: an anomaly and the alerts it must raise.
+type scenario struct {
+	name   string
+	warmup time.Duration
+	// act starts the anomaly.
+	act func(d *drill)
+	// fire must each reach every receiver of their severity.
+	fire []string
+	// inhibited must fire, be shown suppressed by an inhibition in
+	// Alertmanager, and reach no receiver.
+	inhibited []string
+	// may fire as well (info-level early warnings the anomaly also
+	// crosses); when they do, only their severity's receivers may see them.
+	may []string
+	// quiet, when set, is how long nothing at all may fire.
+	quiet time.Duration
+}
+
+// latency is one row of the drill's table.
+type latency struct {
+	scenario, alert string
+	route           route
+	onsetToFired    time.Duration
+	firedToNotified time.Duration
+	onsetToNotified time.Duration
+}
+
+var (
+	tableMu sync.Mutex
+	table   []latency
+	walls   = map[string]time.Duration{}
+)
+
+func switchTo(name string) func(*drill) {
+	return func(d *drill) { d.setScenario(name) }
+}
+
+func TestDrill(t *testing.T) {
+	scenarios := []scenario{
+		{name: "healthy", warmup: warmup, act: func(*drill) {}, quiet: quiet},
+		{name: "slow-burst", warmup: warmup, act: switchTo("slow-burst"),
+			fire: []string{"SlowQueryRateCritical"}, inhibited: []string{"SlowQueryRateWarning", "SlowQueryRateInfo"}},
+		{name: "sustained-slow", warmup: warmup, act: switchTo("sustained-slow"),
+			fire: []string{"SlowQueryRateWarning"}, inhibited: []string{"SlowQueryRateInfo"}},
+		{name: "p99-spike", warmup: warmup, act: switchTo("p99-spike"),
+			fire: []string{"QueryLatencyP99Critical"}, inhibited: []string{"QueryLatencyP99Warning"}, may: []string{"SlowQueryRateInfo"}},
+		{name: "metrics-gone", warmup: warmup, act: func(d *drill) { d.demo.kill(d.t) },
+			fire: []string{"QueryMetricsAbsent"}},
+		{name: "errors", warmup: warmup, act: switchTo("errors"),
+			fire: []string{"QueryErrorRateHigh"}},
+		{name: "rate-spike", warmup: baselineWarmup, act: switchTo("rate-spike"),
+			fire: []string{"QueryRateSpike"}},
+		{name: "traffic-drop", warmup: baselineWarmup, act: switchTo("traffic-drop"),
+			fire: []string{"QueryTrafficDrop"}},
+		{name: "pool-saturation", warmup: warmup, act: switchTo("pool-saturation"),
+			fire: []string{"ConnectionPoolSaturated", "ConnectionPoolWaits"}},
+	}
+	start := time.Now()
+	for _, sc := range scenarios {
+		t.Run(sc.name, func(t *testing.T) {
+			began := time.Now()
+			defer func() {
+				tableMu.Lock()
+				walls[sc.name] = time.Since(began)
+				tableMu.Unlock()
+			}()
+			runScenario(t, sc)
+		})
+	}
+	t.Logf("drill took %v", time.Since(start).Round(time.Second))
+	printTable(t, scenarios)
+}
+
+func runScenario(t *testing.T, sc scenario) {
+	d := newDrill(t)
+	for _, a := range slices.Concat(sc.fire, sc.inhibited, sc.may) {
+		if _, ok := d.severity[a]; !ok {
+			t.Fatalf("scenario names alert %q, which the generated rules do not define", a)
+		}
+	}
+	d.warm(sc.warmup)
+	onset := time.Now()
+	sc.act(d)
+
+	if sc.quiet > 0 {
+		time.Sleep(sc.quiet)
+		if firing := d.promFiring(); len(firing) > 0 {
+			t.Errorf("Prometheus has alerts firing in a healthy workload: %v", firing)
+		}
+		if as := d.amAlerts(); len(as) > 0 {
+			t.Errorf("Alertmanager holds %d alerts in a healthy workload, e.g. %v", len(as), as[0].Labels)
+		}
+		list, problems := d.box.snapshot()
+		for _, n := range list {
+			t.Errorf("notification in a healthy workload: %v", n)
+		}
+		for _, p := range problems {
+			t.Errorf("capture server: %s", p)
+		}
+		return
+	}
+
+	// Wait for every expected notification, and note when each alert
+	// fired (Alertmanager's startsAt is Prometheus's firing time).
+	fired := map[string]time.Time{}
+	want := map[string][]route{}
+	for _, a := range sc.fire {
+		want[a] = routesFor(d.severity[a])
+		if len(want[a]) == 0 {
+			t.Fatalf("alert %s has severity %q, which routes nowhere", a, d.severity[a])
+		}
+	}
+	first := func(list []notification, alert string, r route) (time.Time, bool) {
+		for _, n := range list {
+			if n.At.After(onset) && n.Via == r.via && n.Dest == r.dest && slices.Contains(n.Alerts, alert) {
+				return n.At, true
+			}
+		}
+		return time.Time{}, false
+	}
+	for {
+		for _, a := range d.amAlerts() {
+			name := a.Labels["alertname"]
+			if _, ok := fired[name]; !ok {
+				fired[name] = a.StartsAt
+			}
+		}
+		list, _ := d.box.snapshot()
+		missing := 0
+		for a, routes := range want {
+			for _, r := range routes {
+				if _, ok := first(list, a, r); !ok {
+					missing++
+				}
+			}
+		}
+		if missing == 0 {
+			break
+		}
+		if time.Since(onset) > deadline {
+			t.Fatalf("%d expected notifications missing %v after the anomaly began (want %v on the routes of their severity)", missing, deadline, sc.fire)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	// Inhibited twins must fire and be suppressed by an inhibition.
+	for _, a := range sc.inhibited {
+		for {
+			var got *amAlert
+			for _, x := range d.amAlerts() {
+				if x.Labels["alertname"] == a {
+					got = &x
+				}
+			}
+			if got != nil && got.Status.State == "suppressed" && len(got.Status.InhibitedBy) > 0 {
+				t.Logf("%s fired at %s and is suppressed, inhibited by %v", a, got.StartsAt.Format("15:04:05.000"), got.Status.InhibitedBy)
+				break
+			}
+			if time.Since(onset) > deadline {
+				if got == nil {
+					t.Fatalf("%s never reached Alertmanager within %v; it must fire and be inhibited", a, deadline)
+				}
+				t.Fatalf("%s is %q (inhibited by %v) in Alertmanager, want suppressed by an inhibition", a, got.Status.State, got.Status.InhibitedBy)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	time.Sleep(settle)
+
+	// Every notification must be about an expected alert, on a route of
+	// its severity; inhibited alerts must reach no one.
+	list, problems := d.box.snapshot()
+	for _, p := range problems {
+		t.Errorf("capture server: %s", p)
+	}
+	allowed := slices.Concat(sc.fire, sc.may)
+	for _, n := range list {
+		if len(n.Alerts) != 1 {
+			t.Errorf("notification names alerts %v, want exactly one (group_by alertname): %v", n.Alerts, n)
+			continue
+		}
+		a := n.Alerts[0]
+		switch {
+		case slices.Contains(sc.inhibited, a):
+			t.Errorf("%s is inhibited, yet was notified: %v", a, n)
+		case !slices.Contains(allowed, a):
+			t.Errorf("unexpected alert %s notified: %v", a, n)
+		case !slices.Contains(routesFor(d.severity[a]), route{n.Via, n.Dest}):
+			t.Errorf("%s (severity %s) reached %v, which is not one of %v", a, d.severity[a], route{n.Via, n.Dest}, routesFor(d.severity[a]))
+		}
+		if n.Via == viaPagerDuty {
+			if n.Action != "trigger" || n.Severity != d.severity[a] {
+				t.Errorf("PagerDuty event for %s: action %q severity %q, want trigger and %q", a, n.Action, n.Severity, d.severity[a])
+			}
+			if !strings.Contains(n.Title, a) {
+				t.Errorf("PagerDuty summary %q does not name %s", n.Title, a)
+			}
+		}
+		if n.Via == viaEmail && !strings.Contains(n.Title, a) {
+			t.Errorf("email subject %q does not name %s", n.Title, a)
+		}
+	}
+
+	tableMu.Lock()
+	defer tableMu.Unlock()
+	for _, a := range sc.fire {
+		for _, r := range want[a] {
+			at, _ := first(list, a, r)
+			row := latency{scenario: sc.name, alert: a, route: r, onsetToNotified: at.Sub(onset)}
+			if f, ok := fired[a]; ok {
+				row.onsetToFired, row.firedToNotified = f.Sub(onset), at.Sub(f)
+			}
+			table = append(table, row)
+		}
+	}
+}
+
+func printTable(t *testing.T, scenarios []scenario) {
+	tableMu.Lock()
+	defer tableMu.Unlock()
+	var b strings.Builder
+	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "scenario\talert\treceiver\tonset→fired\tfired→notified\tonset→notified")
+	sec := func(d time.Duration) string { return fmt.Sprintf("%.1fs", d.Seconds()) }
+	for _, r := range table {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", r.scenario, r.alert, r.route, sec(r.onsetToFired), sec(r.firedToNotified), sec(r.onsetToNotified))
+	}
+	w.Flush()
+	b.WriteString("\nwall time per scenario (setup, warmup, anomaly, checks, teardown):\n")
+	for _, sc := range scenarios {
+		if d, ok := walls[sc.name]; ok {
+			fmt.Fprintf(&b, "  %-16s %s\n", sc.name, d.Round(100*time.Millisecond))
+		}
+	}
+	t.Logf("onset→notification latency:\n%s", b.String())
+}
