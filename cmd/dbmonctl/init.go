@@ -32,7 +32,7 @@ init never overwrites an existing file unless --force is given.`,
 		Example: `  dbmonctl init                      # writes dbmonctl.yaml
   dbmonctl init deploy/dbmonctl.yaml
   dbmonctl init --force dbmonctl.yaml # replace an existing file`,
-		Args: cobra.MaximumNArgs(1),
+		Args: maxArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.path = "dbmonctl.yaml"
 			if len(args) == 1 {

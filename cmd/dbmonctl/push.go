@@ -74,9 +74,12 @@ Transient failures (connection errors, 429, 502, 503, 504) are retried with
 backoff within --timeout. Exit codes: 4 the token was refused (401/403),
 5 not found (404), 6 conflict (412, or edited in Grafana), 7 too large (413),
 1 any other failure.`,
-		Example: `  # Preview, then push the generated dashboard
+		Example: `  # Preview, then push the dashboard of the spec
   export GRAFANA_URL=https://grafana.example.com GRAFANA_TOKEN=glsa_…
-  dbmonctl push --file generated/grafana/dashboard.json --dry-run
+  dbmonctl push --config dbmonctl.yaml --dry-run
+  dbmonctl push --config dbmonctl.yaml
+
+  # Push a generated file instead
   dbmonctl push --file generated/grafana/dashboard.json
 
   # Token from a secret file, another org and folder
@@ -85,6 +88,20 @@ backoff within --timeout. Exit codes: 4 the token was refused (401/403),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.grafanaURL == "" {
 				o.grafanaURL = a.getenv("GRAFANA_URL")
+			}
+			// The folder defaults to the spec's, so a team's config file
+			// places the dashboard without extra flags.
+			if !cmd.Flags().Changed("folder-uid") || !cmd.Flags().Changed("folder-title") {
+				c, err := a.loadConfig()
+				if err != nil {
+					return err
+				}
+				if !cmd.Flags().Changed("folder-uid") {
+					o.folderUID = c.Dashboard.FolderUID
+				}
+				if !cmd.Flags().Changed("folder-title") {
+					o.folderTitle = c.Dashboard.FolderTitle
+				}
 			}
 			var data []byte
 			if o.file != "" {
@@ -107,12 +124,12 @@ backoff within --timeout. Exit codes: 4 the token was refused (401/403),
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.file, "file", "", "dashboard JSON to push (e.g. generated/grafana/dashboard.json)")
+	f.StringVar(&o.file, "file", "", "dashboard JSON to push (default: the dashboard rendered from the spec and --config)")
 	f.StringVar(&o.grafanaURL, "grafana-url", "", "Grafana base URL, with any sub-path (default $GRAFANA_URL)")
 	f.StringVar(&o.tokenFile, "token-file", "", "file holding the service-account token, - for stdin (default $GRAFANA_TOKEN)")
 	f.Int64Var(&o.orgID, "org-id", 0, "Grafana organisation id, sent as X-Grafana-Org-Id (default: the token's org)")
-	f.StringVar(&o.folderUID, "folder-uid", def.FolderUID, "uid of the folder to save into, created if missing")
-	f.StringVar(&o.folderTitle, "folder-title", def.FolderTitle, "title of the folder when push creates it")
+	f.StringVar(&o.folderUID, "folder-uid", def.FolderUID, "uid of the folder to save into, created if missing (default: the config's dashboard.folder_uid)")
+	f.StringVar(&o.folderTitle, "folder-title", def.FolderTitle, "title of the folder when push creates it (default: the config's dashboard.folder_title)")
 	f.StringVar(&o.message, "message", "", "version-history message (default names the dbmonctl version and content hash)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "read the server only and print what would change")
 	f.BoolVar(&o.force, "force", false, "overwrite a dashboard edited outside dbmonctl")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"strings"
@@ -31,6 +32,10 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	_, err := root.ExecuteContextC(ctx)
+	var ee *exitError
+	if err != nil && !errors.As(err, &ee) && strings.HasPrefix(err.Error(), "unknown command") {
+		err = withCode(ExitUsage, err) // cobra's own usage error
+	}
 	return exitCode(err, stderr)
 }
 
@@ -77,6 +82,16 @@ with the metrics the dbmonctl database/sql middleware exports.`,
 // commands lists the subcommand constructors; each command file appends its
 // own in an init function, so adding a command touches one file.
 var commands []func(*app) *cobra.Command
+
+// maxArgs rejects more than n positional arguments with a usage error.
+func maxArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) > n {
+			return usageError("%s takes at most %d argument(s), got %d", cmd.CommandPath(), n, len(args))
+		}
+		return nil
+	}
+}
 
 // noArgs rejects positional arguments with a usage error.
 func noArgs(cmd *cobra.Command, args []string) error {

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dbmonctl/dbmonctl/internal/outdir"
+)
+
+func init() { commands = append(commands, newGenerateCmd) }
+
+type generateOptions struct {
+	out   string
+	check bool
+	prune bool
+}
+
+func newGenerateCmd(a *app) *cobra.Command {
+	var o generateOptions
+	cmd := &cobra.Command{
+		Use:   "generate",
+		Short: "Write the dashboard, alert rules and tests, Alertmanager and Prometheus config, runbooks",
+		Long: `generate renders the monitoring pack of the spec (the embedded default, or it
+overlaid with --config) into --out:
+
+  grafana/dashboard.json          the 7-panel dashboard (Grafana v1 JSON)
+  grafana/provisioning.yaml       a file-provisioning provider for that JSON
+  prometheus/alerts.yml           the 12 alert rules
+  prometheus/alerts_test.yml      their unit tests (promtool test rules)
+  prometheus/prometheus.yml       scrape config, rule_files and alerting
+  alertmanager/alertmanager.yml   the routing tree, receivers, inhibitions
+  runbooks/<Alert>.md             one runbook per alert
+
+The spec is validated first; with findings nothing is written (exit 3).
+Output is byte-for-byte deterministic and every file is written atomically.
+Files under --out that the spec no longer produces are reported as stale and
+kept unless --prune is given.
+
+With --check nothing is written: generate exits 1 and prints a unified diff
+when any file on disk differs or is stale — the drift check for CI.`,
+		Example: `  dbmonctl generate
+  dbmonctl generate --config dbmonctl.yaml --out deploy/monitoring
+  dbmonctl generate --check   # in CI: fail when generated/ is stale`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runGenerate(a, o)
+		},
+	}
+	cmd.Flags().StringVar(&o.out, "out", "generated", "output directory")
+	cmd.Flags().BoolVar(&o.check, "check", false, "write nothing; exit 1 with a diff when files on disk differ")
+	cmd.Flags().BoolVar(&o.prune, "prune", false, "remove files under --out that the spec no longer produces")
+	return cmd
+}
+
+func runGenerate(a *app, o generateOptions) error {
+	if o.check && o.prune {
+		return usageError("--check and --prune are exclusive: --check writes nothing")
+	}
+	p, err := a.loadPack()
+	if err != nil {
+		return err
+	}
+	files, err := p.Files()
+	if err != nil {
+		return err
+	}
+	changes, err := outdir.Plan(o.out, files)
+	if err != nil {
+		return err
+	}
+	var drift int
+	for _, c := range changes {
+		if c.State == outdir.Unchanged {
+			continue
+		}
+		drift++
+		if o.check {
+			fmt.Fprint(a.stdout, outdir.Diff(c))
+			continue
+		}
+		switch c.State {
+		case outdir.Stale:
+			if o.prune {
+				fmt.Fprintf(a.stdout, "removed %s\n", filepath.Join(o.out, c.Path))
+			} else {
+				a.log.Warn("stale file: the spec no longer produces it (remove it, or rerun with --prune)", "file", filepath.Join(o.out, c.Path))
+			}
+		default:
+			fmt.Fprintf(a.stdout, "%s %s\n", c.State, filepath.Join(o.out, c.Path))
+		}
+	}
+	if o.check {
+		if drift > 0 {
+			return fmt.Errorf("%d file(s) under %s differ from the spec; run dbmonctl generate", drift, o.out)
+		}
+		fmt.Fprintf(a.stdout, "%s is up to date (%d files)\n", o.out, len(files))
+		return nil
+	}
+	if err := outdir.Apply(o.out, changes, o.prune); err != nil {
+		return err
+	}
+	if drift == 0 {
+		fmt.Fprintf(a.stdout, "%s is up to date (%d files)\n", o.out, len(files))
+	}
+	return nil
+}

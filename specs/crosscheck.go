@@ -1,0 +1,121 @@
+package specs
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+
+	"github.com/dbmonctl/dbmonctl/internal/diag"
+	"github.com/dbmonctl/dbmonctl/pkg/alertmanager"
+	"github.com/dbmonctl/dbmonctl/pkg/rules"
+)
+
+// Check IDs of the findings that compare artifacts with each other, with
+// the middleware's contract, and with the real loaders.
+const (
+	CheckPromQL       = "promql"
+	CheckRuleFile     = "rule-file"
+	CheckRuleMetadata = "rule-metadata"
+	CheckAlertSet     = "alert-set"
+	CheckAlertTests   = "alert-tests"
+	CheckAlertmanager = "alertmanager"
+)
+
+// crossCheck runs the checks that need the built pack.
+func (p *Pack) crossCheck() []error {
+	var errs []error
+	add := func(id, path, format string, args ...any) {
+		errs = append(errs, diag.New(id, path, format, args...))
+	}
+	c := p.Config
+	known := KnownSeries(c)
+
+	// Rules: the rendered file loads with rulefmt; every expression parses
+	// and names only contract series; le matchers are bucket bounds; every
+	// alert carries the labels and annotations routing and humans need.
+	if data, err := rules.Render(p.RuleGroups); err != nil {
+		add(CheckRuleFile, "alerts", "render: %v", err)
+	} else {
+		errs = append(errs, rules.Validate(FileRules, data)...)
+	}
+	defined := map[string]bool{}
+	for _, g := range p.RuleGroups {
+		for i, r := range g.Rules {
+			name := r.Alert
+			if name == "" {
+				name = r.Record
+			}
+			path := fmt.Sprintf("groups[%q].rules[%d] %q", g.Name, i, name)
+			use, problems := known.Check(r.Expr)
+			for _, pr := range problems {
+				add(CheckPromQL, path+".expr", "%s", pr)
+			}
+			for _, le := range use.LE {
+				v, err := strconv.ParseFloat(le, 64)
+				if err != nil || !slices.Contains(c.Thresholds.Buckets, v) {
+					add(CheckBucketBound, path+".expr", "le=%q is not a bucket bound of thresholds.buckets %v", le, c.Thresholds.Buckets)
+				}
+			}
+			if r.Alert == "" {
+				continue
+			}
+			defined[r.Alert] = true
+			if !slices.Contains(Severities, r.Labels[LabelSeverity]) {
+				add(CheckRuleMetadata, path+".labels."+LabelSeverity, "want one of %v, got %q", Severities, r.Labels[LabelSeverity])
+			}
+			for _, l := range []string{LabelTeam, LabelFamily} {
+				if r.Labels[l] == "" {
+					add(CheckRuleMetadata, path+".labels."+l, "missing; routing and inhibition need it")
+				}
+			}
+			for _, an := range []string{AnnotationSummary, AnnotationDescription, AnnotationRunbookURL, AnnotationDashboardURL} {
+				if r.Annotations[an] == "" {
+					add(CheckRuleMetadata, path+".annotations."+an, "missing")
+				}
+			}
+		}
+	}
+	for _, name := range AlertNames {
+		if !defined[name] {
+			add(CheckAlertSet, "alerts", "alert %s is not defined", name)
+		}
+	}
+
+	// Every alert has a test where it fires and one where it must not.
+	fires, quiet := map[string]bool{}, map[string]bool{}
+	for _, tc := range p.RuleTests {
+		for _, at := range tc.AlertTests {
+			if len(at.ExpAlerts) > 0 {
+				fires[at.Alertname] = true
+			} else {
+				quiet[at.Alertname] = true
+			}
+		}
+	}
+	for _, name := range AlertNames {
+		if !defined[name] {
+			continue
+		}
+		if !fires[name] {
+			add(CheckAlertTests, "tests "+name, "no test where %s fires", name)
+		}
+		if !quiet[name] {
+			add(CheckAlertTests, "tests "+name, "no test where %s must not fire", name)
+		}
+	}
+
+	// Dashboard: queries parse and name contract series, ids and grid are
+	// sound, the JSON round-trips, and the colours are the alert thresholds.
+	errs = append(errs, ValidateDashboard(c)...)
+
+	// Alertmanager: no inline secrets and a sound model; the rendered file
+	// loads with Alertmanager's own loader; every severity reaches a
+	// receiver of its own.
+	errs = append(errs, RoutingFindings(c)...)
+	if data, err := alertmanager.Render(p.Routing); err != nil {
+		add(CheckAlertmanager, "alertmanager", "render: %v", err)
+	} else if _, lerrs := alertmanager.Load(data); len(lerrs) > 0 {
+		errs = append(errs, lerrs...)
+	}
+	return errs
+}

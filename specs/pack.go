@@ -1,0 +1,119 @@
+package specs
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"sort"
+
+	"github.com/dbmonctl/dbmonctl/pkg/alertmanager"
+	"github.com/dbmonctl/dbmonctl/pkg/dashboard"
+	"github.com/dbmonctl/dbmonctl/pkg/rules"
+)
+
+// Pack is the monitoring pack one Config defines: every artifact in its
+// typed form, before rendering. Build it once and render, validate or test
+// from it, so that all of them see the same definitions.
+type Pack struct {
+	Config          Config
+	RuleGroups      []rules.Group
+	RuleTests       []rules.TestCase
+	Routing         *alertmanager.Config
+	RouteTests      []alertmanager.RouteTest
+	InhibitionTests []alertmanager.InhibitionTest
+	Dashboard       dashboard.Definition
+}
+
+// NewPack builds the pack of c.
+func NewPack(c Config) *Pack {
+	return &Pack{
+		Config:          c,
+		RuleGroups:      RuleGroups(c),
+		RuleTests:       RuleTests(c),
+		Routing:         Routing(c),
+		RouteTests:      RouteTests(c),
+		InhibitionTests: InhibitionTests(c),
+		Dashboard:       DashboardDefinition(c),
+	}
+}
+
+// Files renders every generated file of the pack, keyed by its path
+// relative to the output directory (slash-separated). The bytes are
+// deterministic: the same Config gives the same files.
+func (p *Pack) Files() (map[string][]byte, error) {
+	files := map[string][]byte{}
+	var err error
+	if files[FileDashboard], err = dashboard.Render(p.Dashboard); err != nil {
+		return nil, fmt.Errorf("render dashboard %q: %w", p.Config.Dashboard.UID, err)
+	}
+	if files[FileProvisioning], err = dashboard.RenderProvisioning(Provisioning(p.Config)); err != nil {
+		return nil, fmt.Errorf("render dashboard provisioning: %w", err)
+	}
+	if files[FileRules], err = rules.Render(p.RuleGroups); err != nil {
+		return nil, fmt.Errorf("render alert rules: %w", err)
+	}
+	if files[FileRuleTests], err = rules.RenderTests([]string{path.Base(FileRules)}, p.Config.Alerting.EvaluationInterval.Std(), p.RuleTests); err != nil {
+		return nil, fmt.Errorf("render alert rule tests: %w", err)
+	}
+	if files[FilePrometheus], err = PrometheusConfig(p.Config); err != nil {
+		return nil, err
+	}
+	if files[FileAlertmanager], err = alertmanager.Render(p.Routing); err != nil {
+		return nil, fmt.Errorf("render alertmanager config: %w", err)
+	}
+	books := Runbooks(p.Config)
+	names := make([]string, 0, len(books))
+	for name := range books {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		files[path.Join(DirRunbooks, name+".md")] = books[name]
+	}
+	return files, nil
+}
+
+// SuiteResult counts one kind of test.
+type SuiteResult struct {
+	Name           string
+	Passed, Failed int
+}
+
+// TestSummary is the outcome of every typed test of a pack.
+type TestSummary struct {
+	Passed, Failed int
+	// Suites are the per-kind counts: rules, routes, inhibitions.
+	Suites []SuiteResult
+	// Failures are the failed checks in expected/got form.
+	Failures []string
+}
+
+// RunTests runs the pack's alert rule unit tests on the real Prometheus rule
+// engine and its routing and inhibition tests with Alertmanager's own route
+// matching and matchers, all in process.
+func RunTests(ctx context.Context, p *Pack) TestSummary {
+	var s TestSummary
+	add := func(name string, passed, failed int, failures []string) {
+		s.Suites = append(s.Suites, SuiteResult{Name: name, Passed: passed, Failed: failed})
+		s.Passed += passed
+		s.Failed += failed
+		s.Failures = append(s.Failures, failures...)
+	}
+	r := rules.Run(ctx, p.RuleGroups, p.Config.Alerting.EvaluationInterval.Std(), p.RuleTests)
+	var rf []string
+	for _, f := range r.Failures {
+		rf = append(rf, f.Error())
+	}
+	add("rules", r.Passed, r.Failed, rf)
+
+	am, err := alertmanager.Render(p.Routing)
+	if err != nil {
+		add("routes", 0, 1, []string{fmt.Sprintf("render alertmanager config: %v", err)})
+		return s
+	}
+	rt := alertmanager.RunRouteTests(am, p.RouteTests)
+	add("routes", rt.Passed, rt.Failed, rt.Failures)
+	it := alertmanager.RunInhibitionTests(am, p.InhibitionTests)
+	add("inhibitions", it.Passed, it.Failed, it.Failures)
+	return s
+}
