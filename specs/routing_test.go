@@ -447,3 +447,41 @@ func TestRoutingModelErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestRoutingTestsCatchMistakes breaks the tree in ways a careless edit
+// would, and checks the pack's own tests fail: tests that cannot fail
+// prove nothing.
+func TestRoutingTestsCatchMistakes(t *testing.T) {
+	c := Default()
+	for _, tc := range []struct {
+		name   string
+		break_ func(*alertmanager.Config)
+	}{
+		{"critical and warning routes swapped", func(m *alertmanager.Config) {
+			m.Route.Routes[0].Receiver, m.Route.Routes[1].Receiver = m.Route.Routes[1].Receiver, m.Route.Routes[0].Receiver
+		}},
+		{"severity inhibition ignores identity", func(m *alertmanager.Config) { m.InhibitRules[0].Equal = []string{LabelFamily} }},
+		{"severity inhibition ignores family", func(m *alertmanager.Config) {
+			m.InhibitRules[0].Equal = append([]string(nil), c.Service.IdentityLabels...)
+		}},
+		{"warning no longer mutes info", func(m *alertmanager.Config) { m.InhibitRules = slices.Delete(m.InhibitRules, 1, 2) }},
+		{"metrics-absent mutes the pool alerts too", func(m *alertmanager.Config) {
+			m.InhibitRules[2].TargetMatchers = []string{`severity=~".+"`}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := Routing(c)
+			tc.break_(m)
+			data, err := alertmanager.Render(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var r alertmanager.Result
+			r.Add(alertmanager.RunRouteTests(data, RouteTests(c)))
+			r.Add(alertmanager.RunInhibitionTests(data, InhibitionTests(c)))
+			if r.Failed == 0 {
+				t.Errorf("the pack's routing and inhibition tests all pass against a broken tree")
+			}
+		})
+	}
+}
