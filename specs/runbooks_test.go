@@ -205,8 +205,16 @@ func TestRunbookGuideAnchorsExist(t *testing.T) {
 		t.Fatalf("read the guide the runbooks link to: %v", err)
 	}
 	anchors := map[string]bool{}
-	for _, m := range regexp.MustCompile(`(?m)^#{1,6} (.+)$`).FindAllStringSubmatch(string(guide), -1) {
-		anchors["#"+rbAnchor(m[1])] = true
+	heading := regexp.MustCompile(`^#{1,6} (.+)$`)
+	fenced := false
+	for _, line := range strings.Split(string(guide), "\n") {
+		if strings.HasPrefix(line, "```") {
+			fenced = !fenced
+			continue
+		}
+		if m := heading.FindStringSubmatch(line); m != nil && !fenced {
+			anchors["#"+rbAnchor(m[1])] = true
+		}
 	}
 	linked := regexp.MustCompile(regexp.QuoteMeta(rbGuide) + `(#[^)]+)\)`)
 	for name, b := range Runbooks(Default()) {
