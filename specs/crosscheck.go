@@ -111,11 +111,14 @@ func (p *Pack) crossCheck() []error {
 	// Alertmanager: no inline secrets and a sound model; the rendered file
 	// loads with Alertmanager's own loader; every severity reaches a
 	// receiver of its own.
-	errs = append(errs, RoutingFindings(c)...)
-	if data, err := alertmanager.Render(p.Routing); err != nil {
-		add(CheckAlertmanager, "alertmanager", "render: %v", err)
-	} else if _, lerrs := alertmanager.Load(data); len(lerrs) > 0 {
-		errs = append(errs, lerrs...)
+	routing := RoutingFindings(c)
+	errs = append(errs, routing...)
+	if len(routing) == 0 { // Render refuses a model with findings: they are reported above
+		if data, err := alertmanager.Render(p.Routing); err != nil {
+			add(CheckAlertmanager, "alertmanager", "render: %v", err)
+		} else if _, lerrs := alertmanager.Load(data); len(lerrs) > 0 {
+			errs = append(errs, lerrs...)
+		}
 	}
 	return errs
 }
