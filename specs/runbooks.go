@@ -94,7 +94,7 @@ func Runbooks(c Config) map[string][]byte {
 	}
 	out := make(map[string][]byte, len(books))
 	for _, b := range books {
-		out[b.alert] = r.render(b)
+		out[b.alert] = r.render(b, rbMutedBy(b, books))
 	}
 	return out
 }
@@ -875,8 +875,32 @@ func (r rbContext) poolWaits() rbBook {
 	}
 }
 
-// render writes b as Markdown.
-func (r rbContext) render(b rbBook) []byte {
+// rbSeverityRank orders severities, most urgent first.
+var rbSeverityRank = map[string]int{SeverityCritical: 0, SeverityWarning: 1, SeverityInfo: 2}
+
+// rbMutes says what mutes b in the generated Alertmanager config: the
+// more urgent alerts of its family, and the dead man's switch for the
+// families that read the query metrics.
+type rbMutes struct {
+	twins  []string
+	absent bool
+}
+
+func rbMutedBy(b rbBook, books []rbBook) rbMutes {
+	var m rbMutes
+	for _, o := range books {
+		if o.family == b.family && rbSeverityRank[o.severity] < rbSeverityRank[b.severity] {
+			m.twins = append(m.twins, o.alert)
+		}
+	}
+	for _, f := range queryMetricFamilies {
+		m.absent = m.absent || f == b.family
+	}
+	return m
+}
+
+// render writes b as Markdown; mutes says what inhibits it.
+func (r rbContext) render(b rbBook, mutes rbMutes) []byte {
 	var s strings.Builder
 	s.WriteString(RunbookHeader)
 	fmt.Fprintf(&s, "# %s\n\n%s\n\n", b.alert, b.summary)
@@ -909,8 +933,12 @@ func (r rbContext) render(b rbBook) []byte {
 	s.WriteString("## Impact and who is notified\n\n")
 	s.WriteString(b.impact + "\n\n")
 	s.WriteString(r.notified(b.severity) + "\n\n")
-	if twin := rbWarningTwin(b.alert); twin != "" {
-		fmt.Fprintf(&s, "While %s fires for the same %s, Alertmanager mutes this alert.\n\n", twin, rbCode(r.by))
+	if len(mutes.twins) > 0 {
+		fmt.Fprintf(&s, "While %s fires for the same %s, Alertmanager mutes this alert: handle the more urgent one.\n\n",
+			strings.Join(mutes.twins, " or "), rbCode(r.by))
+	}
+	if mutes.absent {
+		fmt.Fprintf(&s, "While %s fires, Alertmanager mutes this alert too: it reads the metrics that are missing.\n\n", AlertQueryMetricsAbsent)
 	}
 
 	s.WriteString("## Likely causes\n\n")
@@ -959,15 +987,4 @@ func (r rbContext) render(b rbBook) []byte {
 	}
 	fmt.Fprintf(&s, "- Related alerts: %s\n", strings.Join(related, ", "))
 	return []byte(s.String())
-}
-
-// rbWarningTwin is the critical alert that inhibits alert, or "".
-func rbWarningTwin(alert string) string {
-	switch alert {
-	case AlertSlowQueryRateWarning:
-		return AlertSlowQueryRateCritical
-	case AlertQueryLatencyP99Warning:
-		return AlertQueryLatencyP99Critical
-	}
-	return ""
 }

@@ -245,3 +245,31 @@ func TestRunbookHumanNumbers(t *testing.T) {
 		}
 	}
 }
+
+func TestRunbooksNameWhatMutesThem(t *testing.T) {
+	books := Runbooks(Default())
+	tests := []struct {
+		alert string
+		want  []string
+		not   []string
+	}{
+		{AlertSlowQueryRateInfo, []string{"While SlowQueryRateCritical or SlowQueryRateWarning fires", "While QueryMetricsAbsent fires"}, nil},
+		{AlertQueryLatencyP99Warning, []string{"While QueryLatencyP99Critical fires", "While QueryMetricsAbsent fires"}, nil},
+		{AlertQueryLatencyP99Critical, []string{"While QueryMetricsAbsent fires"}, []string{"mutes this alert: handle"}},
+		{AlertConnectionPoolWaits, nil, []string{"mutes this alert"}},
+		{AlertQueryMetricsAbsent, nil, []string{"mutes this alert"}},
+	}
+	for _, tt := range tests {
+		text := string(books[tt.alert])
+		for _, w := range tt.want {
+			if !strings.Contains(text, w) {
+				t.Errorf("%s: missing %q", tt.alert, w)
+			}
+		}
+		for _, n := range tt.not {
+			if strings.Contains(text, n) {
+				t.Errorf("%s: says %q, but nothing of that kind mutes it", tt.alert, n)
+			}
+		}
+	}
+}
