@@ -1,0 +1,153 @@
+package middleware
+
+import (
+	"context"
+	"database/sql/driver"
+	"io"
+	"reflect"
+	"time"
+)
+
+// rows wraps a driver.Rows and ends the timing of its query. A query's
+// duration runs from the Query call to Rows.Close, so it includes fetching
+// the rows: that is what a user experiences as the query's time, and for
+// drivers that stream results (pgx, go-sql-driver/mysql) the server's work
+// is still going on while the rows are read. database/sql closes the Rows
+// when Next reaches the end, when QueryRow's Scan returns, when the
+// context is cancelled, or when the caller calls Close; Rows that are never
+// closed are never recorded (they also leak the connection).
+//
+// The optional interfaces are methods of the generated rows1…rows63 types,
+// which embed rows by value, so wrapping costs one allocation per query.
+type rows struct {
+	m     *Middleware
+	inner driver.Rows
+	ctx   context.Context
+	query string
+	start time.Time
+	err   error // first error Next or NextResultSet returned, io.EOF excluded
+	kind  kind
+	eof   bool // Next returned io.EOF: every row was read
+	done  bool // the query was recorded
+}
+
+// wrapRows returns r wrapped, with exactly r's optional interfaces.
+func (m *Middleware) wrapRows(ctx context.Context, r driver.Rows, k kind, query string, start time.Time) driver.Rows {
+	mask := 0
+	if _, ok := r.(driver.RowsNextResultSet); ok {
+		mask |= capRowsNextResultSet
+	}
+	if _, ok := r.(driver.RowsColumnTypeScanType); ok {
+		mask |= capRowsColumnTypeScanType
+	}
+	if _, ok := r.(driver.RowsColumnTypeDatabaseTypeName); ok {
+		mask |= capRowsColumnTypeDatabaseTypeName
+	}
+	if _, ok := r.(driver.RowsColumnTypeLength); ok {
+		mask |= capRowsColumnTypeLength
+	}
+	if _, ok := r.(driver.RowsColumnTypeNullable); ok {
+		mask |= capRowsColumnTypeNullable
+	}
+	if _, ok := r.(driver.RowsColumnTypePrecisionScale); ok {
+		mask |= capRowsColumnTypePrecisionScale
+	}
+	return rowsWrappers[mask](rows{m: m, inner: r, ctx: ctx, query: query, start: start, kind: k})
+}
+
+// Unwrap returns the driver's own rows.
+func (r *rows) Unwrap() driver.Rows { return r.inner }
+
+// Columns forwards to the driver.
+func (r *rows) Columns() []string { return r.inner.Columns() }
+
+// Next forwards to the driver and remembers how iteration ended.
+func (r *rows) Next(dest []driver.Value) error {
+	err := r.inner.Next(dest)
+	if err != nil {
+		if err == io.EOF { // drivers must return io.EOF itself, unwrapped
+			r.eof = true
+		} else if r.err == nil {
+			r.err = err
+		}
+	}
+	return err
+}
+
+// Close closes the driver's rows and records the query once. It counts as
+// an error if Next, NextResultSet or Close failed, or if the context was
+// cancelled before every row was read (database/sql then closes the rows
+// itself and reports the context's error to the caller).
+func (r *rows) Close() error {
+	err := r.inner.Close()
+	if !r.done {
+		r.done = true
+		failure := r.err
+		if failure == nil {
+			failure = err
+		}
+		if failure == nil && !r.eof {
+			failure = r.ctx.Err()
+		}
+		r.m.record(r.ctx, r.kind, time.Since(r.start), failure, r.query)
+	}
+	return err
+}
+
+type rowsNextResultSet rows
+
+// HasNextResultSet forwards to the driver.
+func (r *rowsNextResultSet) HasNextResultSet() bool {
+	return r.inner.(driver.RowsNextResultSet).HasNextResultSet()
+}
+
+// NextResultSet forwards to the driver; an error other than io.EOF makes
+// the query count as failed.
+func (r *rowsNextResultSet) NextResultSet() error {
+	err := r.inner.(driver.RowsNextResultSet).NextResultSet()
+	if err == nil {
+		r.eof = false
+	} else if err != io.EOF && r.err == nil {
+		r.err = err
+	}
+	return err
+}
+
+// The column-type mixins assert the driver's interface at each call: they
+// are called once per column at most, and not storing the views keeps the
+// per-query allocation small.
+
+type rowsColumnTypeScanType rows
+
+// ColumnTypeScanType forwards to the driver.
+func (r *rowsColumnTypeScanType) ColumnTypeScanType(index int) reflect.Type {
+	return r.inner.(driver.RowsColumnTypeScanType).ColumnTypeScanType(index)
+}
+
+type rowsColumnTypeDatabaseTypeName rows
+
+// ColumnTypeDatabaseTypeName forwards to the driver.
+func (r *rowsColumnTypeDatabaseTypeName) ColumnTypeDatabaseTypeName(index int) string {
+	return r.inner.(driver.RowsColumnTypeDatabaseTypeName).ColumnTypeDatabaseTypeName(index)
+}
+
+type rowsColumnTypeLength rows
+
+// ColumnTypeLength forwards to the driver.
+func (r *rowsColumnTypeLength) ColumnTypeLength(index int) (length int64, ok bool) {
+	return r.inner.(driver.RowsColumnTypeLength).ColumnTypeLength(index)
+}
+
+type rowsColumnTypeNullable rows
+
+// ColumnTypeNullable forwards to the driver.
+func (r *rowsColumnTypeNullable) ColumnTypeNullable(index int) (nullable, ok bool) {
+	return r.inner.(driver.RowsColumnTypeNullable).ColumnTypeNullable(index)
+}
+
+type rowsColumnTypePrecisionScale rows
+
+// ColumnTypePrecisionScale forwards to the driver.
+func (r *rowsColumnTypePrecisionScale) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
+	return r.inner.(driver.RowsColumnTypePrecisionScale).ColumnTypePrecisionScale(index)
+}
