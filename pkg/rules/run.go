@@ -45,6 +45,10 @@ func (f Failure) Error() string {
 	return fmt.Sprintf("    name: %s,\n%s", f.Test, f.Message)
 }
 
+// discard is the logger of the libraries Run drives: their logs are not
+// test results.
+var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
+
 // ruleFileName is the identifier the in-memory rule file is loaded under;
 // it only appears in error messages.
 const ruleFileName = "alerts.yml"
@@ -57,6 +61,9 @@ const ruleFileName = "alerts.yml"
 // eval_time the firing alerts of the rule are compared, exactly, with the
 // expected ones. It never touches the file system or the network; ctx
 // stops it between evaluation steps.
+//
+// Alerting rules that a case does not check are not evaluated for it (see
+// keepFor): they cannot change its outcome.
 //
 // The engine is the linked Prometheus (3.x), whose range selectors are
 // open on the left; promtool 2.42 includes a sample exactly at the window
@@ -74,10 +81,11 @@ func Run(ctx context.Context, groups []Group, evalInterval time.Duration, cases 
 	if err != nil {
 		return failAll(err.Error())
 	}
-	if errs := Validate(ruleFileName, data); len(errs) > 0 {
+	parsed, errs := rulefmt.Parse(data, false, model.LegacyValidation, parser.NewParser(parser.Options{}), discard)
+	if len(errs) > 0 {
 		msgs := make([]string, len(errs))
 		for i, e := range errs {
-			msgs[i] = e.Error()
+			msgs[i] = toDiag(ruleFileName, parsed, e).Error()
 		}
 		return failAll("invalid rules: " + strings.Join(msgs, "; "))
 	}
@@ -89,7 +97,7 @@ func Run(ctx context.Context, groups []Group, evalInterval time.Duration, cases 
 		order[g.Name] = i
 	}
 	for _, tc := range cases {
-		fs := runCase(ctx, data, order, evalInterval, tc)
+		fs := runCase(ctx, parsed, order, evalInterval, tc)
 		if len(fs) == 0 {
 			res.Passed++
 			continue
@@ -100,19 +108,46 @@ func Run(ctx context.Context, groups []Group, evalInterval time.Duration, cases 
 	return res
 }
 
-// memLoader serves the rendered rule file to the rules manager from
-// memory, parsed by rulefmt exactly as a file would be.
+// memLoader serves the rendered rule file, parsed once by rulefmt exactly
+// as a file would be, to the rules manager, keeping only the rules keep
+// accepts.
 type memLoader struct {
-	data   []byte
+	groups *rulefmt.RuleGroups
+	keep   func(rulefmt.Rule) bool
 	parser parser.Parser
-	logger *slog.Logger
 }
 
-func (l memLoader) Load(_ string, ignoreUnknownFields bool, scheme model.ValidationScheme) (*rulefmt.RuleGroups, []error) {
-	return rulefmt.Parse(l.data, ignoreUnknownFields, scheme, l.parser, l.logger)
+func (l memLoader) Load(string, bool, model.ValidationScheme) (*rulefmt.RuleGroups, []error) {
+	out := &rulefmt.RuleGroups{Groups: make([]rulefmt.RuleGroup, len(l.groups.Groups))}
+	for i, g := range l.groups.Groups {
+		g.Rules = nil
+		for _, r := range l.groups.Groups[i].Rules {
+			if l.keep(r) {
+				g.Rules = append(g.Rules, r)
+			}
+		}
+		out.Groups[i] = g
+	}
+	return out, nil
 }
 
 func (l memLoader) Parse(query string) (parser.Expr, error) { return l.parser.ParseExpr(query) }
+
+// keepFor selects the rules a test case needs: every recording rule (an
+// alert may read what it records), every alerting rule the case checks,
+// and any alerting rule that reads the ALERTS series (whose output another
+// rule may use). An alerting rule's only effect is that series, so leaving
+// out the others changes no checked result; it spares evaluating every
+// rule at every step of every case.
+func keepFor(tc TestCase) func(rulefmt.Rule) bool {
+	checked := map[string]bool{}
+	for _, at := range tc.AlertTests {
+		checked[at.Alertname] = true
+	}
+	return func(r rulefmt.Rule) bool {
+		return r.Record != "" || checked[r.Alert] || strings.Contains(r.Expr, "ALERTS")
+	}
+}
 
 // firing is one firing alert as compared: labels and annotations.
 type firing struct {
@@ -124,7 +159,7 @@ func (f firing) String() string {
 }
 
 // runCase runs one test case and returns its failures.
-func runCase(ctx context.Context, data []byte, order map[string]int, evalInterval time.Duration, tc TestCase) []Failure {
+func runCase(ctx context.Context, parsed *rulefmt.RuleGroups, order map[string]int, evalInterval time.Duration, tc TestCase) []Failure {
 	fail := func(format string, args ...any) []Failure {
 		return []Failure{{Test: tc.Name, Message: "    " + fmt.Sprintf(format, args...)}}
 	}
@@ -141,15 +176,14 @@ func runCase(ctx context.Context, data []byte, order map[string]int, evalInterva
 	defer ll.Close()
 	ll.SubqueryInterval = evalInterval
 
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	mgr := rules.NewManager(&rules.ManagerOptions{
 		NameValidationScheme: model.LegacyValidation,
 		QueryFunc:            rules.EngineQueryFunc(ll.QueryEngine(), ll.Storage()),
 		AppendableV2:         ll.Storage(),
 		Context:              ctx,
 		NotifyFunc:           func(context.Context, string, ...*rules.Alert) {},
-		Logger:               logger,
-		GroupLoader:          memLoader{data: data, parser: p, logger: logger},
+		Logger:               discard,
+		GroupLoader:          memLoader{groups: parsed, keep: keepFor(tc), parser: p},
 		Parser:               p,
 	})
 	loaded, errs := mgr.LoadGroups(tc.Interval, labels.EmptyLabels(), "", nil, false, ruleFileName)

@@ -1,0 +1,383 @@
+package specs
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dbmonctl/dbmonctl/internal/promcheck"
+	"github.com/dbmonctl/dbmonctl/pkg/rules"
+)
+
+// allAlerts are the twelve alert names, in rule-file order.
+var allAlerts = []string{
+	AlertSlowQueryRateCritical, AlertSlowQueryRateWarning, AlertSlowQueryRateInfo,
+	AlertQueryLatencyP99Critical, AlertQueryLatencyP99Warning,
+	AlertQueryRateSpike, AlertQueryTrafficDrop, AlertQueryMetricsAbsent,
+	AlertQueryErrorRateHigh, AlertSlowQueryRateByType,
+	AlertConnectionPoolSaturated, AlertConnectionPoolWaits,
+}
+
+// fastConfig is the shape of config the end-to-end drill uses: one-second
+// scrapes and evaluations, short windows and for durations.
+func fastConfig() Config {
+	c := Default()
+	c.Prometheus.ScrapeInterval = Duration(time.Second)
+	c.Alerting.EvaluationInterval = Duration(time.Second)
+	t := &c.Thresholds
+	t.RateWindow = Duration(10 * time.Second)
+	t.BaselineWindow = Duration(2 * time.Minute)
+	t.SlowRate.Critical.For = Duration(5 * time.Second)
+	t.SlowRate.Warning.For = Duration(10 * time.Second)
+	t.SlowRate.Info.For = Duration(30 * time.Second)
+	t.LatencyP99.Critical.For = Duration(5 * time.Second)
+	t.LatencyP99.Warning.For = Duration(15 * time.Second)
+	t.ErrorRate.For = Duration(5 * time.Second)
+	t.RateSpike.For = Duration(10 * time.Second)
+	t.TrafficDrop.For = Duration(10 * time.Second)
+	t.SlowRateByType.For = Duration(10 * time.Second)
+	t.PoolSaturation.For = Duration(10 * time.Second)
+	t.PoolWait.For = Duration(10 * time.Second)
+	t.MetricsAbsent.For = Duration(10 * time.Second)
+	return c
+}
+
+// selectorConfig watches one application among several: two identity
+// labels, an equality and a regex matcher, and other thresholds than the
+// defaults.
+func selectorConfig() Config {
+	c := fastConfig()
+	c.Service.IdentityLabels = []string{"job", "cluster"}
+	c.Service.Selector = `job="api", cluster=~"eu-1|us-1"`
+	c.Thresholds.SlowRate.Critical.Threshold = 0.2
+	c.Thresholds.PoolSaturation.Threshold = 0.75
+	c.Thresholds.MinQueryRate = 2
+	return c
+}
+
+// onlyAlerts keeps the cases that check one of names.
+func onlyAlerts(cases []rules.TestCase, names ...string) []rules.TestCase {
+	var out []rules.TestCase
+	for _, tc := range cases {
+		for _, at := range tc.AlertTests {
+			if slices.Contains(names, at.Alertname) {
+				out = append(out, tc)
+				break
+			}
+		}
+	}
+	return out
+}
+
+func TestAlertRuleTestsPassInProcess(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		c     Config
+		cases func(Config) []rules.TestCase
+	}{
+		{"the default config", Default(), RuleTests},
+		{"a one-second drill config", fastConfig(), RuleTests},
+		{"a config with a selector and two identity labels", selectorConfig(), func(c Config) []rules.TestCase {
+			// The selector changes labels, not timing: the alerts whose
+			// labels it shapes are enough.
+			return onlyAlerts(RuleTests(c), AlertSlowQueryRateCritical, AlertQueryMetricsAbsent, AlertConnectionPoolSaturated, AlertSlowQueryRateByType)
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cases := tt.cases(tt.c)
+			res := rules.Run(context.Background(), RuleGroups(tt.c), tt.c.Alerting.EvaluationInterval.Std(), cases)
+			for _, f := range res.Failures {
+				t.Errorf("%s", f.Error())
+			}
+			if res.Passed != len(cases) {
+				t.Errorf("%d of %d cases passed", res.Passed, len(cases))
+			}
+		})
+	}
+}
+
+func TestAlertRuleTestsPassUnderPromtool(t *testing.T) {
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		if os.Getenv("DBMON_REQUIRE_PROMTOOL") == "1" {
+			t.Fatalf("promtool is required (DBMON_REQUIRE_PROMTOOL=1) but not on PATH: %v", err)
+		}
+		t.Skip("promtool not on PATH (apt-get install prometheus); set DBMON_REQUIRE_PROMTOOL=1 to make this a failure")
+	}
+	for _, tt := range []struct {
+		name string
+		c    Config
+	}{
+		{"the default config", Default()},
+		{"a one-second drill config", fastConfig()},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			ruleFile, testFile := filepath.Base(FileRules), filepath.Base(FileRuleTests)
+			ruleData, err := rules.Render(RuleGroups(tt.c))
+			if err != nil {
+				t.Fatal(err)
+			}
+			testData, err := rules.RenderTests([]string{ruleFile}, tt.c.Alerting.EvaluationInterval.Std(), RuleTests(tt.c))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for name, data := range map[string][]byte{ruleFile: ruleData, testFile: testData} {
+				if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			run := func(args ...string) string {
+				cmd := exec.Command(promtool, args...)
+				cmd.Dir = dir
+				var stdout, stderr bytes.Buffer
+				cmd.Stdout, cmd.Stderr = &stdout, &stderr
+				if err := cmd.Run(); err != nil {
+					t.Fatalf("promtool %s: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), err, stdout.String(), stderr.String())
+				}
+				return stdout.String()
+			}
+			if out := run("check", "rules", ruleFile); !strings.Contains(out, "SUCCESS: 12 rules found") {
+				t.Errorf("promtool check rules did not find the 12 rules:\n%s", out)
+			}
+			if out := run("test", "rules", testFile); !strings.Contains(out, "SUCCESS") {
+				t.Errorf("promtool test rules did not succeed:\n%s", out)
+			}
+		})
+	}
+}
+
+// TestAlertRuleTestsCatchBrokenRules proves the tests can fail: each
+// mutation breaks one rule the way a careless edit would, and the cases of
+// that alert must then report failures.
+func TestAlertRuleTestsCatchBrokenRules(t *testing.T) {
+	c := fastConfig()
+	th := c.Thresholds
+	cut := func(at string) func(*rules.Rule) {
+		return func(r *rules.Rule) {
+			i := strings.Index(r.Expr, at)
+			if i < 0 {
+				t.Fatalf("%s: %q not in %q", r.Alert, at, r.Expr)
+			}
+			r.Expr = r.Expr[:i]
+		}
+	}
+	replace := func(old, new string) func(*rules.Rule) {
+		return func(r *rules.Rule) {
+			if !strings.Contains(r.Expr, old) {
+				t.Fatalf("%s: %q not in %q", r.Alert, old, r.Expr)
+			}
+			r.Expr = strings.Replace(r.Expr, old, new, 1)
+		}
+	}
+	for _, tt := range []struct {
+		name   string
+		alert  string
+		mutate func(*rules.Rule)
+	}{
+		{"the critical slow-rate rule compares with the warning threshold", AlertSlowQueryRateCritical,
+			replace("> "+num(th.SlowRate.Critical.Threshold), "> "+num(th.SlowRate.Warning.Threshold))},
+		{"the warning slow-rate rule waits one evaluation too few", AlertSlowQueryRateWarning,
+			func(r *rules.Rule) { r.For -= c.Alerting.EvaluationInterval.Std() }},
+		{"the info slow-rate rule loses its minimum-rate guard", AlertSlowQueryRateInfo, cut("\nand\n")},
+		{"the critical latency rule watches the median", AlertQueryLatencyP99Critical, replace("histogram_quantile(0.99", "histogram_quantile(0.5")},
+		{"the warning latency rule compares with the critical threshold", AlertQueryLatencyP99Warning,
+			replace("> "+num(th.LatencyP99.Warning.Threshold), "> "+num(th.LatencyP99.Critical.Threshold))},
+		{"the spike rule loses its presence guard", AlertQueryRateSpike, cut("\nand\nmax")},
+		{"the drop rule loses its minimum-baseline guard", AlertQueryTrafficDrop, cut("\nand\n")},
+		{"the dead man's switch waits twice as long", AlertQueryMetricsAbsent, func(r *rules.Rule) { r.For *= 2 }},
+		{"the error-rate rule divides by the slow queries", AlertQueryErrorRateHigh, replace("db_queries_total[", "db_slow_queries_total[")},
+		{"the by-type rule stops aggregating by query type", AlertSlowQueryRateByType, func(r *rules.Rule) {
+			r.Expr = strings.ReplaceAll(r.Expr, ", query_type)", ")")
+		}},
+		{"the pool-saturation rule compares with >=", AlertConnectionPoolSaturated,
+			replace("> "+num(th.PoolSaturation.Threshold), ">= "+num(th.PoolSaturation.Threshold))},
+		{"the pool-wait rule has a wrong description", AlertConnectionPoolWaits, func(r *rules.Rule) {
+			r.Annotations[AnnotationDescription] = strings.Replace(r.Annotations[AnnotationDescription], "per second", "per minute", 1)
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			groups := RuleGroups(c)
+			found := false
+			for i := range groups[0].Rules {
+				if groups[0].Rules[i].Alert == tt.alert {
+					tt.mutate(&groups[0].Rules[i])
+					found = true
+				}
+			}
+			if !found {
+				t.Fatalf("no rule %s", tt.alert)
+			}
+			cases := onlyAlerts(RuleTests(c), tt.alert)
+			res := rules.Run(context.Background(), groups, c.Alerting.EvaluationInterval.Std(), cases)
+			if res.Failed == 0 {
+				t.Fatalf("the %d cases of %s all passed against the broken rule", len(cases), tt.alert)
+			}
+			for _, f := range res.Failures {
+				if f.Alertname != "" && f.Alertname != tt.alert {
+					t.Errorf("a failure names %s, not the mutated %s:\n%s", f.Alertname, tt.alert, f.Error())
+				}
+			}
+		})
+	}
+}
+
+// TestAlertDefaultsKeepTheSeedNumbers pins the numbers the original
+// monitoring pack fixed, so changing a default threshold or for duration
+// breaks a test, and reads them back from the rendered rules.
+func TestAlertDefaultsKeepTheSeedNumbers(t *testing.T) {
+	c := Default()
+	rs := map[string]rules.Rule{}
+	for _, r := range RuleGroups(c)[0].Rules {
+		rs[r.Alert] = r
+	}
+	for _, tt := range []struct {
+		name     string
+		alert    string
+		level    Level
+		severity string
+		want     Level
+		inExpr   string
+	}{
+		{"slow queries above 10 % page after 5m", AlertSlowQueryRateCritical, c.Thresholds.SlowRate.Critical, SeverityCritical, Level{0.10, Duration(5 * time.Minute)}, "> 0.1\n"},
+		{"slow queries above 5 % warn after 10m", AlertSlowQueryRateWarning, c.Thresholds.SlowRate.Warning, SeverityWarning, Level{0.05, Duration(10 * time.Minute)}, "> 0.05\n"},
+		{"slow queries above 2 % inform after 30m", AlertSlowQueryRateInfo, c.Thresholds.SlowRate.Info, SeverityInfo, Level{0.02, Duration(30 * time.Minute)}, "> 0.02\n"},
+		{"a p99 above 1000 ms pages after 5m", AlertQueryLatencyP99Critical, c.Thresholds.LatencyP99.Critical, SeverityCritical, Level{1, Duration(5 * time.Minute)}, "> 1\n"},
+		{"a p99 above 500 ms warns after 15m", AlertQueryLatencyP99Warning, c.Thresholds.LatencyP99.Warning, SeverityWarning, Level{0.5, Duration(15 * time.Minute)}, "> 0.5\n"},
+		{"a query rate above 2× its baseline warns after 10m", AlertQueryRateSpike, c.Thresholds.RateSpike, SeverityWarning, Level{2, Duration(10 * time.Minute)}, "> 2 * sum by (job) (rate(db_queries_total[1h] offset 5m))"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.level != tt.want {
+				t.Errorf("Default() level = %+v, the seed fixes %+v", tt.level, tt.want)
+			}
+			r := rs[tt.alert]
+			if r.For != tt.want.For.Std() || r.Labels[LabelSeverity] != tt.severity || !strings.Contains(r.Expr, tt.inExpr) {
+				t.Errorf("rule %s: for %s, severity %q, expr\n%s\nwant for %s, severity %q, expr containing %q",
+					tt.alert, r.For, r.Labels[LabelSeverity], r.Expr, tt.want.For, tt.severity, tt.inExpr)
+			}
+		})
+	}
+	if got := c.Thresholds.RateWindow; got != Duration(5*time.Minute) {
+		t.Errorf("rate window %s, want 5m", got)
+	}
+	// The 7 % case of the seed: between warning and critical.
+	var found bool
+	for _, tc := range RuleTests(c) {
+		if tc.Name == AlertSlowQueryRateWarning+": 7% slow queries fire the warning and not the critical" {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("no 7% slow-query case firing the warning but not the critical")
+	}
+}
+
+func TestAlertRulesAreComplete(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		c    Config
+	}{
+		{"the default config", Default()},
+		{"a one-second drill config", fastConfig()},
+		{"a config with a selector and two identity labels", selectorConfig()},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			groups := RuleGroups(tt.c)
+			if len(groups) != 1 || groups[0].Name != tt.c.Alerting.GroupName || groups[0].Interval != tt.c.Alerting.EvaluationInterval.Std() {
+				t.Fatalf("want one group %q every %s, got %+v", tt.c.Alerting.GroupName, tt.c.Alerting.EvaluationInterval, groups)
+			}
+			var names []string
+			known := promcheck.Default(tt.c.Service.IdentityLabels...)
+			for _, r := range groups[0].Rules {
+				names = append(names, r.Alert)
+				if _, problems := known.Check(r.Expr); len(problems) > 0 {
+					t.Errorf("%s: %s", r.Alert, strings.Join(problems, "; "))
+				}
+				if tt.c.Service.Selector != "" && strings.Count(r.Expr, "{"+tt.c.Service.Selector+"}") == 0 {
+					t.Errorf("%s: the selector is not applied:\n%s", r.Alert, r.Expr)
+				}
+				if !slices.Contains(Severities, r.Labels[LabelSeverity]) || r.Labels[LabelTeam] != tt.c.Alerting.Team || r.Labels[LabelFamily] == "" || len(r.Labels) != 3 {
+					t.Errorf("%s: labels %v", r.Alert, r.Labels)
+				}
+				for _, a := range []string{AnnotationSummary, AnnotationDescription, AnnotationRunbookURL, AnnotationDashboardURL} {
+					if r.Annotations[a] == "" {
+						t.Errorf("%s: no %s annotation", r.Alert, a)
+					}
+				}
+				if r.Annotations[AnnotationRunbookURL] != tt.c.RunbookURL(r.Alert) || !strings.HasPrefix(r.Annotations[AnnotationDashboardURL], tt.c.DashboardURL(0)) {
+					t.Errorf("%s: links %q %q", r.Alert, r.Annotations[AnnotationRunbookURL], r.Annotations[AnnotationDashboardURL])
+				}
+				if r.For < tt.c.Alerting.EvaluationInterval.Std() {
+					t.Errorf("%s: for %s is shorter than an evaluation", r.Alert, r.For)
+				}
+			}
+			if !slices.Equal(names, allAlerts) {
+				t.Errorf("alerts %v, want %v", names, allAlerts)
+			}
+			data, err := rules.Render(groups)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if errs := rules.Validate("alerts.yml", data); len(errs) > 0 {
+				t.Errorf("the rendered rules do not validate: %v", errs)
+			}
+			again, _ := rules.Render(RuleGroups(tt.c))
+			if !bytes.Equal(data, again) {
+				t.Error("rendering twice gives different bytes")
+			}
+		})
+	}
+}
+
+// TestAlertRuleTestsCoverEveryAlert holds every alert to at least four
+// cases, with a firing check carrying its full labels and annotations, a
+// check one evaluation before it may fire, and checks that must stay
+// silent.
+func TestAlertRuleTestsCoverEveryAlert(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		c    Config
+	}{
+		{"the default config", Default()},
+		{"a one-second drill config", fastConfig()},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cases := RuleTests(tt.c)
+			if _, err := rules.RenderTests([]string{"alerts.yml"}, tt.c.Alerting.EvaluationInterval.Std(), cases); err != nil {
+				t.Fatal(err)
+			}
+			for _, alert := range allAlerts {
+				var n, firing, silent int
+				for _, tc := range onlyAlerts(cases, alert) {
+					n++
+					for _, at := range tc.AlertTests {
+						if at.Alertname != alert {
+							continue
+						}
+						if len(at.ExpAlerts) == 0 {
+							silent++
+							continue
+						}
+						firing++
+						for _, a := range at.ExpAlerts {
+							if len(a.Annotations) != 4 || a.Labels[LabelSeverity] == "" {
+								t.Errorf("%s: %s: expected alert without its full labels and annotations: %+v", alert, tc.Name, a)
+							}
+						}
+					}
+				}
+				if n < 4 || firing == 0 || silent < 3 {
+					t.Errorf("%s: %d cases, %d firing and %d silent checks; want at least 4 cases, 1 firing and 3 silent checks", alert, n, firing, silent)
+				}
+			}
+		})
+	}
+}
