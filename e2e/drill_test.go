@@ -86,6 +86,10 @@ const (
 // share past each level, so a more urgent alert is always in Alertmanager
 // before the less urgent one it inhibits fires: otherwise the drill would
 // race the inhibition it checks. The defaults are staggered the same way.
+//
+// metrics_absent waits 12s because Prometheus applies new scrape targets
+// on a 5s tick: its first scrape comes up to 5s after it starts, and until
+// then absent() is true. A shorter for would page on every start.
 const drillConfig = `# dbmonctl fire drill: the default spec, minutes shortened to seconds,
 # receivers pointed at loopback capture servers.
 thresholds:
@@ -105,7 +109,7 @@ thresholds:
   traffic_drop: {for: 5s}
   pool_saturation: {for: 5s}
   pool_wait: {for: 5s}
-  metrics_absent: {for: 5s}
+  metrics_absent: {for: 12s}
 alerting:
   evaluation_interval: 1s
 prometheus:
@@ -192,7 +196,10 @@ func newDrill(t *testing.T) *drill {
 	dir := t.TempDir()
 	d := &drill{t: t, dir: dir, out: filepath.Join(dir, "out"), box: &inbox{}}
 
-	// Secrets, in files, as the generated config references them.
+	// Capture servers, and the secrets they insist on. The secrets reach
+	// Alertmanager the way the original workflow has them: exported as
+	// environment variables and written to the files the generated config
+	// references by dbmonctl secrets.
 	secrets := filepath.Join(dir, "secrets")
 	if err := os.Mkdir(secrets, 0o700); err != nil {
 		t.Fatal(err)
@@ -202,16 +209,9 @@ func newDrill(t *testing.T) *drill {
 	pd := newPagerDutyServer(t, d.box, routingKey)
 	slack := newSlackServer(t, d.box, slackPath)
 	smtp := newSMTPServer(t, d.box, smtpUser, smtpPass)
-	writeSecret := func(name, v string) string {
-		p := filepath.Join(secrets, name)
-		if err := os.WriteFile(p, []byte(v+"\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	keyFile := writeSecret("pagerduty_routing_key", routingKey)
-	slackFile := writeSecret("slack_webhook_url", slack.URL+slackPath)
-	passFile := writeSecret("smtp_password", smtpPass)
+	keyFile := filepath.Join(secrets, "pagerduty_routing_key")
+	slackFile := filepath.Join(secrets, "slack_webhook_url")
+	passFile := filepath.Join(secrets, "smtp_password")
 
 	demoAddr, amAddr, promAddr := freePort(t), freePort(t), freePort(t)
 	cfg := filepath.Join(dir, "drill.yaml")
@@ -221,11 +221,15 @@ func newDrill(t *testing.T) *drill {
 	}
 
 	// The same commands a user runs.
-	if out, code := run(t, dir, dbmonctl, "validate", "--config", cfg); code != 0 {
+	if out, code := run(t, dir, nil, dbmonctl, "validate", "--config", cfg); code != 0 {
 		t.Fatalf("dbmonctl validate --config drill.yaml exited %d:\n%s", code, out)
 	}
-	if out, code := run(t, dir, dbmonctl, "generate", "--config", cfg, "--out", d.out); code != 0 {
+	if out, code := run(t, dir, nil, dbmonctl, "generate", "--config", cfg, "--out", d.out); code != 0 {
 		t.Fatalf("dbmonctl generate exited %d:\n%s", code, out)
+	}
+	secretEnv := []string{"PAGERDUTY_SERVICE_KEY=" + routingKey, "SLACK_WEBHOOK_URL=" + slack.URL + slackPath, "SMTP_PASSWORD=" + smtpPass}
+	if out, code := run(t, dir, secretEnv, dbmonctl, "secrets", "--from-env", "--config", cfg); code != 0 {
+		t.Fatalf("dbmonctl secrets --from-env exited %d:\n%s", code, out)
 	}
 	d.severity = readSeverities(t, filepath.Join(d.out, "prometheus", "alerts.yml"))
 	for name := range d.severity {

@@ -173,14 +173,15 @@ func post(url string) error {
 	return nil
 }
 
-// run runs bin with args to completion and returns its combined output
-// and exit code.
-func run(t *testing.T, dir, bin string, args ...string) (string, int) {
+// run runs bin with args to completion, with env added to the test's
+// environment, and returns its combined output and exit code.
+func run(t *testing.T, dir string, env []string, bin string, args ...string) (string, int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		var ee *exec.ExitError
