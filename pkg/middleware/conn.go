@@ -97,14 +97,23 @@ func Raw(driverConn any) any {
 	}
 }
 
-// Prepare prepares a statement; preparing is not executing, so it is
-// neither timed nor counted. The statement's executions are.
+// Prepare prepares a statement. A successful preparation is not counted:
+// the statement's executions are. A failed one counts as one failed
+// statement, because database/sql prepares behind the caller's back when a
+// driver cannot execute directly (go-sql-driver/mysql with arguments does
+// so for every statement), and that is where syntax and permission errors
+// then surface.
 func (c *conn) Prepare(query string) (driver.Stmt, error) {
+	m := c.m
+	start := time.Now()
 	s, err := c.inner.Prepare(query)
 	if err != nil {
+		if m.installed.Load() {
+			m.finish(context.Background(), classify(query), start, err, query)
+		}
 		return s, err
 	}
-	return c.m.wrapStmt(s, query), nil
+	return m.wrapStmt(s, query), nil
 }
 
 // Close closes the driver's connection.
@@ -220,13 +229,19 @@ func namedValueToValue(named []driver.NamedValue) ([]driver.Value, error) {
 
 type connPrepareContext conn
 
-// PrepareContext prepares a statement whose executions are timed.
+// PrepareContext prepares a statement whose executions are timed; a
+// failure counts as in Prepare.
 func (c *connPrepareContext) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	m := c.m
+	start := time.Now()
 	s, err := c.prepareCtx.PrepareContext(ctx, query)
 	if err != nil {
+		if m.installed.Load() {
+			m.finish(ctx, classify(query), start, err, query)
+		}
 		return s, err
 	}
-	return c.m.wrapStmt(s, query), nil
+	return m.wrapStmt(s, query), nil
 }
 
 type connBeginTx conn

@@ -78,13 +78,16 @@ func (s Stats) Type(t QueryType) TypeStats {
 	return TypeStats{Type: t}
 }
 
-// WriteText writes s as an aligned plain-text table, one row per query type
-// and a total, for logs and terminals. The layout is stable.
+// WriteText writes s as an aligned plain-text table, one row per query type,
+// a total and a transaction row, for logs and terminals; durations are
+// rounded to the microsecond. The layout is stable.
 func (s Stats) WriteText(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	// Microseconds are plenty for database latencies and keep columns narrow.
+	us := func(d time.Duration) time.Duration { return d.Round(time.Microsecond) }
 	row := func(name string, total, slow, errs uint64, d DurationStats) {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t\n",
-			name, total, slow, errs, d.Min, d.Mean, d.P50, d.P95, d.P99, d.Max)
+			name, total, slow, errs, us(d.Min), us(d.Mean), us(d.P50), us(d.P95), us(d.P99), us(d.Max))
 	}
 	fmt.Fprintf(tw, "type\ttotal\tslow\terrors\tmin\tavg\tp50\tp95\tp99\tmax\t\n")
 	for _, ts := range s.ByType {
@@ -213,10 +216,16 @@ func (h *histSnapshot) stats() DurationStats {
 
 // quantile returns the q-quantile by nearest rank: it finds the bucket that
 // holds the rank-th smallest value and interpolates linearly inside it, as
-// if the bucket's values were spread evenly, then clamps to [lo, hi].
+// if the bucket's values were spread evenly, then clamps to [lo, hi]. The
+// first and last ranks are the exact minimum and maximum.
 func (h *histSnapshot) quantile(q float64, n uint64, lo, hi time.Duration) time.Duration {
 	rank := uint64(math.Ceil(q * float64(n)))
-	rank = max(rank, 1)
+	switch {
+	case rank <= 1:
+		return lo // the smallest value is known exactly
+	case rank >= n:
+		return hi // so is the largest
+	}
 	var seen uint64
 	for b, c := range h.counts {
 		if c == 0 {
