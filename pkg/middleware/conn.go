@@ -105,7 +105,7 @@ func Raw(driverConn any) any {
 // then surface.
 func (c *conn) Prepare(query string) (driver.Stmt, error) {
 	m := c.m
-	start := time.Now()
+	start := clock()
 	s, err := c.inner.Prepare(query)
 	if err != nil {
 		if m.installed.Load() {
@@ -147,7 +147,7 @@ func (c *connExecerContext) ExecContext(ctx context.Context, query string, args 
 	if !m.installed.Load() {
 		return c.execerCtx.ExecContext(ctx, query, args)
 	}
-	start := time.Now()
+	start := clock()
 	res, err := c.execerCtx.ExecContext(ctx, query, args)
 	m.finish(ctx, classify(query), start, err, query)
 	return res, err
@@ -170,7 +170,7 @@ func (c *connExecerContext) execLegacy(ctx context.Context, query string, args [
 	if !m.installed.Load() {
 		return c.execer.Exec(query, values)
 	}
-	start := time.Now()
+	start := clock()
 	res, err := c.execer.Exec(query, values)
 	m.finish(ctx, classify(query), start, err, query)
 	return res, err
@@ -188,7 +188,7 @@ func (c *connQueryerContext) QueryContext(ctx context.Context, query string, arg
 	if !m.installed.Load() {
 		return c.queryerCtx.QueryContext(ctx, query, args)
 	}
-	start := time.Now()
+	start := clock()
 	r, err := c.queryerCtx.QueryContext(ctx, query, args)
 	return m.queried(ctx, r, err, classify(query), query, start)
 }
@@ -208,7 +208,7 @@ func (c *connQueryerContext) queryLegacy(ctx context.Context, query string, args
 	if !m.installed.Load() {
 		return c.queryer.Query(query, values)
 	}
-	start := time.Now()
+	start := clock()
 	r, err := c.queryer.Query(query, values)
 	return m.queried(ctx, r, err, classify(query), query, start)
 }
@@ -233,7 +233,7 @@ type connPrepareContext conn
 // failure counts as in Prepare.
 func (c *connPrepareContext) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
 	m := c.m
-	start := time.Now()
+	start := clock()
 	s, err := c.prepareCtx.PrepareContext(ctx, query)
 	if err != nil {
 		if m.installed.Load() {
@@ -278,7 +278,7 @@ func (c *connNamedValueChecker) CheckNamedValue(nv *driver.NamedValue) error {
 // queried finishes a Query call: on success the Rows take over the timing
 // (a query's duration runs until its Rows are closed); on failure the
 // statement is recorded now, unless the error is driver.ErrSkip.
-func (m *Middleware) queried(ctx context.Context, r driver.Rows, err error, k kind, query string, start time.Time) (driver.Rows, error) {
+func (m *Middleware) queried(ctx context.Context, r driver.Rows, err error, k kind, query string, start time.Duration) (driver.Rows, error) {
 	if err != nil {
 		m.finish(ctx, k, start, err, query)
 		return r, err
@@ -290,9 +290,9 @@ func (m *Middleware) queried(ctx context.Context, r driver.Rows, err error, k ki
 // driver.ErrSkip is not an outcome but a request to retry another way
 // (database/sql then prepares the statement, and that execution counts),
 // so it is never recorded. It is compared by identity, as database/sql does.
-func (m *Middleware) finish(ctx context.Context, k kind, start time.Time, err error, query string) {
+func (m *Middleware) finish(ctx context.Context, k kind, start time.Duration, err error, query string) {
 	if err == driver.ErrSkip {
 		return
 	}
-	m.record(ctx, k, time.Since(start), err, query)
+	m.record(ctx, k, clock()-start, err, query)
 }

@@ -81,6 +81,7 @@ type fakeDriver struct {
 	legacy                       bool // conn has only the legacy Execer and Queryer (connMask is ignored)
 	log                          *callLog
 	badConn                      atomic.Bool // BADCONN was seen
+	plain                        bool        // ignore the markers: the no-op driver of the benchmarks
 }
 
 // noopDriver has every optional interface and logs nothing.
@@ -103,6 +104,15 @@ func (d *fakeDriver) newConn() driver.Conn {
 		}{c, (*fakeConnExecer)(c), (*fakeConnQueryer)(c)}
 	}
 	return fakeConnCombos[d.connMask](c)
+}
+
+// benchDriver is the no-op driver without markers or log: each call does
+// as little as a driver can, so that the benchmarks measure database/sql
+// and the middleware.
+func benchDriver() *fakeDriver {
+	d := noopDriver()
+	d.plain = true
+	return d
 }
 
 // fakeConnector is a driver.Connector of the fake driver.
@@ -150,8 +160,10 @@ func (c *fakeConnPinger) Ping(ctx context.Context) error {
 type fakeConnExecerContext fakeConn
 
 func (c *fakeConnExecerContext) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	c.d.log.add("ExecContext %s %s", query, fmtArgs(args))
-	if strings.Contains(query, "SKIP") {
+	if c.d.log != nil {
+		c.d.log.add("ExecContext %s %s", query, fmtArgs(args))
+	}
+	if !c.d.plain && strings.Contains(query, "SKIP") {
 		return nil, driver.ErrSkip
 	}
 	return (*fakeConn)(c).exec(ctx, query, len(args))
@@ -160,8 +172,10 @@ func (c *fakeConnExecerContext) ExecContext(ctx context.Context, query string, a
 type fakeConnQueryerContext fakeConn
 
 func (c *fakeConnQueryerContext) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	c.d.log.add("QueryContext %s %s", query, fmtArgs(args))
-	if strings.Contains(query, "SKIP") {
+	if c.d.log != nil {
+		c.d.log.add("QueryContext %s %s", query, fmtArgs(args))
+	}
+	if !c.d.plain && strings.Contains(query, "SKIP") {
 		return nil, driver.ErrSkip
 	}
 	return (*fakeConn)(c).query(ctx, query, namedValues(args))
@@ -237,12 +251,15 @@ func (c *fakeConn) query(ctx context.Context, query string, args []driver.Value)
 	if err := c.run(ctx, query); err != nil {
 		return nil, err
 	}
-	r := &fakeRows{d: c.d, sets: 1, nextErr: strings.Contains(query, "NEXTERR")}
-	if strings.Contains(query, "MULTI") {
-		r.sets = 2
+	r := &fakeRows{d: c.d, sets: 1}
+	if !c.d.plain {
+		r.nextErr = strings.Contains(query, "NEXTERR")
+		if strings.Contains(query, "MULTI") {
+			r.sets = 2
+		}
 	}
 	if len(args) == 0 {
-		r.data = [][]driver.Value{{int64(1)}}
+		r.data = oneRow
 	} else {
 		for _, a := range args {
 			r.data = append(r.data, []driver.Value{a})
@@ -253,6 +270,9 @@ func (c *fakeConn) query(ctx context.Context, query string, args []driver.Value)
 
 // run applies the markers common to every statement.
 func (c *fakeConn) run(ctx context.Context, query string) error {
+	if c.d.plain {
+		return nil
+	}
 	if strings.Contains(query, "BADCONN") && c.d.badConn.CompareAndSwap(false, true) {
 		return driver.ErrBadConn
 	}
@@ -275,6 +295,9 @@ func (c *fakeConn) run(ctx context.Context, query string) error {
 	}
 	return nil
 }
+
+// oneRow is the result of a query without arguments; rows only read it.
+var oneRow = [][]driver.Value{{int64(1)}}
 
 // fakeStmt is the base statement.
 type fakeStmt struct {
@@ -302,14 +325,18 @@ func (s *fakeStmt) Query(args []driver.Value) (driver.Rows, error) {
 type fakeStmtStmtExecContext fakeStmt
 
 func (s *fakeStmtStmtExecContext) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
-	s.c.d.log.add("Stmt.ExecContext %s", fmtArgs(args))
+	if s.c.d.log != nil {
+		s.c.d.log.add("Stmt.ExecContext %s", fmtArgs(args))
+	}
 	return s.c.exec(ctx, s.query, len(args))
 }
 
 type fakeStmtStmtQueryContext fakeStmt
 
 func (s *fakeStmtStmtQueryContext) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
-	s.c.d.log.add("Stmt.QueryContext %s", fmtArgs(args))
+	if s.c.d.log != nil {
+		s.c.d.log.add("Stmt.QueryContext %s", fmtArgs(args))
+	}
 	return s.c.query(ctx, s.query, namedValues(args))
 }
 

@@ -24,7 +24,7 @@ type rows struct {
 	inner driver.Rows
 	ctx   context.Context
 	query string
-	start time.Time
+	start time.Duration
 	err   error // first error Next or NextResultSet returned, io.EOF excluded
 	kind  kind
 	eof   bool // Next returned io.EOF: every row was read
@@ -32,7 +32,7 @@ type rows struct {
 }
 
 // wrapRows returns r wrapped, with exactly r's optional interfaces.
-func (m *Middleware) wrapRows(ctx context.Context, r driver.Rows, k kind, query string, start time.Time) driver.Rows {
+func (m *Middleware) wrapRows(ctx context.Context, r driver.Rows, k kind, query string, start time.Duration) driver.Rows {
 	mask := 0
 	if _, ok := r.(driver.RowsNextResultSet); ok {
 		mask |= capRowsNextResultSet
@@ -89,7 +89,7 @@ func (r *rows) Close() error {
 		if failure == nil && !r.eof {
 			failure = r.ctx.Err()
 		}
-		r.m.record(r.ctx, r.kind, time.Since(r.start), failure, r.query)
+		r.m.record(r.ctx, r.kind, clock()-r.start, failure, r.query)
 	}
 	return err
 }

@@ -3,7 +3,6 @@ package middleware
 import (
 	"context"
 	"database/sql/driver"
-	"time"
 )
 
 // stmt wraps a prepared driver.Stmt. The statement is classified once, when
@@ -57,7 +56,7 @@ func (s *stmt) Exec(args []driver.Value) (driver.Result, error) {
 	if !m.installed.Load() {
 		return s.inner.Exec(args)
 	}
-	start := time.Now()
+	start := clock()
 	res, err := s.inner.Exec(args)
 	m.finish(context.Background(), s.kind, start, err, s.query)
 	return res, err
@@ -69,7 +68,7 @@ func (s *stmt) Query(args []driver.Value) (driver.Rows, error) {
 	if !m.installed.Load() {
 		return s.inner.Query(args)
 	}
-	start := time.Now()
+	start := clock()
 	r, err := s.inner.Query(args)
 	return m.queried(context.Background(), r, err, s.kind, s.query, start)
 }
@@ -82,7 +81,7 @@ func (s *stmtExecContext) ExecContext(ctx context.Context, args []driver.NamedVa
 	if !m.installed.Load() {
 		return s.execCtx.ExecContext(ctx, args)
 	}
-	start := time.Now()
+	start := clock()
 	res, err := s.execCtx.ExecContext(ctx, args)
 	m.finish(ctx, s.kind, start, err, s.query)
 	return res, err
@@ -96,7 +95,7 @@ func (s *stmtQueryContext) QueryContext(ctx context.Context, args []driver.Named
 	if !m.installed.Load() {
 		return s.queryCtx.QueryContext(ctx, args)
 	}
-	start := time.Now()
+	start := clock()
 	r, err := s.queryCtx.QueryContext(ctx, args)
 	return m.queried(ctx, r, err, s.kind, s.query, start)
 }

@@ -11,7 +11,7 @@ import (
 type tx struct {
 	m     *Middleware
 	inner driver.Tx
-	start time.Time
+	start time.Duration
 	done  bool
 }
 
@@ -20,7 +20,7 @@ func (m *Middleware) wrapTx(t driver.Tx) driver.Tx {
 	if !m.installed.Load() {
 		return t
 	}
-	return &tx{m: m, inner: t, start: time.Now()}
+	return &tx{m: m, inner: t, start: clock()}
 }
 
 // Unwrap returns the driver's own transaction.
@@ -50,5 +50,5 @@ func (t *tx) finish(o outcome, err error) {
 	if err != nil {
 		o = txError
 	}
-	t.m.recordTx(o, time.Since(t.start))
+	t.m.recordTx(o, clock()-t.start)
 }

@@ -132,7 +132,7 @@ func TestWrappedRowsHaveExactlyTheDriversInterfaces(t *testing.T) {
 		log := &callLog{}
 		d := &fakeDriver{log: log}
 		inner := fakeRowsCombos[mask](&fakeRows{d: d, sets: 2})
-		w := m.wrapRows(context.Background(), inner, kindSelect, "SELECT", time.Time{})
+		w := m.wrapRows(context.Background(), inner, kindSelect, "SELECT", 0)
 		for _, c := range rowsCaps {
 			want := mask&c.bit != 0
 			if got := c.has(w); got != want {
