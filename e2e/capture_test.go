@@ -26,7 +26,8 @@ const (
 type notification struct {
 	At   time.Time
 	Via  string // viaPagerDuty, viaSlack or viaEmail
-	Dest string // Slack channel or email recipients; empty for PagerDuty
+	Dest string // Slack channel or SMTP recipients; empty for PagerDuty
+	To   string // the email's To header
 	// Alerts are the alert names the message is about.
 	Alerts []string
 	// Title is what a human sees first: the PagerDuty summary, the Slack

@@ -140,6 +140,7 @@ const (
 	infoChannel   = "#database-info"
 	emailTo       = "database-oncall@example.com"
 	smtpUser      = "alertmanager@example.com"
+	dashboardUID  = "dbmon-queries"
 )
 
 // route is one place a notification lands.
@@ -238,7 +239,7 @@ func newDrill(t *testing.T) *drill {
 	sort.Strings(d.box.alertNames)
 
 	// The demo first, so Prometheus's first scrape finds it.
-	d.demo = startProc(t, dir, "demo", dbmonctl, "demo", "--config", cfg, "--listen", demoAddr, "--qps", fmt.Sprint(qps), "--scenario", "healthy")
+	d.demo = startProc(t, dir, "demo", dbmonctl, "demo", "--config", cfg, "--db-dir", dir, "--listen", demoAddr, "--qps", fmt.Sprint(qps), "--scenario", "healthy")
 	d.demoURL = "http://" + demoAddr
 	waitReady(t, d.demo, d.demoURL+"/scenario", 15*time.Second)
 
@@ -575,8 +576,22 @@ func runScenario(t *testing.T, sc scenario) {
 				t.Errorf("PagerDuty summary %q does not name %s", n.Title, a)
 			}
 		}
-		if n.Via == viaEmail && !strings.Contains(n.Title, a) {
-			t.Errorf("email subject %q does not name %s", n.Title, a)
+		if n.Via == viaEmail {
+			if !strings.Contains(n.Title, a) {
+				t.Errorf("email subject %q does not name %s", n.Title, a)
+			}
+			if n.To != emailTo {
+				t.Errorf("email for %s has To %q, want %q", a, n.To, emailTo)
+			}
+		}
+		// Humans act on Slack and email: they must carry the alert's
+		// runbook and dashboard links (SPEC §4).
+		if n.Via != viaPagerDuty {
+			for _, link := range []string{"/" + a + ".md", "/d/" + dashboardUID} {
+				if !strings.Contains(n.Raw, link) {
+					t.Errorf("%s message for %s lacks the link %q:\n%s", n.Via, a, link, n.Raw)
+				}
+			}
 		}
 	}
 

@@ -6,7 +6,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/base64"
-	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -242,8 +241,8 @@ func (s *smtpServer) deliver(rcpts []string, raw []byte) {
 	}
 	to, _ := dec.DecodeHeader(m.Header.Get("To"))
 	body := decodeBody(m)
-	s.b.add(notification{At: time.Now(), Via: viaEmail, Dest: strings.Join(rcpts, ","), Alerts: s.b.names(subject, body),
-		Title: subject, Raw: fmt.Sprintf("To: %s\n\n%s", to, body)})
+	s.b.add(notification{At: time.Now(), Via: viaEmail, Dest: strings.Join(rcpts, ","), To: to, Alerts: s.b.names(subject, body),
+		Title: subject, Raw: body})
 }
 
 // decodeBody returns the text of every part, quoted-printable decoded.
