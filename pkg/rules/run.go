@@ -85,7 +85,7 @@ func Run(ctx context.Context, groups []Group, evalInterval time.Duration, cases 
 	if len(errs) > 0 {
 		msgs := make([]string, len(errs))
 		for i, e := range errs {
-			msgs[i] = toDiag(ruleFileName, parsed, e).Error()
+			msgs[i] = toDiag(ruleFileName, parsed, positionsOf(data), e).Error()
 		}
 		return failAll("invalid rules: " + strings.Join(msgs, "; "))
 	}

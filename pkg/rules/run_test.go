@@ -83,3 +83,30 @@ func TestRunReportsFailuresInPromtoolStyle(t *testing.T) {
 		t.Errorf("failure located at %q %s", f.Alertname, f.EvalTime)
 	}
 }
+
+func TestRunFailsEveryCaseOnInvalidRules(t *testing.T) {
+	groups := errorRatioGroup("0.1")
+	groups[0].Rules[0].Expr = "sum(rate(requests_total[5m])) >"
+	res := Run(context.Background(), groups, 30*time.Second, errorRatioCases())
+	if res.Passed != 0 || res.Failed != 2 || !strings.Contains(res.Failures[0].Message, `groups[0] "example".rules[0] "HighErrorRatio": could not parse expression`) {
+		t.Fatalf("want both cases failed naming the rule, got %+v", res)
+	}
+}
+
+func TestRunReportsBadSeries(t *testing.T) {
+	tc := errorRatioCases()[0]
+	tc.InputSeries = []Series{{Series: `requests_total{job="api"`, Values: "0+1x3"}}
+	res := Run(context.Background(), errorRatioGroup("0.1"), 30*time.Second, []TestCase{tc})
+	if res.Failed != 1 || !strings.Contains(res.Failures[0].Message, "input series") {
+		t.Fatalf("want the case failed on its series, got %+v", res)
+	}
+}
+
+func TestRunStopsWhenCanceled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	res := Run(ctx, errorRatioGroup("0.1"), 30*time.Second, errorRatioCases())
+	if res.Failed != 2 || !strings.Contains(res.Failures[0].Message, "context canceled") {
+		t.Fatalf("want every case stopped, got %+v", res)
+	}
+}
