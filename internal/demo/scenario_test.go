@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-func TestParseScenario(t *testing.T) {
+func TestDemoParseScenario(t *testing.T) {
 	for _, s := range Scenarios() {
 		got, err := ParseScenario(string(s))
 		if err != nil || got != s {
@@ -19,11 +19,11 @@ func TestParseScenario(t *testing.T) {
 	}
 }
 
-// TestPlannerMix checks that every window of the plan holds the
+// TestDemoPlannerMix checks that every window of the plan holds the
 // scenario's share of slow and failing statements to within one, and the
 // SELECT-only share stays below the default per-type slow threshold
 // (25 %), so a scenario crosses only the thresholds it is named after.
-func TestPlannerMix(t *testing.T) {
+func TestDemoPlannerMix(t *testing.T) {
 	const slow, spike = 100 * time.Millisecond, 1500 * time.Millisecond
 	tests := []struct {
 		name      string
@@ -80,7 +80,7 @@ func TestPlannerMix(t *testing.T) {
 	}
 }
 
-func TestProfileRates(t *testing.T) {
+func TestDemoProfileRates(t *testing.T) {
 	tests := []struct {
 		name     string
 		scenario Scenario

@@ -113,12 +113,12 @@ func runPlanned(t *testing.T, w *Workload, s Scenario, n int) {
 	}
 }
 
-// TestScenarioMetrics runs 100 statements of each scenario through SQLite
+// TestDemoScenarioMetrics runs 100 statements of each scenario through SQLite
 // and the middleware and reads the counters back: the first 100 statements
 // hold 90 SELECTs, so the planned counts are exact. Slow counts may exceed
 // the plan by a few when a fast statement is descheduled for longer than
 // the threshold, never fall short of it.
-func TestScenarioMetrics(t *testing.T) {
+func TestDemoScenarioMetrics(t *testing.T) {
 	tests := []struct {
 		name   string
 		s      Scenario
@@ -160,10 +160,10 @@ func TestScenarioMetrics(t *testing.T) {
 	}
 }
 
-// TestRunFollowsScenario drives the real loop: traffic flows at the rate,
+// TestDemoRunFollowsScenario drives the real loop: traffic flows at the rate,
 // stops when the scenario is stopped (metrics still served), saturates the
 // pool when asked, and Run returns promptly on cancellation.
-func TestRunFollowsScenario(t *testing.T) {
+func TestDemoRunFollowsScenario(t *testing.T) {
 	w, reg := newTestWorkload(t, 200)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -218,7 +218,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func TestHandler(t *testing.T) {
+func TestDemoHandler(t *testing.T) {
 	w, reg := newTestWorkload(t, 1)
 	runPlanned(t, w, Healthy, 5)
 	srv := httptest.NewServer(w.Handler(reg, "/metrics"))
