@@ -128,6 +128,9 @@ func validateConfig(c Config) []error {
 	} else if t.RateWindow < 4*scrape {
 		add(CheckRateWindow, "thresholds.rate_window", "%s is shorter than 4 × prometheus.scrape_interval (4 × %s = %s); rate() would have too few samples", t.RateWindow, scrape, 4*scrape)
 	}
+	if scrape > 0 && t.MetricsAbsent.For < 4*scrape {
+		add(CheckRateWindow, "thresholds.metrics_absent.for", "%s is shorter than 4 × prometheus.scrape_interval (%s): one missed scrape, or a Prometheus restart, would page", t.MetricsAbsent.For, 4*scrape)
+	}
 	if t.BaselineWindow < 2*t.RateWindow {
 		add(CheckRateWindow, "thresholds.baseline_window", "%s must be at least twice thresholds.rate_window (%s) to be a baseline", t.BaselineWindow, t.RateWindow)
 	}
