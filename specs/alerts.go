@@ -87,10 +87,10 @@ func annotations(c Config, d alertDef, summary, description string) map[string]s
 // alertDefs defines the twelve alerts, in the order of the rule file.
 func alertDefs(c Config) []alertDef {
 	t := c.Thresholds
-	q := newQuery(c)
+	q := newAlertQuery(c)
 	w := t.RateWindow
 	slowest := secondsText(t.SlowQuery.Std().Seconds())
-	traffic := fmt.Sprintf("at least %s queries/s", num(t.MinQueryRate))
+	traffic := fmt.Sprintf("at least %s queries/s", promNum(t.MinQueryRate))
 
 	slowRate := func(name, severity string, l Level) alertDef {
 		return alertDef{
@@ -98,9 +98,9 @@ func alertDefs(c Config) []alertDef {
 			expr:     q.guardedRatio(middleware.MetricSlowQueriesTotal, middleware.MetricQueriesTotal, nil, ">", l.Threshold),
 			humanize: "humanizePercentage",
 			text: func(v string, lb func(string) string) (string, string) {
-				return fmt.Sprintf("Slow database queries above %s for %s", percent(l.Threshold), q.who(lb)),
+				return fmt.Sprintf("Slow database queries above %s for %s", percentText(l.Threshold), q.who(lb)),
 					fmt.Sprintf("%s of the database queries of %s took %s or longer over the last %s (%s above %s for %s, with %s).",
-						v, q.who(lb), slowest, w, severity, percent(l.Threshold), l.For, traffic)
+						v, q.who(lb), slowest, w, severity, percentText(l.Threshold), l.For, traffic)
 			},
 		}
 	}
@@ -113,8 +113,8 @@ func alertDefs(c Config) []alertDef {
 		return alertDef{
 			name: name, severity: severity, family: FamilyQueryLatencyP99, level: l, panel: PanelLatencyP99,
 			expr: fmt.Sprintf("histogram_quantile(%s, %s)\n  > %s\nand\n  %s >= %s",
-				num(latencyQuantile), q.sumRate(middleware.MetricQueryDuration+"_bucket", w, middleware.LabelLE), num(l.Threshold),
-				q.sumRate(middleware.MetricQueryDuration+"_count", w), num(t.MinQueryRate)),
+				promNum(latencyQuantile), q.sumRate(middleware.MetricQueryDuration+"_bucket", w, middleware.LabelLE), promNum(l.Threshold),
+				q.sumRate(middleware.MetricQueryDuration+"_count", w), promNum(t.MinQueryRate)),
 			humanize: "humanizeDuration",
 			text: func(v string, lb func(string) string) (string, string) {
 				return fmt.Sprintf("Database query p99 latency above %s for %s", secondsText(l.Threshold), q.who(lb)),
@@ -132,7 +132,7 @@ func alertDefs(c Config) []alertDef {
 			text: func(v string, lb func(string) string) (string, string) {
 				return fmt.Sprintf("%s for %s", summary, q.who(lb)),
 					fmt.Sprintf("The database queries of %s run at %s/s, %s %s× their baseline, %s (warning for %s; the baseline must be %s and cover its whole window).",
-						q.who(lb), v, verb, num(l.Threshold), baseline, l.For, traffic)
+						q.who(lb), v, verb, promNum(l.Threshold), baseline, l.For, traffic)
 			},
 		}
 	}
@@ -167,9 +167,9 @@ func alertDefs(c Config) []alertDef {
 			expr:     q.guardedRatio(middleware.MetricQueryErrorsTotal, middleware.MetricQueriesTotal, nil, ">", t.ErrorRate.Threshold),
 			humanize: "humanizePercentage",
 			text: func(v string, lb func(string) string) (string, string) {
-				return fmt.Sprintf("Database query errors above %s for %s", percent(t.ErrorRate.Threshold), q.who(lb)),
+				return fmt.Sprintf("Database query errors above %s for %s", percentText(t.ErrorRate.Threshold), q.who(lb)),
 					fmt.Sprintf("%s of the database queries of %s returned an error over the last %s (warning above %s for %s, with %s).",
-						v, q.who(lb), w, percent(t.ErrorRate.Threshold), t.ErrorRate.For, traffic)
+						v, q.who(lb), w, percentText(t.ErrorRate.Threshold), t.ErrorRate.For, traffic)
 			},
 		},
 		{
@@ -181,9 +181,9 @@ func alertDefs(c Config) []alertDef {
 			humanize: "humanizePercentage",
 			text: func(v string, lb func(string) string) (string, string) {
 				qt := lb(middleware.LabelQueryType)
-				return fmt.Sprintf("Slow %s queries above %s for %s", qt, percent(t.SlowRateByType.Threshold), q.who(lb)),
+				return fmt.Sprintf("Slow %s queries above %s for %s", qt, percentText(t.SlowRateByType.Threshold), q.who(lb)),
 					fmt.Sprintf("%s of the %s queries of %s took %s or longer over the last %s (warning above %s for %s, with %s of that type).",
-						v, qt, q.who(lb), slowest, w, percent(t.SlowRateByType.Threshold), t.SlowRateByType.For, traffic)
+						v, qt, q.who(lb), slowest, w, percentText(t.SlowRateByType.Threshold), t.SlowRateByType.For, traffic)
 			},
 		},
 		{
@@ -193,19 +193,19 @@ func alertDefs(c Config) []alertDef {
 			name: AlertConnectionPoolSaturated, severity: SeverityWarning, family: FamilyConnectionPool, level: t.PoolSaturation,
 			by: []string{middleware.LabelDBName},
 			expr: fmt.Sprintf("max %s (\n  %s\n  /\n  (%s > 0)\n) > %s",
-				q.by(middleware.LabelDBName), q.sel(middleware.MetricPoolInUse), q.sel(middleware.MetricPoolMaxOpen), num(t.PoolSaturation.Threshold)),
+				q.by(middleware.LabelDBName), q.sel(middleware.MetricPoolInUse), q.sel(middleware.MetricPoolMaxOpen), promNum(t.PoolSaturation.Threshold)),
 			humanize: "humanizePercentage",
 			text: func(v string, lb func(string) string) (string, string) {
 				return fmt.Sprintf("Connection pool of %s nearly exhausted", poolWho(lb)),
 					fmt.Sprintf("%s of the maximum open connections to %s are in use (warning above %s for %s); queries will soon wait for a connection.",
-						v, poolWho(lb), percent(t.PoolSaturation.Threshold), t.PoolSaturation.For)
+						v, poolWho(lb), percentText(t.PoolSaturation.Threshold), t.PoolSaturation.For)
 			},
 		},
 		{
 			name: AlertConnectionPoolWaits, severity: SeverityWarning, family: FamilyConnectionPool, level: t.PoolWait,
 			by: []string{middleware.LabelDBName},
 			expr: fmt.Sprintf("%s\n  > %s",
-				q.sumRate(middleware.MetricPoolWaitDuration, w, middleware.LabelDBName), num(t.PoolWait.Threshold)),
+				q.sumRate(middleware.MetricPoolWaitDuration, w, middleware.LabelDBName), promNum(t.PoolWait.Threshold)),
 			humanize: "humanizeDuration",
 			text: func(v string, lb func(string) string) (string, string) {
 				return fmt.Sprintf("Queries wait for connections to %s", poolWho(lb)),
@@ -216,9 +216,9 @@ func alertDefs(c Config) []alertDef {
 	}
 }
 
-// query builds PromQL from the contract's names, the identity labels and
+// alertQuery builds PromQL from the contract's names, the identity labels and
 // the user's selector.
-type query struct {
+type alertQuery struct {
 	identity []string
 	selector string
 	window   Duration
@@ -226,8 +226,8 @@ type query struct {
 	minRate  float64
 }
 
-func newQuery(c Config) query {
-	return query{
+func newAlertQuery(c Config) alertQuery {
+	return alertQuery{
 		identity: c.Service.IdentityLabels,
 		selector: strings.TrimSpace(c.Service.Selector),
 		window:   c.Thresholds.RateWindow,
@@ -237,7 +237,7 @@ func newQuery(c Config) query {
 }
 
 // sel is a selector of metric restricted by the user's selector.
-func (q query) sel(metric string) string {
+func (q alertQuery) sel(metric string) string {
 	if q.selector == "" {
 		return metric
 	}
@@ -245,23 +245,23 @@ func (q query) sel(metric string) string {
 }
 
 // by is the grouping clause: identity labels, then extra.
-func (q query) by(extra ...string) string {
+func (q alertQuery) by(extra ...string) string {
 	return "by (" + strings.Join(append(append([]string(nil), q.identity...), extra...), ", ") + ")"
 }
 
 // sumRate is the per-second rate of a counter over window, summed by the
 // identity labels and extra.
-func (q query) sumRate(metric string, window Duration, extra ...string) string {
+func (q alertQuery) sumRate(metric string, window Duration, extra ...string) string {
 	return fmt.Sprintf("sum %s (rate(%s[%s]))", q.by(extra...), q.sel(metric), window)
 }
 
 // guardedRatio compares part/total with threshold, only where total runs at
 // the minimum rate or more: 0/0 never evaluates, and a handful of queries
 // is not a trend.
-func (q query) guardedRatio(part, total string, extra []string, op string, threshold float64) string {
+func (q alertQuery) guardedRatio(part, total string, extra []string, op string, threshold float64) string {
 	return fmt.Sprintf("%s\n  /\n%s\n  %s %s\nand\n%s >= %s",
-		q.sumRate(part, q.window, extra...), q.sumRate(total, q.window, extra...), op, num(threshold),
-		q.sumRate(total, q.window, extra...), num(q.minRate))
+		q.sumRate(part, q.window, extra...), q.sumRate(total, q.window, extra...), op, promNum(threshold),
+		q.sumRate(total, q.window, extra...), promNum(q.minRate))
 }
 
 // againstBaseline compares the query rate with threshold × its baseline.
@@ -273,16 +273,16 @@ func (q query) guardedRatio(part, total string, extra []string, op string, thres
 // baseline window started: a new series' baseline would be extrapolated
 // from part of its window and understate the normal rate, so a freshly
 // deployed application would "spike".
-func (q query) againstBaseline(op string, threshold float64) string {
+func (q alertQuery) againstBaseline(op string, threshold float64) string {
 	base := fmt.Sprintf("sum %s (rate(%s[%s] offset %s))", q.by(), q.sel(middleware.MetricQueriesTotal), q.baseline, q.window)
 	return fmt.Sprintf("%s\n  %s %s * %s\nand\n%s >= %s\nand\nmax %s (present_over_time(%s[%s] offset %s))",
-		q.sumRate(middleware.MetricQueriesTotal, q.window), op, num(threshold), base,
-		base, num(q.minRate),
+		q.sumRate(middleware.MetricQueriesTotal, q.window), op, promNum(threshold), base,
+		base, promNum(q.minRate),
 		q.by(), q.sel(middleware.MetricQueriesTotal), q.window, q.baseline+q.window)
 }
 
 // who names the alerting application by its identity labels.
-func (q query) who(label func(string) string) string {
+func (q alertQuery) who(label func(string) string) string {
 	parts := make([]string, len(q.identity))
 	for i, l := range q.identity {
 		parts[i] = l + " " + label(l)
@@ -290,11 +290,11 @@ func (q query) who(label func(string) string) string {
 	return strings.Join(parts, ", ")
 }
 
-// num writes a float the shortest way that parses back to it.
-func num(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+// promNum writes a float the shortest way that parses back to it.
+func promNum(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 
-// percent writes a share as a percentage: 0.05 → "5%".
-func percent(v float64) string { return fmt.Sprintf("%.4g%%", v*100) }
+// percentText writes a share as a percentage: 0.05 → "5%".
+func percentText(v float64) string { return fmt.Sprintf("%.4g%%", v*100) }
 
 // secondsText writes seconds for humans: 0.5 → "500ms", 1 → "1s".
 func secondsText(s float64) string {

@@ -138,16 +138,16 @@ func (b caseBuilder) rateAt(perSecond float64, t time.Duration) float64 {
 	return perSecond * t.Seconds() / b.window.Seconds()
 }
 
-// phase is a run of samples of a counter growing by inc per sample.
-type phase struct {
+// counterPhase is a run of samples of a counter growing by inc per sample.
+type counterPhase struct {
 	inc   float64
 	steps int
 }
 
-// counter writes a counter starting at zero in promtool's notation: the
+// counterValues writes a counter starting at zero in promtool's notation: the
 // first phase includes the zero sample, each later one continues from the
 // previous value.
-func counter(phases ...phase) string {
+func counterValues(phases ...counterPhase) string {
 	var parts []string
 	v := 0.0
 	for i, p := range phases {
@@ -166,8 +166,8 @@ func counter(phases ...phase) string {
 	return strings.Join(parts, " ")
 }
 
-// gauge is a constant gauge of steps+1 samples.
-func gauge(v float64, steps int) string { return fmt.Sprintf("%s+0x%d", fnum(v), steps) }
+// gaugeValues is a constant gauge of steps+1 samples.
+func gaugeValues(v float64, steps int) string { return fmt.Sprintf("%s+0x%d", fnum(v), steps) }
 
 // fnum writes a sample value without an exponent, rounded to 12
 // significant digits so that 0.15 × 1000 is written 150, not
@@ -222,8 +222,8 @@ func (b caseBuilder) expect(name string, value float64, extra map[string]string)
 	return rules.Alert{Labels: ls, Annotations: annotations(b.c, d, summary, description)}
 }
 
-// check is an alert test; no alerts means the rule must not be firing.
-func check(name string, at time.Duration, alerts ...rules.Alert) rules.AlertTest {
+// alertCheck is an alert test; no alerts means the rule must not be firing.
+func alertCheck(name string, at time.Duration, alerts ...rules.Alert) rules.AlertTest {
 	return rules.AlertTest{EvalTime: at, Alertname: name, ExpAlerts: alerts}
 }
 
@@ -232,16 +232,16 @@ func (b caseBuilder) tc(alert, what string, series []rules.Series, checks ...rul
 	return rules.TestCase{Name: alert + ": " + what, Interval: b.step, InputSeries: series, AlertTests: checks}
 }
 
-// above is a share comfortably above threshold (and at most 1).
-func above(threshold float64) float64 {
+// shareAbove is a share comfortably above threshold (and at most 1).
+func shareAbove(threshold float64) float64 {
 	if threshold*1.5 <= 1 {
 		return threshold * 1.5
 	}
 	return (1 + threshold) / 2
 }
 
-// under is a share just under threshold.
-func under(threshold float64) float64 { return threshold * 0.9 }
+// shareUnder is a share just under threshold.
+func shareUnder(threshold float64) float64 { return threshold * 0.9 }
 
 // ratioCases tests an alert on part/total of db_queries_total, guarded by
 // the minimum query rate; adjective says what the part's queries are.
@@ -252,20 +252,20 @@ func (b caseBuilder) ratioCases(alert, part, adjective string, l Level) []rules.
 	sel := map[string]string{middleware.LabelQueryType: string(middleware.QuerySelect)}
 	series := func(perStep, share float64) []rules.Series {
 		return []rules.Series{
-			b.in(middleware.MetricQueriesTotal, sel, counter(phase{perStep, n})),
-			b.in(part, sel, counter(phase{perStep * share, n})),
+			b.in(middleware.MetricQueriesTotal, sel, counterValues(counterPhase{perStep, n})),
+			b.in(part, sel, counterValues(counterPhase{perStep * share, n})),
 		}
 	}
-	hi, lo := above(l.Threshold), under(l.Threshold)
+	hi, lo := shareAbove(l.Threshold), shareUnder(l.Threshold)
 	low := b.c.Thresholds.MinQueryRate / 2 * b.step.Seconds()
 	return []rules.TestCase{
-		b.tc(alert, fmt.Sprintf("%s %s queries fire after %s, not one evaluation earlier", percent(hi), adjective, l.For),
-			series(b.perStep, hi), check(alert, fire-b.eval), check(alert, fire, b.expect(alert, hi, nil))),
-		b.tc(alert, fmt.Sprintf("%s %s queries, just under %s, do not fire", percent(lo), adjective, percent(l.Threshold)),
-			series(b.perStep, lo), check(alert, fire)),
-		b.tc(alert, "zero traffic does not fire", series(0, 0), check(alert, fire)),
+		b.tc(alert, fmt.Sprintf("%s %s queries fire after %s, not one evaluation earlier", percentText(hi), adjective, l.For),
+			series(b.perStep, hi), alertCheck(alert, fire-b.eval), alertCheck(alert, fire, b.expect(alert, hi, nil))),
+		b.tc(alert, fmt.Sprintf("%s %s queries, just under %s, do not fire", percentText(lo), adjective, percentText(l.Threshold)),
+			series(b.perStep, lo), alertCheck(alert, fire)),
+		b.tc(alert, "zero traffic does not fire", series(0, 0), alertCheck(alert, fire)),
 		b.tc(alert, fmt.Sprintf("traffic under the minimum rate does not fire even when every query is %s", adjective),
-			series(low, 1), check(alert, fire)),
+			series(low, 1), alertCheck(alert, fire)),
 	}
 }
 
@@ -279,14 +279,14 @@ func (b caseBuilder) betweenWarningAndCritical() rules.TestCase {
 	fireC := active + b.evalCeil(c.For.Std())
 	n := b.steps(max(fireW, fireC))
 	sel := map[string]string{middleware.LabelQueryType: string(middleware.QuerySelect)}
-	return b.tc(AlertSlowQueryRateWarning, fmt.Sprintf("%s slow queries fire the warning and not the critical", percent(share)),
+	return b.tc(AlertSlowQueryRateWarning, fmt.Sprintf("%s slow queries fire the warning and not the critical", percentText(share)),
 		[]rules.Series{
-			b.in(middleware.MetricQueriesTotal, sel, counter(phase{b.perStep, n})),
-			b.in(middleware.MetricSlowQueriesTotal, sel, counter(phase{b.perStep * share, n})),
+			b.in(middleware.MetricQueriesTotal, sel, counterValues(counterPhase{b.perStep, n})),
+			b.in(middleware.MetricSlowQueriesTotal, sel, counterValues(counterPhase{b.perStep * share, n})),
 		},
-		check(AlertSlowQueryRateCritical, fireC),
-		check(AlertSlowQueryRateWarning, fireW, b.expect(AlertSlowQueryRateWarning, share, nil)),
-		check(AlertSlowQueryRateCritical, fireW),
+		alertCheck(AlertSlowQueryRateCritical, fireC),
+		alertCheck(AlertSlowQueryRateWarning, fireW, b.expect(AlertSlowQueryRateWarning, share, nil)),
+		alertCheck(AlertSlowQueryRateCritical, fireW),
 	)
 }
 
@@ -322,27 +322,27 @@ func (b caseBuilder) latencyCases(alert string, l Level, quieter string) []rules
 				cum += perStep * pAbove
 			}
 			ss = append(ss, b.in(middleware.MetricQueryDuration+"_bucket",
-				map[string]string{sel: string(middleware.QuerySelect), middleware.LabelLE: leText(le)}, counter(phase{cum, n})))
+				map[string]string{sel: string(middleware.QuerySelect), middleware.LabelLE: leText(le)}, counterValues(counterPhase{cum, n})))
 		}
 		return append(ss, b.in(middleware.MetricQueryDuration+"_count",
-			map[string]string{sel: string(middleware.QuerySelect)}, counter(phase{perStep, n})))
+			map[string]string{sel: string(middleware.QuerySelect)}, counterValues(counterPhase{perStep, n})))
 	}
 	const fireShare, underShare = 0.02, 0.005
 	p99 := l.Threshold + (upper-l.Threshold)*(fireShare-(1-latencyQuantile))/fireShare
 	p99Under := lower + (l.Threshold-lower)*latencyQuantile/(1-underShare)
 	low := b.c.Thresholds.MinQueryRate / 2 * b.step.Seconds()
-	firing := []rules.AlertTest{check(alert, fire-b.eval), check(alert, fire, b.expect(alert, p99, nil))}
+	firing := []rules.AlertTest{alertCheck(alert, fire-b.eval), alertCheck(alert, fire, b.expect(alert, p99, nil))}
 	if quieter != "" {
-		firing = append(firing, check(quieter, fire))
+		firing = append(firing, alertCheck(quieter, fire))
 	}
 	return []rules.TestCase{
 		b.tc(alert, fmt.Sprintf("2%% of queries above %s put the p99 at %s and fire after %s, not one evaluation earlier", secondsText(l.Threshold), secondsText(p99), l.For),
 			histogram(b.perStep, fireShare), firing...),
 		b.tc(alert, fmt.Sprintf("0.5%% of queries above %s, a p99 of %s just under it, do not fire", secondsText(l.Threshold), secondsText(p99Under)),
-			histogram(b.perStep, underShare), check(alert, fire)),
-		b.tc(alert, "zero traffic does not fire", histogram(0, 0), check(alert, fire)),
+			histogram(b.perStep, underShare), alertCheck(alert, fire)),
+		b.tc(alert, "zero traffic does not fire", histogram(0, 0), alertCheck(alert, fire)),
 		b.tc(alert, "traffic under the minimum rate does not fire even when every query is slow",
-			histogram(low, 1), check(alert, fire)),
+			histogram(low, 1), alertCheck(alert, fire)),
 	}
 }
 
@@ -383,25 +383,25 @@ func (b caseBuilder) spikeCases() []rules.TestCase {
 	}
 	series := func(normal, then float64) []rules.Series {
 		return []rules.Series{b.in(middleware.MetricQueriesTotal, map[string]string{middleware.LabelQueryType: string(middleware.QuerySelect)},
-			counter(phase{normal, before}, phase{then, n - before}))}
+			counterValues(counterPhase{normal, before}, counterPhase{then, n - before}))}
 	}
 	low := b.c.Thresholds.MinQueryRate / 2 * b.step.Seconds()
 	name := AlertQueryRateSpike
 	cases := []rules.TestCase{
 		b.tc(name, fmt.Sprintf("a %s× rise fires %s after the baseline covers its window, not one evaluation earlier", fnum(spike/b.perStep), l.For),
-			series(b.perStep, spike), check(name, fire-b.eval), check(name, fire, b.expect(name, spike/b.step.Seconds(), nil))),
-		b.tc(name, fmt.Sprintf("a rise to %s× the baseline, just under %s×, does not fire", fnum(under(l.Threshold)), num(l.Threshold)),
-			series(b.perStep, under(l.Threshold)*b.perStep), check(name, fire)),
-		b.tc(name, "zero traffic does not fire", series(0, 0), check(name, fire)),
+			series(b.perStep, spike), alertCheck(name, fire-b.eval), alertCheck(name, fire, b.expect(name, spike/b.step.Seconds(), nil))),
+		b.tc(name, fmt.Sprintf("a rise to %s× the baseline, just under %s×, does not fire", fnum(shareUnder(l.Threshold)), promNum(l.Threshold)),
+			series(b.perStep, shareUnder(l.Threshold)*b.perStep), alertCheck(name, fire)),
+		b.tc(name, "zero traffic does not fire", series(0, 0), alertCheck(name, fire)),
 		b.tc(name, "a rise from a baseline under the minimum rate does not fire",
-			series(low, 10*l.Threshold*low), check(name, fire)),
+			series(low, 10*l.Threshold*low), alertCheck(name, fire)),
 	}
 	if tc, ok := b.youngSeriesCheck(l); ok {
 		// Without the presence guard, a new series' baseline is
 		// extrapolated from part of its window, understates the rate, and
 		// steady traffic would "spike" at tc.
 		cases = append(cases, b.tc(name, "steady traffic of a new series does not fire while its baseline does not cover its window",
-			series(b.perStep, b.perStep), check(name, tc)))
+			series(b.perStep, b.perStep), alertCheck(name, tc)))
 	}
 	return cases
 }
@@ -436,18 +436,18 @@ func (b caseBuilder) dropCases() []rules.TestCase {
 	justAbove := min(l.Threshold*1.1, (1+l.Threshold)/2)
 	series := func(normal, then float64) []rules.Series {
 		return []rules.Series{b.in(middleware.MetricQueriesTotal, map[string]string{middleware.LabelQueryType: string(middleware.QuerySelect)},
-			counter(phase{normal, before}, phase{then, n - before}))}
+			counterValues(counterPhase{normal, before}, counterPhase{then, n - before}))}
 	}
 	low := b.c.Thresholds.MinQueryRate / 2 * b.step.Seconds()
 	name := AlertQueryTrafficDrop
 	return []rules.TestCase{
 		b.tc(name, fmt.Sprintf("a fall to %s× fires %s after the baseline covers its window, not one evaluation earlier", fnum(drop/b.perStep), l.For),
-			series(b.perStep, drop), check(name, fire-b.eval), check(name, fire, b.expect(name, drop/b.step.Seconds(), nil))),
-		b.tc(name, fmt.Sprintf("a fall to %s× the baseline, just above %s×, does not fire", fnum(justAbove), num(l.Threshold)),
-			series(b.perStep, justAbove*b.perStep), check(name, fire)),
-		b.tc(name, "zero traffic does not fire", series(0, 0), check(name, fire)),
+			series(b.perStep, drop), alertCheck(name, fire-b.eval), alertCheck(name, fire, b.expect(name, drop/b.step.Seconds(), nil))),
+		b.tc(name, fmt.Sprintf("a fall to %s× the baseline, just above %s×, does not fire", fnum(justAbove), promNum(l.Threshold)),
+			series(b.perStep, justAbove*b.perStep), alertCheck(name, fire)),
+		b.tc(name, "zero traffic does not fire", series(0, 0), alertCheck(name, fire)),
 		b.tc(name, "a fall to nothing from a baseline under the minimum rate does not fire",
-			series(low, 0), check(name, fire)),
+			series(low, 0), alertCheck(name, fire)),
 	}
 }
 
@@ -467,7 +467,7 @@ func (b caseBuilder) absentCases() []rules.TestCase {
 		want.Labels[k] = v
 	}
 	qt := map[string]string{middleware.LabelQueryType: string(middleware.QuerySelect)}
-	pool := b.in(middleware.MetricPoolMaxOpen, map[string]string{middleware.LabelDBName: testDBName}, gauge(poolMaxOpen, n))
+	pool := b.in(middleware.MetricPoolMaxOpen, map[string]string{middleware.LabelDBName: testDBName}, gaugeValues(poolMaxOpen, n))
 	// A counter that stops: absent once the lookback no longer reaches its
 	// last sample (2.x counts a sample exactly lookbackDelta old, 3.x does
 	// not, so the check waits one more evaluation).
@@ -475,13 +475,13 @@ func (b caseBuilder) absentCases() []rules.TestCase {
 	gone := b.evalCeil(lastSample+lookbackDelta+1) + b.evalCeil(l.For.Std())
 	return []rules.TestCase{
 		b.tc(name, fmt.Sprintf("a target with pool metrics but no query counter fires after %s, not one evaluation earlier", l.For),
-			[]rules.Series{pool}, check(name, fire-b.eval), check(name, fire, want)),
+			[]rules.Series{pool}, alertCheck(name, fire-b.eval), alertCheck(name, fire, want)),
 		b.tc(name, "a reporting query counter does not fire",
-			[]rules.Series{b.in(middleware.MetricQueriesTotal, qt, counter(phase{b.perStep, n}))}, check(name, fire)),
+			[]rules.Series{b.in(middleware.MetricQueriesTotal, qt, counterValues(counterPhase{b.perStep, n}))}, alertCheck(name, fire)),
 		b.tc(name, "zero traffic is not absence: an idle but reporting counter does not fire",
-			[]rules.Series{b.in(middleware.MetricQueriesTotal, qt, counter(phase{0, n}))}, check(name, fire)),
+			[]rules.Series{b.in(middleware.MetricQueriesTotal, qt, counterValues(counterPhase{0, n}))}, alertCheck(name, fire)),
 		b.tc(name, fmt.Sprintf("a counter that stops reporting fires once the %s lookback and %s have passed", promDuration(lookbackDelta), l.For),
-			[]rules.Series{b.in(middleware.MetricQueriesTotal, qt, counter(phase{b.perStep, int(lastSample / b.step)}))}, check(name, gone, want)),
+			[]rules.Series{b.in(middleware.MetricQueriesTotal, qt, counterValues(counterPhase{b.perStep, int(lastSample / b.step)}))}, alertCheck(name, gone, want)),
 	}
 }
 
@@ -497,22 +497,22 @@ func (b caseBuilder) byTypeCases() []rules.TestCase {
 	upd := map[string]string{middleware.LabelQueryType: string(middleware.QueryUpdate)}
 	series := func(selects, updates, share float64) []rules.Series {
 		return []rules.Series{
-			b.in(middleware.MetricQueriesTotal, sel, counter(phase{selects, n})),
-			b.in(middleware.MetricSlowQueriesTotal, sel, counter(phase{0, n})),
-			b.in(middleware.MetricQueriesTotal, upd, counter(phase{updates, n})),
-			b.in(middleware.MetricSlowQueriesTotal, upd, counter(phase{updates * share, n})),
+			b.in(middleware.MetricQueriesTotal, sel, counterValues(counterPhase{selects, n})),
+			b.in(middleware.MetricSlowQueriesTotal, sel, counterValues(counterPhase{0, n})),
+			b.in(middleware.MetricQueriesTotal, upd, counterValues(counterPhase{updates, n})),
+			b.in(middleware.MetricSlowQueriesTotal, upd, counterValues(counterPhase{updates * share, n})),
 		}
 	}
-	hi, lo := above(l.Threshold), under(l.Threshold)
+	hi, lo := shareAbove(l.Threshold), shareUnder(l.Threshold)
 	low := b.c.Thresholds.MinQueryRate / 2 * b.step.Seconds()
 	return []rules.TestCase{
-		b.tc(name, fmt.Sprintf("%s slow UPDATEs among fast SELECTs fire for UPDATE after %s, not one evaluation earlier", percent(hi), l.For),
-			series(9*b.perStep, b.perStep, hi), check(name, fire-b.eval), check(name, fire, b.expect(name, hi, upd))),
-		b.tc(name, fmt.Sprintf("%s slow UPDATEs, just under %s, do not fire", percent(lo), percent(l.Threshold)),
-			series(9*b.perStep, b.perStep, lo), check(name, fire)),
-		b.tc(name, "zero traffic does not fire", series(0, 0, 0), check(name, fire)),
+		b.tc(name, fmt.Sprintf("%s slow UPDATEs among fast SELECTs fire for UPDATE after %s, not one evaluation earlier", percentText(hi), l.For),
+			series(9*b.perStep, b.perStep, hi), alertCheck(name, fire-b.eval), alertCheck(name, fire, b.expect(name, hi, upd))),
+		b.tc(name, fmt.Sprintf("%s slow UPDATEs, just under %s, do not fire", percentText(lo), percentText(l.Threshold)),
+			series(9*b.perStep, b.perStep, lo), alertCheck(name, fire)),
+		b.tc(name, "zero traffic does not fire", series(0, 0, 0), alertCheck(name, fire)),
 		b.tc(name, "UPDATE traffic under the minimum rate does not fire even when every UPDATE is slow",
-			series(9*b.perStep, low, 1), check(name, fire)),
+			series(9*b.perStep, low, 1), alertCheck(name, fire)),
 	}
 }
 
@@ -526,8 +526,8 @@ func (b caseBuilder) poolSaturationCases() []rules.TestCase {
 	db := map[string]string{middleware.LabelDBName: testDBName}
 	series := func(maxOpen, inUse float64) []rules.Series {
 		return []rules.Series{
-			b.in(middleware.MetricPoolMaxOpen, db, gauge(maxOpen, n)),
-			b.in(middleware.MetricPoolInUse, db, gauge(inUse, n)),
+			b.in(middleware.MetricPoolMaxOpen, db, gaugeValues(maxOpen, n)),
+			b.in(middleware.MetricPoolInUse, db, gaugeValues(inUse, n)),
 		}
 	}
 	// The most connections that are not above the threshold (the threshold
@@ -542,11 +542,11 @@ func (b caseBuilder) poolSaturationCases() []rules.TestCase {
 	}
 	return []rules.TestCase{
 		b.tc(name, fmt.Sprintf("%s of %d connections in use fire after %s, not one evaluation earlier", fnum(over), poolMaxOpen, l.For),
-			series(poolMaxOpen, over), check(name, fire-b.eval), check(name, fire, b.expect(name, over/poolMaxOpen, db))),
-		b.tc(name, fmt.Sprintf("%s of %d connections in use, not above %s, do not fire", fnum(atMost), poolMaxOpen, percent(l.Threshold)),
-			series(poolMaxOpen, atMost), check(name, fire)),
-		b.tc(name, "an idle pool does not fire", series(poolMaxOpen, 0), check(name, fire)),
-		b.tc(name, "a pool without a maximum (max_open 0) does not fire", series(0, 50), check(name, fire)),
+			series(poolMaxOpen, over), alertCheck(name, fire-b.eval), alertCheck(name, fire, b.expect(name, over/poolMaxOpen, db))),
+		b.tc(name, fmt.Sprintf("%s of %d connections in use, not above %s, do not fire", fnum(atMost), poolMaxOpen, percentText(l.Threshold)),
+			series(poolMaxOpen, atMost), alertCheck(name, fire)),
+		b.tc(name, "an idle pool does not fire", series(poolMaxOpen, 0), alertCheck(name, fire)),
+		b.tc(name, "a pool without a maximum (max_open 0) does not fire", series(0, 50), alertCheck(name, fire)),
 	}
 }
 
@@ -560,21 +560,21 @@ func (b caseBuilder) poolWaitCases() []rules.TestCase {
 	n := b.steps(fire)
 	db := map[string]string{middleware.LabelDBName: testDBName}
 	series := func(perStep float64) []rules.Series {
-		return []rules.Series{b.in(middleware.MetricPoolWaitDuration, db, counter(phase{perStep, n}))}
+		return []rules.Series{b.in(middleware.MetricPoolWaitDuration, db, counterValues(counterPhase{perStep, n}))}
 	}
 	// rate ≥ perStep / window from the second sample on.
 	waiting := niceCeil(2 * l.Threshold * b.window.Seconds())
 	perSecond := waiting / b.step.Seconds()
-	lo := under(l.Threshold) * b.step.Seconds()
+	lo := shareUnder(l.Threshold) * b.step.Seconds()
 	return []rules.TestCase{
 		b.tc(name, fmt.Sprintf("waiting %s per second fires after %s, not one evaluation earlier", secondsText(perSecond), l.For),
-			series(waiting), check(name, fire-b.eval), check(name, fire, b.expect(name, b.rateAt(perSecond, fire), db))),
-		b.tc(name, fmt.Sprintf("waiting %s per second, just under %s, does not fire", secondsText(under(l.Threshold)), secondsText(l.Threshold)),
-			series(lo), check(name, fire)),
-		b.tc(name, "no waiting does not fire", series(0), check(name, fire)),
+			series(waiting), alertCheck(name, fire-b.eval), alertCheck(name, fire, b.expect(name, b.rateAt(perSecond, fire), db))),
+		b.tc(name, fmt.Sprintf("waiting %s per second, just under %s, does not fire", secondsText(shareUnder(l.Threshold)), secondsText(l.Threshold)),
+			series(lo), alertCheck(name, fire)),
+		b.tc(name, "no waiting does not fire", series(0), alertCheck(name, fire)),
 		b.tc(name, "waiting for one of two pools fires for that pool only",
-			append(series(waiting), b.in(middleware.MetricPoolWaitDuration, map[string]string{middleware.LabelDBName: testOtherDBName}, counter(phase{0, n}))),
-			check(name, fire, b.expect(name, b.rateAt(perSecond, fire), db))),
+			append(series(waiting), b.in(middleware.MetricPoolWaitDuration, map[string]string{middleware.LabelDBName: testOtherDBName}, counterValues(counterPhase{0, n}))),
+			alertCheck(name, fire, b.expect(name, b.rateAt(perSecond, fire), db))),
 	}
 }
 
@@ -618,12 +618,12 @@ func testLabels(c Config) (series, identity map[string]string) {
 	}
 	need := append([]string(nil), c.Service.IdentityLabels...)
 	for name, list := range byName {
-		if name != labels.MetricName && !matchesAll(list, "") {
+		if name != labels.MetricName && !matchesAllOf(list, "") {
 			need = append(need, name)
 		}
 	}
 	for _, name := range need {
-		series[name] = valueFor(byName[name])
+		series[name] = labelValueFor(byName[name])
 	}
 	for _, name := range c.Service.IdentityLabels {
 		identity[name] = series[name]
@@ -631,9 +631,9 @@ func testLabels(c Config) (series, identity map[string]string) {
 	return series, identity
 }
 
-// valueFor picks a label value that every matcher accepts: an equality
+// labelValueFor picks a label value that every matcher accepts: an equality
 // matcher's value, else a default, else an alternative of a regex.
-func valueFor(ms []*labels.Matcher) string {
+func labelValueFor(ms []*labels.Matcher) string {
 	candidates := []string{}
 	for _, m := range ms {
 		if m.Type == labels.MatchEqual {
@@ -649,14 +649,14 @@ func valueFor(ms []*labels.Matcher) string {
 		}
 	}
 	for _, v := range candidates {
-		if matchesAll(ms, v) {
+		if matchesAllOf(ms, v) {
 			return v
 		}
 	}
 	return testIdentValue
 }
 
-func matchesAll(ms []*labels.Matcher, v string) bool {
+func matchesAllOf(ms []*labels.Matcher, v string) bool {
 	for _, m := range ms {
 		if !m.Matches(v) {
 			return false
@@ -694,11 +694,11 @@ func humanizeAs(fn string, v float64) string {
 	case "humanizeDuration":
 		return humanizeDuration(v)
 	default:
-		return humanize(v)
+		return humanizeNumber(v)
 	}
 }
 
-func humanize(v float64) string {
+func humanizeNumber(v float64) string {
 	if v == 0 || math.IsNaN(v) || math.IsInf(v, 0) {
 		return fmt.Sprintf("%.4g", v)
 	}

@@ -191,13 +191,13 @@ func TestAlertRuleTestsCatchBrokenRules(t *testing.T) {
 		mutate func(*rules.Rule)
 	}{
 		{"the critical slow-rate rule compares with the warning threshold", AlertSlowQueryRateCritical, "just under",
-			replace("> "+num(th.SlowRate.Critical.Threshold), "> "+num(th.SlowRate.Warning.Threshold))},
+			replace("> "+promNum(th.SlowRate.Critical.Threshold), "> "+promNum(th.SlowRate.Warning.Threshold))},
 		{"the warning slow-rate rule waits one evaluation too few", AlertSlowQueryRateWarning, "not one evaluation earlier",
 			func(r *rules.Rule) { r.For -= c.Alerting.EvaluationInterval.Std() }},
 		{"the info slow-rate rule loses its minimum-rate guard", AlertSlowQueryRateInfo, "minimum rate", cut("\nand\n")},
 		{"the critical latency rule watches the median", AlertQueryLatencyP99Critical, "put the p99", replace("histogram_quantile(0.99", "histogram_quantile(0.5")},
 		{"the warning latency rule compares with the critical threshold", AlertQueryLatencyP99Warning, "put the p99",
-			replace("> "+num(th.LatencyP99.Warning.Threshold), "> "+num(th.LatencyP99.Critical.Threshold))},
+			replace("> "+promNum(th.LatencyP99.Warning.Threshold), "> "+promNum(th.LatencyP99.Critical.Threshold))},
 		{"the spike rule loses its presence guard", AlertQueryRateSpike, "new series", cut("\nand\nmax")},
 		{"the drop rule loses its minimum-baseline guard", AlertQueryTrafficDrop, "minimum rate", cut("\nand\n")},
 		{"the dead man's switch waits twice as long", AlertQueryMetricsAbsent, "no query counter", func(r *rules.Rule) { r.For *= 2 }},
@@ -206,7 +206,7 @@ func TestAlertRuleTestsCatchBrokenRules(t *testing.T) {
 			r.Expr = strings.ReplaceAll(r.Expr, ", query_type)", ")")
 		}},
 		{"the pool-saturation rule compares with >=", AlertConnectionPoolSaturated, "not above",
-			replace("> "+num(th.PoolSaturation.Threshold), ">= "+num(th.PoolSaturation.Threshold))},
+			replace("> "+promNum(th.PoolSaturation.Threshold), ">= "+promNum(th.PoolSaturation.Threshold))},
 		{"the pool-wait rule has a wrong description", AlertConnectionPoolWaits, "one of two pools", func(r *rules.Rule) {
 			r.Annotations[AnnotationDescription] = strings.Replace(r.Annotations[AnnotationDescription], "per second", "per minute", 1)
 		}},
