@@ -134,6 +134,16 @@ func validateConfig(c Config) []error {
 	if t.BaselineWindow < 2*t.RateWindow {
 		add(CheckRateWindow, "thresholds.baseline_window", "%s must be at least twice thresholds.rate_window (%s) to be a baseline", t.BaselineWindow, t.RateWindow)
 	}
+	// Once a spike has lasted its for duration it fills for/baseline_window
+	// of its own baseline. With factor × for ≥ baseline_window no spike,
+	// however large, can stay above factor × baseline for that long.
+	if t.RateSpike.Threshold > 1 && t.BaselineWindow > 0 &&
+		t.RateSpike.Threshold*float64(t.RateSpike.For) >= float64(t.BaselineWindow) {
+		add(CheckRateWindow, "thresholds.rate_spike.for", "%s × %v reaches thresholds.baseline_window (%s): a sustained spike would leak into its own baseline before firing; shorten for or lengthen the baseline", t.RateSpike.For, t.RateSpike.Threshold, t.BaselineWindow)
+	}
+	if t.TrafficDrop.For >= t.BaselineWindow {
+		add(CheckRateWindow, "thresholds.traffic_drop.for", "%s must be shorter than thresholds.baseline_window (%s), or the drop becomes its own baseline before firing", t.TrafficDrop.For, t.BaselineWindow)
+	}
 	if c.Alerting.EvaluationInterval <= 0 {
 		add(CheckRange, "alerting.evaluation_interval", "must be positive, got %s", c.Alerting.EvaluationInterval)
 	}
