@@ -27,14 +27,23 @@ const (
 // collectors.NewDBStatsCollector, which the middleware registers for a *sql.DB
 // (see RegisterDBStats); they carry the constant label LabelDBName.
 const (
-	MetricPoolMaxOpen           = "go_sql_max_open_connections"
-	MetricPoolOpen              = "go_sql_open_connections"
-	MetricPoolInUse             = "go_sql_in_use_connections"
-	MetricPoolIdle              = "go_sql_idle_connections"
-	MetricPoolWaitCount         = "go_sql_wait_count_total"
-	MetricPoolWaitDuration      = "go_sql_wait_duration_seconds_total"
-	MetricPoolMaxIdleClosed     = "go_sql_max_idle_closed_total"
+	// MetricPoolMaxOpen is the pool's limit (SetMaxOpenConns; 0 = none).
+	MetricPoolMaxOpen = "go_sql_max_open_connections"
+	// MetricPoolOpen counts established connections, in use and idle.
+	MetricPoolOpen = "go_sql_open_connections"
+	// MetricPoolInUse counts connections currently in use.
+	MetricPoolInUse = "go_sql_in_use_connections"
+	// MetricPoolIdle counts idle connections.
+	MetricPoolIdle = "go_sql_idle_connections"
+	// MetricPoolWaitCount counts the times a caller waited for a connection.
+	MetricPoolWaitCount = "go_sql_wait_count_total"
+	// MetricPoolWaitDuration is the total time callers waited for a connection.
+	MetricPoolWaitDuration = "go_sql_wait_duration_seconds_total"
+	// MetricPoolMaxIdleClosed counts connections closed by SetMaxIdleConns.
+	MetricPoolMaxIdleClosed = "go_sql_max_idle_closed_total"
+	// MetricPoolMaxIdleTimeClosed counts connections closed by SetConnMaxIdleTime.
 	MetricPoolMaxIdleTimeClosed = "go_sql_max_idle_time_closed_total"
+	// MetricPoolMaxLifetimeClosed counts connections closed by SetConnMaxLifetime.
 	MetricPoolMaxLifetimeClosed = "go_sql_max_lifetime_closed_total"
 )
 

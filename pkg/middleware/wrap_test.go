@@ -417,3 +417,35 @@ func TestEveryConnectionCombinationBehavesAsBare(t *testing.T) {
 		compareLines(t, fmt.Sprintf("conn mask %#x driver calls", mask), bareDrv.log.snapshot(), wrapDrv.log.snapshot())
 	}
 }
+
+func TestRowsClosedAfterCancellationCountAsFailedOnlyIfUnfinished(t *testing.T) {
+	tests := []struct {
+		name     string
+		readAll  bool
+		wantErrs uint64
+	}{
+		{"rows read to the end are a success even if the context ends before Close", true, 0},
+		{"rows abandoned because the context ended are a failure", false, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newTestMiddleware(t)
+			ctx, cancel := context.WithCancel(context.Background())
+			inner := &fakeRows{d: &fakeDriver{}, sets: 1, data: [][]driver.Value{{int64(1)}, {int64(2)}}}
+			r := m.wrapRows(ctx, inner, kindSelect, "SELECT", clock())
+			dest := make([]driver.Value, 1)
+			for {
+				err := r.Next(dest)
+				if err != nil || !tt.readAll {
+					break
+				}
+			}
+			cancel()
+			must(t, r.Close())
+			must(t, r.Close()) // a second Close is not a second query
+			if s := m.Stats().Type(QuerySelect); s.Total != 1 || s.Errors != tt.wantErrs {
+				t.Errorf("recorded %d queries, %d errors; want 1, %d", s.Total, s.Errors, tt.wantErrs)
+			}
+		})
+	}
+}

@@ -11,6 +11,10 @@
 // (allocated once per connection or statement); Rows types embed the base
 // by value, so a wrapped Rows costs a single allocation per query.
 //
+// The legacy driver.Execer and driver.Queryer are not in the list: the
+// wrapper reaches them through ExecerContext and QueryerContext exactly as
+// database/sql would, which keeps the connection combinations at 256.
+//
 // It also writes, for the tests, inner fakes of every combination and the
 // list of type assertions that tell which optional interfaces a value has.
 //
