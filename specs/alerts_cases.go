@@ -463,7 +463,8 @@ func (b caseBuilder) absentCases() []rules.TestCase {
 	for k := range b.identity {
 		delete(want.Labels, k)
 	}
-	for k, v := range equalityMatchers(b.c.Service.Selector) {
+	// absent() gives its result the labels of the selector's equality matchers.
+	for k, v := range selectorEqualities(b.c.Service.Selector) {
 		want.Labels[k] = v
 	}
 	qt := map[string]string{middleware.LabelQueryType: string(middleware.QuerySelect)}
@@ -663,24 +664,6 @@ func matchesAllOf(ms []*labels.Matcher, v string) bool {
 		}
 	}
 	return true
-}
-
-// equalityMatchers are the labels absent() gives its result.
-func equalityMatchers(selector string) map[string]string {
-	out := map[string]string{}
-	if strings.TrimSpace(selector) == "" {
-		return out
-	}
-	ms, err := parser.NewParser(parser.Options{}).ParseMetricSelector("{" + selector + "}")
-	if err != nil {
-		return out
-	}
-	for _, m := range ms {
-		if m.Type == labels.MatchEqual && m.Name != labels.MetricName {
-			out[m.Name] = m.Value
-		}
-	}
-	return out
 }
 
 // humanizeAs formats v as the named Prometheus template function does

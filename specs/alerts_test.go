@@ -13,16 +13,8 @@ import (
 
 	"github.com/dbmonctl/dbmonctl/internal/promcheck"
 	"github.com/dbmonctl/dbmonctl/pkg/rules"
+	"github.com/dbmonctl/dbmonctl/pkg/rules/promtooltest"
 )
-
-// allAlerts are the twelve alert names, in rule-file order.
-var allAlerts = []string{
-	AlertSlowQueryRateCritical, AlertSlowQueryRateWarning, AlertSlowQueryRateInfo,
-	AlertQueryLatencyP99Critical, AlertQueryLatencyP99Warning,
-	AlertQueryRateSpike, AlertQueryTrafficDrop, AlertQueryMetricsAbsent,
-	AlertQueryErrorRateHigh, AlertSlowQueryRateByType,
-	AlertConnectionPoolSaturated, AlertConnectionPoolWaits,
-}
 
 // fastConfig is the config of the end-to-end fire drill: the default
 // thresholds with one-second scrapes and evaluations and windows and for
@@ -106,13 +98,7 @@ func TestAlertRuleTestsPassInProcess(t *testing.T) {
 }
 
 func TestAlertRuleTestsPassUnderPromtool(t *testing.T) {
-	promtool, err := exec.LookPath("promtool")
-	if err != nil {
-		if os.Getenv("DBMON_REQUIRE_PROMTOOL") == "1" {
-			t.Fatalf("promtool is required (DBMON_REQUIRE_PROMTOOL=1) but not on PATH: %v", err)
-		}
-		t.Skip("promtool not on PATH (apt-get install prometheus); set DBMON_REQUIRE_PROMTOOL=1 to make this a failure")
-	}
+	promtool := promtooltest.Find(t)
 	for _, tt := range []struct {
 		name string
 		c    Config
@@ -334,8 +320,8 @@ func TestAlertRulesAreComplete(t *testing.T) {
 					t.Errorf("%s: for %s is shorter than an evaluation", r.Alert, r.For)
 				}
 			}
-			if !slices.Equal(names, allAlerts) {
-				t.Errorf("alerts %v, want %v", names, allAlerts)
+			if !slices.Equal(names, AlertNames) {
+				t.Errorf("alerts %v, want %v", names, AlertNames)
 			}
 			data, err := rules.Render(groups)
 			if err != nil {
@@ -369,7 +355,7 @@ func TestAlertRuleTestsCoverEveryAlert(t *testing.T) {
 			if _, err := rules.RenderTests([]string{"alerts.yml"}, tt.c.Alerting.EvaluationInterval.Std(), cases); err != nil {
 				t.Fatal(err)
 			}
-			for _, alert := range allAlerts {
+			for _, alert := range AlertNames {
 				var n, firing, silent int
 				for _, tc := range onlyAlerts(cases, alert) {
 					n++

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dbmonctl/dbmonctl/pkg/rules/promtooltest"
 )
 
 func TestRenderTestsIsTheGoldenTestFile(t *testing.T) {
@@ -64,13 +66,7 @@ func TestRenderTestsRejectsCasesPromtoolWouldMisrun(t *testing.T) {
 // the promtool on PATH (Debian's 2.42 in CI): what Run passes, promtool
 // passes, and what Run fails, promtool fails.
 func TestExampleFilesPassPromtool(t *testing.T) {
-	promtool, err := exec.LookPath("promtool")
-	if err != nil {
-		if os.Getenv("DBMON_REQUIRE_PROMTOOL") == "1" {
-			t.Fatalf("promtool is required (DBMON_REQUIRE_PROMTOOL=1) but not on PATH: %v", err)
-		}
-		t.Skip("promtool not on PATH (apt-get install prometheus); set DBMON_REQUIRE_PROMTOOL=1 to make this a failure")
-	}
+	promtool := promtooltest.Find(t)
 	for _, tt := range []struct {
 		name      string
 		threshold string
