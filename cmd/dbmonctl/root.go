@@ -54,6 +54,7 @@ with the metrics the dbmonctl database/sql middleware exports.`,
 
   # Start from a config file holding every default
   dbmonctl init && dbmonctl generate --config dbmonctl.yaml`,
+		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
