@@ -146,3 +146,22 @@ func asciiUpper(s string) string {
 	}
 	return string(b)
 }
+
+// TestKeywordKindFoldsLikeEqualFold checks the six-byte comparison of
+// keywordKind against equalFold for every byte value at every position of
+// each keyword.
+func TestKeywordKindFoldsLikeEqualFold(t *testing.T) {
+	keywords := map[string]kind{"SELECT": kindSelect, "INSERT": kindInsert, "UPDATE": kindUpdate, "DELETE": kindDelete}
+	for kw, want := range keywords {
+		for pos := range len(kw) {
+			for c := range 256 {
+				w := []byte(kw)
+				w[pos] = byte(c)
+				k, ok := keywordKind(string(w))
+				if wantOK := equalFold(string(w), kw); ok != wantOK || ok && k != want {
+					t.Errorf("keywordKind(%q) = %v, %v; want ok = %v", w, k, ok, wantOK)
+				}
+			}
+		}
+	}
+}

@@ -31,6 +31,8 @@ type conn struct {
 	resetter   driver.SessionResetter
 	validator  driver.Validator
 	checker    driver.NamedValueChecker
+
+	rowsCaps rowsCapCache // of the Rows that QueryContext returns
 }
 
 // wrapConn returns c wrapped, with exactly c's optional interfaces.
@@ -190,7 +192,7 @@ func (c *connQueryerContext) QueryContext(ctx context.Context, query string, arg
 	}
 	start := clock()
 	r, err := c.queryerCtx.QueryContext(ctx, query, args)
-	return m.queried(ctx, r, err, classify(query), query, start)
+	return m.queried(ctx, r, err, &c.rowsCaps, classify(query), query, start)
 }
 
 // queryLegacy is execLegacy for driver.Queryer.
@@ -210,7 +212,7 @@ func (c *connQueryerContext) queryLegacy(ctx context.Context, query string, args
 	}
 	start := clock()
 	r, err := c.queryer.Query(query, values)
-	return m.queried(ctx, r, err, classify(query), query, start)
+	return m.queried(ctx, r, err, &c.rowsCaps, classify(query), query, start)
 }
 
 // namedValueToValue is database/sql's conversion for legacy interfaces,
@@ -278,12 +280,12 @@ func (c *connNamedValueChecker) CheckNamedValue(nv *driver.NamedValue) error {
 // queried finishes a Query call: on success the Rows take over the timing
 // (a query's duration runs until its Rows are closed); on failure the
 // statement is recorded now, unless the error is driver.ErrSkip.
-func (m *Middleware) queried(ctx context.Context, r driver.Rows, err error, k kind, query string, start time.Duration) (driver.Rows, error) {
+func (m *Middleware) queried(ctx context.Context, r driver.Rows, err error, caps *rowsCapCache, k kind, query string, start time.Duration) (driver.Rows, error) {
 	if err != nil {
 		m.finish(ctx, k, start, err, query)
 		return r, err
 	}
-	return m.wrapRows(ctx, r, k, query, start), nil
+	return m.wrapRows(ctx, r, caps, k, query, start), nil
 }
 
 // finish records a statement that ended when the driver call returned.

@@ -31,8 +31,28 @@ type rows struct {
 	done  bool // the query was recorded
 }
 
-// wrapRows returns r wrapped, with exactly r's optional interfaces.
-func (m *Middleware) wrapRows(ctx context.Context, r driver.Rows, k kind, query string, start time.Duration) driver.Rows {
+// wrapRows returns r wrapped, with exactly r's optional interfaces, which
+// caps looks up.
+func (m *Middleware) wrapRows(ctx context.Context, r driver.Rows, caps *rowsCapCache, k kind, query string, start time.Duration) driver.Rows {
+	return rowsWrappers[caps.mask(r)](rows{m: m, inner: r, ctx: ctx, query: query, start: start, kind: k})
+}
+
+// rowsCapCache remembers the optional interfaces of the last type of driver.Rows
+// a connection or statement returned. A driver returns the same type query
+// after query, so the six type assertions run once instead of per query.
+// Like the connection or statement that holds it, it is used by one
+// goroutine at a time.
+type rowsCapCache struct {
+	typ  reflect.Type
+	bits int
+}
+
+// mask returns the rowsWrappers index for r.
+func (c *rowsCapCache) mask(r driver.Rows) int {
+	t := reflect.TypeOf(r)
+	if t == c.typ && t != nil {
+		return c.bits
+	}
 	mask := 0
 	if _, ok := r.(driver.RowsNextResultSet); ok {
 		mask |= capRowsNextResultSet
@@ -52,7 +72,8 @@ func (m *Middleware) wrapRows(ctx context.Context, r driver.Rows, k kind, query 
 	if _, ok := r.(driver.RowsColumnTypePrecisionScale); ok {
 		mask |= capRowsColumnTypePrecisionScale
 	}
-	return rowsWrappers[mask](rows{m: m, inner: r, ctx: ctx, query: query, start: start, kind: k})
+	c.typ, c.bits = t, mask
+	return mask
 }
 
 // Unwrap returns the driver's own rows.

@@ -18,6 +18,8 @@ type stmt struct {
 	queryCtx  driver.StmtQueryContext
 	checker   driver.NamedValueChecker
 	converter driver.ColumnConverter
+
+	rowsCaps rowsCapCache // of the Rows that Query and QueryContext return
 }
 
 // wrapStmt returns s wrapped, with exactly s's optional interfaces. When s
@@ -70,7 +72,7 @@ func (s *stmt) Query(args []driver.Value) (driver.Rows, error) {
 	}
 	start := clock()
 	r, err := s.inner.Query(args)
-	return m.queried(context.Background(), r, err, s.kind, s.query, start)
+	return m.queried(context.Background(), r, err, &s.rowsCaps, s.kind, s.query, start)
 }
 
 type stmtExecContext stmt
@@ -97,7 +99,7 @@ func (s *stmtQueryContext) QueryContext(ctx context.Context, args []driver.Named
 	}
 	start := clock()
 	r, err := s.queryCtx.QueryContext(ctx, args)
-	return m.queried(ctx, r, err, s.kind, s.query, start)
+	return m.queried(ctx, r, err, &s.rowsCaps, s.kind, s.query, start)
 }
 
 type stmtNamedValueChecker stmt

@@ -128,11 +128,16 @@ func TestWrappedStmtHasExactlyTheDriversInterfaces(t *testing.T) {
 
 func TestWrappedRowsHaveExactlyTheDriversInterfaces(t *testing.T) {
 	m := newTestMiddleware(t)
-	for mask := range len(fakeRowsCombos) {
+	// One cache for all, and every combination twice in a row: the first
+	// time the type differs from the cached one, the second time it is the
+	// cached one.
+	var caps rowsCapCache
+	for i := range 2 * len(fakeRowsCombos) {
+		mask := i / 2
 		log := &callLog{}
 		d := &fakeDriver{log: log}
 		inner := fakeRowsCombos[mask](&fakeRows{d: d, sets: 2})
-		w := m.wrapRows(context.Background(), inner, kindSelect, "SELECT", 0)
+		w := m.wrapRows(context.Background(), inner, &caps, kindSelect, "SELECT", 0)
 		for _, c := range rowsCaps {
 			want := mask&c.bit != 0
 			if got := c.has(w); got != want {
@@ -432,7 +437,7 @@ func TestRowsClosedAfterCancellationCountAsFailedOnlyIfUnfinished(t *testing.T) 
 			m := newTestMiddleware(t)
 			ctx, cancel := context.WithCancel(context.Background())
 			inner := &fakeRows{d: &fakeDriver{}, sets: 1, data: [][]driver.Value{{int64(1)}, {int64(2)}}}
-			r := m.wrapRows(ctx, inner, kindSelect, "SELECT", clock())
+			r := m.wrapRows(ctx, inner, &rowsCapCache{}, kindSelect, "SELECT", clock())
 			dest := make([]driver.Value, 1)
 			for {
 				err := r.Next(dest)
