@@ -394,6 +394,9 @@ type scenario struct {
 	may []string
 	// quiet, when set, is how long nothing at all may fire.
 	quiet time.Duration
+	// labels are labels an alert must carry: every instance of it in
+	// Alertmanager has them, so it fires for these and nothing else.
+	labels map[string]map[string]string
 }
 
 // latency is one row of the drill's table.
@@ -422,6 +425,15 @@ func TestDrill(t *testing.T) {
 			fire: []string{"SlowQueryRateCritical"}, inhibited: []string{"SlowQueryRateWarning", "SlowQueryRateInfo"}},
 		{name: "sustained-slow", warmup: warmup, act: switchTo("sustained-slow"),
 			fire: []string{"SlowQueryRateWarning"}, inhibited: []string{"SlowQueryRateInfo"}},
+		// 45 % of SELECTs are slow: the per-type alert fires for SELECT
+		// only (the other types are fast, and below the minimum rate),
+		// and at 40.5 % of all statements the aggregate is critical too,
+		// muting its warning and info twins but not the per-type alert,
+		// which is a family of its own.
+		{name: "type-slow", warmup: warmup, act: switchTo("type-slow"),
+			fire:      []string{"SlowQueryRateByType", "SlowQueryRateCritical"},
+			inhibited: []string{"SlowQueryRateWarning", "SlowQueryRateInfo"},
+			labels:    map[string]map[string]string{"SlowQueryRateByType": {"query_type": "SELECT"}}},
 		{name: "p99-spike", warmup: warmup, act: switchTo("p99-spike"),
 			fire: []string{"QueryLatencyP99Critical"}, inhibited: []string{"QueryLatencyP99Warning"}, may: []string{"SlowQueryRateInfo"}},
 		{name: "metrics-gone", warmup: warmup, act: func(d *drill) { d.demo.kill(d.t) },
@@ -546,6 +558,25 @@ func runScenario(t *testing.T, sc scenario) {
 		}
 	}
 	time.Sleep(settle)
+
+	// Alerts that must carry labels carry them, in every instance.
+	for a, want := range sc.labels {
+		n := 0
+		for _, x := range d.amAlerts() {
+			if x.Labels["alertname"] != a {
+				continue
+			}
+			n++
+			for k, v := range want {
+				if x.Labels[k] != v {
+					t.Errorf("%s fired with %s=%q, want %q (labels %v)", a, k, x.Labels[k], v, x.Labels)
+				}
+			}
+		}
+		if n == 0 {
+			t.Errorf("%s is not in Alertmanager, want it firing with %v", a, want)
+		}
+	}
 
 	// Every notification must be about an expected alert, on a route of
 	// its severity; inhibited alerts must reach no one.

@@ -49,6 +49,7 @@ Scenarios (--scenario, or at runtime: curl -X POST 'http://ADDR/scenario?name=NA
   healthy          fast queries at --qps; no alert fires
   slow-burst       15 % of queries slow (slow rate critical)
   sustained-slow   7 % of queries slow (slow rate warning, not critical)
+  type-slow        45 % of SELECTs slow (slow rate by type; slow rate critical too)
   p99-spike        4 % of queries at 1.5x the p99 critical latency
   rate-spike       4x --qps (query rate spike)
   traffic-drop     0.2x --qps (traffic drop)

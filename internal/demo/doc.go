@@ -9,6 +9,7 @@
 //	healthy          fast queries at the base rate; no alert fires
 //	slow-burst       15 % of queries at 1.5× the slow threshold (slow rate critical)
 //	sustained-slow   7 % of queries at 1.5× the slow threshold (slow rate warning, not critical)
+//	type-slow        45 % of SELECTs at 1.5× the slow threshold (slow rate by type, and slow rate critical)
 //	p99-spike        4 % of queries at 1.5× the p99 critical latency (p99 critical)
 //	rate-spike       4× the base rate (query rate spike)
 //	traffic-drop     0.2× the base rate (traffic drop)
@@ -21,8 +22,8 @@
 // the middleware times a statement that really takes that long. Only
 // SELECTs are slow or fail, because a slow write would hold SQLite's
 // single write lock and make unrelated writes slow as well; the shares
-// above are shares of all statements, and the share within SELECTs stays
-// below the per-type slow rate threshold.
+// above are shares of all statements, and except in type-slow the share
+// within SELECTs stays below the per-type slow rate threshold.
 //
 // Which statement runs next is decided by a deterministic planner, not by
 // chance, so any window of a few dozen queries has the scenario's exact

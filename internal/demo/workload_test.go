@@ -129,6 +129,7 @@ func TestDemoScenarioMetrics(t *testing.T) {
 		{"healthy statements are neither slow nor failing", Healthy, 0, 0, 0},
 		{"a slow burst makes 15 of 100 statements slow", SlowBurst, 15, 0, 0},
 		{"sustained slowness makes 7 of 100 statements slow", SustainedSlow, 7, 0, 0},
+		{"type-slow makes 40 of the 90 SELECTs in 100 statements slow", TypeSlow, 40, 0, 0},
 		{"a p99 spike makes 4 of 100 statements slower than the spike latency", P99Spike, 4, 0, 4},
 		{"the errors scenario makes 20 of 100 statements fail", Errors, 0, 20, 0},
 	}
