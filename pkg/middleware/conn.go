@@ -7,6 +7,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"time"
+	"unsafe"
 )
 
 // conn wraps a driver.Conn. Its own methods are those every driver.Conn
@@ -33,6 +34,26 @@ type conn struct {
 	checker    driver.NamedValueChecker
 
 	rowsCaps rowsCapCache // of the Rows that QueryContext returns
+
+	// lastQuery and lastKind remember the last statement classified on
+	// this connection (see kindOf).
+	lastQuery string
+	lastKind  kind
+}
+
+// kindOf returns classify(query), remembering the last statement text
+// classified on this connection: an application runs the same few
+// statements over and over, usually string constants, whose bytes are
+// shared, so a statement with the same address and length as the last one
+// is the same text and is not scanned again. database/sql uses a
+// connection from one goroutine at a time, which makes the memo safe.
+func (c *conn) kindOf(query string) kind {
+	if len(query) != 0 && len(query) == len(c.lastQuery) && unsafe.StringData(query) == unsafe.StringData(c.lastQuery) {
+		return c.lastKind
+	}
+	k := classify(query)
+	c.lastQuery, c.lastKind = query, k
+	return k
 }
 
 // wrapConn returns c wrapped, with exactly c's optional interfaces.
@@ -111,7 +132,7 @@ func (c *conn) Prepare(query string) (driver.Stmt, error) {
 	s, err := c.inner.Prepare(query)
 	if err != nil {
 		if m.installed.Load() {
-			m.finish(context.Background(), classify(query), start, err, query)
+			m.finish(context.Background(), c.kindOf(query), start, err, query)
 		}
 		return s, err
 	}
@@ -151,7 +172,7 @@ func (c *connExecerContext) ExecContext(ctx context.Context, query string, args 
 	}
 	start := clock()
 	res, err := c.execerCtx.ExecContext(ctx, query, args)
-	m.finish(ctx, classify(query), start, err, query)
+	m.finish(ctx, (*conn)(c).kindOf(query), start, err, query)
 	return res, err
 }
 
@@ -174,7 +195,7 @@ func (c *connExecerContext) execLegacy(ctx context.Context, query string, args [
 	}
 	start := clock()
 	res, err := c.execer.Exec(query, values)
-	m.finish(ctx, classify(query), start, err, query)
+	m.finish(ctx, (*conn)(c).kindOf(query), start, err, query)
 	return res, err
 }
 
@@ -192,7 +213,7 @@ func (c *connQueryerContext) QueryContext(ctx context.Context, query string, arg
 	}
 	start := clock()
 	r, err := c.queryerCtx.QueryContext(ctx, query, args)
-	return m.queried(ctx, r, err, &c.rowsCaps, classify(query), query, start)
+	return m.queried(ctx, r, err, &c.rowsCaps, (*conn)(c).kindOf(query), query, start)
 }
 
 // queryLegacy is execLegacy for driver.Queryer.
@@ -212,7 +233,7 @@ func (c *connQueryerContext) queryLegacy(ctx context.Context, query string, args
 	}
 	start := clock()
 	r, err := c.queryer.Query(query, values)
-	return m.queried(ctx, r, err, &c.rowsCaps, classify(query), query, start)
+	return m.queried(ctx, r, err, &c.rowsCaps, (*conn)(c).kindOf(query), query, start)
 }
 
 // namedValueToValue is database/sql's conversion for legacy interfaces,
@@ -239,7 +260,7 @@ func (c *connPrepareContext) PrepareContext(ctx context.Context, query string) (
 	s, err := c.prepareCtx.PrepareContext(ctx, query)
 	if err != nil {
 		if m.installed.Load() {
-			m.finish(ctx, classify(query), start, err, query)
+			m.finish(ctx, (*conn)(c).kindOf(query), start, err, query)
 		}
 		return s, err
 	}

@@ -18,9 +18,20 @@ import (
 // closed are never recorded (they also leak the connection).
 //
 // The optional interfaces are methods of the generated rows1…rows63 types,
-// which embed rows by value, so wrapping costs one allocation per query.
+// which embed rows by value. A wrapper is allocated the first time a
+// connection or statement returns rows; when database/sql closes them, the
+// wrapper goes back to the connection (or statement) that made it and the
+// next query there reuses it, so a query costs no allocation. That is
+// safe because database/sql calls a driver.Rows only while it holds the
+// connection's lock, and never after Close: the Query call that takes a
+// wrapper and the Close that gives it back are serialised by that lock.
+// Code that calls a wrapped driver.Rows directly must likewise not use it
+// after Close.
 type rows struct {
-	m     *Middleware
+	self  driver.Rows   // the generated wrapper that embeds this rows
+	home  *rowsCapCache // where Close puts the wrapper for the next query
+	mask  int           // self's optional interfaces: rowsWrappers index
+	m     *Middleware   // the one of the connection or statement: set once
 	inner driver.Rows
 	ctx   context.Context
 	query string
@@ -31,20 +42,37 @@ type rows struct {
 	done  bool // the query was recorded
 }
 
+// base returns the rows that a generated wrapper embeds.
+func (r *rows) base() *rows { return r }
+
 // wrapRows returns r wrapped, with exactly r's optional interfaces, which
-// caps looks up.
+// caps looks up. It reuses the wrapper that caps holds when that has the
+// same interfaces, and allocates one otherwise.
 func (m *Middleware) wrapRows(ctx context.Context, r driver.Rows, caps *rowsCapCache, k kind, query string, start time.Duration) driver.Rows {
-	return rowsWrappers[caps.mask(r)](rows{m: m, inner: r, ctx: ctx, query: query, start: start, kind: k})
+	mask := caps.mask(r)
+	w := caps.idle
+	if w != nil && w.mask == mask {
+		caps.idle = nil
+	} else {
+		self := rowsWrappers[mask](rows{})
+		w = self.(interface{ base() *rows }).base()
+		w.self, w.home, w.mask, w.m = self, caps, mask, m
+	}
+	w.inner, w.ctx, w.query, w.start, w.kind = r, ctx, query, start, k
+	w.err, w.eof, w.done = nil, false, false
+	return w.self
 }
 
-// rowsCapCache remembers the optional interfaces of the last type of driver.Rows
-// a connection or statement returned. A driver returns the same type query
+// rowsCapCache remembers the optional interfaces of the last type of
+// driver.Rows a connection or statement returned, and holds the wrapper of
+// its last closed rows for reuse. A driver returns the same type query
 // after query, so the six type assertions run once instead of per query.
 // Like the connection or statement that holds it, it is used by one
-// goroutine at a time.
+// goroutine at a time (database/sql holds the connection's lock).
 type rowsCapCache struct {
 	typ  reflect.Type
 	bits int
+	idle *rows // a closed wrapper, ready for the next query; nil if none
 }
 
 // mask returns the rowsWrappers index for r.
@@ -98,7 +126,11 @@ func (r *rows) Next(dest []driver.Value) error {
 // Close closes the driver's rows and records the query once. It counts as
 // an error if Next, NextResultSet or Close failed, or if the context was
 // cancelled before every row was read (database/sql then closes the rows
-// itself and reports the context's error to the caller).
+// itself and reports the context's error to the caller). The first Close
+// hands the wrapper back for reuse; it keeps the driver's rows, so that a
+// second Close before the next query reaches the driver as it would
+// without the middleware, but drops the context, which may carry request
+// data.
 func (r *rows) Close() error {
 	err := r.inner.Close()
 	if !r.done {
@@ -111,6 +143,10 @@ func (r *rows) Close() error {
 			failure = r.ctx.Err()
 		}
 		r.m.record(r.ctx, r.kind, clock()-r.start, failure, r.query)
+		r.ctx = nil
+		if r.home.idle == nil {
+			r.home.idle = r
+		}
 	}
 	return err
 }
