@@ -24,33 +24,30 @@ type Middleware struct {
 	logger     *slog.Logger
 	registerer prometheus.Registerer
 
-	queries    *prometheus.CounterVec
-	slowTotal  *prometheus.CounterVec
-	errorTotal *prometheus.CounterVec
-	duration   *prometheus.HistogramVec
+	// The statement metrics are exported by Collect from the counters in
+	// stats: recording a statement indexes an array by query type (no
+	// label lookup), updates a few atomic counters that serve both the
+	// metrics and Stats, and calls no client_golang code. Every series
+	// exists (at 0) from the start, so that rate() and absent() see it
+	// before the first query of its type.
+	bounds                                     []float64 // histogram upper bounds in seconds, +Inf excluded
+	queriesDesc, slowDesc, errorsDesc, durDesc *prometheus.Desc
+	stats                                      [numKinds]kindStats
+
+	// Transactions are far fewer than statements: client_golang's own
+	// histogram, with each outcome's child resolved once in New.
 	txDuration *prometheus.HistogramVec
-
-	// series and txSeries hold each label value's children, resolved once
-	// in New: recording a statement indexes an array instead of hashing
-	// label values, and every series exists (at 0) from the start, so that
-	// rate() and absent() see it before the first query of its type.
-	series   [numKinds]series
-	txSeries [numOutcomes]prometheus.Observer
-
-	stats   [numKinds]kindStats
-	txStats txStats
+	txSeries   [numOutcomes]prometheus.Observer
+	txStats    txStats
 }
 
-// series are the pre-resolved metric children of one query type.
-type series struct {
-	queries, slow, errors prometheus.Counter
-	duration              prometheus.Observer
-}
-
-// kindStats are the in-process figures of one query type; the total is
-// the histogram's count.
+// kindStats are the figures of one query type. The total is the count of
+// the exported histogram, whose buckets (one per bound, not cumulative,
+// and one above the last) are counted here; durations is the finer
+// histogram of Stats.
 type kindStats struct {
 	slow, errors atomic.Uint64
+	buckets      []atomic.Uint64
 	durations    durations
 }
 
@@ -88,34 +85,21 @@ func New(opts ...Option) (*Middleware, error) {
 		return nil, fmt.Errorf("new middleware: %w", err)
 	}
 	m := &Middleware{
-		slow:       cfg.slow,
-		maxSQL:     cfg.maxSQL,
-		logger:     cfg.logger,
-		registerer: cfg.registerer,
-		queries: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: MetricQueriesTotal, Help: help(MetricQueriesTotal),
-		}, []string{LabelQueryType}),
-		slowTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: MetricSlowQueriesTotal, Help: help(MetricSlowQueriesTotal),
-		}, []string{LabelQueryType}),
-		errorTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: MetricQueryErrorsTotal, Help: help(MetricQueryErrorsTotal),
-		}, []string{LabelQueryType}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: MetricQueryDuration, Help: help(MetricQueryDuration), Buckets: cfg.buckets,
-		}, []string{LabelQueryType}),
+		slow:        cfg.slow,
+		maxSQL:      cfg.maxSQL,
+		logger:      cfg.logger,
+		registerer:  cfg.registerer,
+		bounds:      append([]float64(nil), cfg.buckets...),
+		queriesDesc: desc(MetricQueriesTotal),
+		slowDesc:    desc(MetricSlowQueriesTotal),
+		errorsDesc:  desc(MetricQueryErrorsTotal),
+		durDesc:     desc(MetricQueryDuration),
 		txDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: MetricTxDuration, Help: help(MetricTxDuration), Buckets: cfg.buckets,
 		}, []string{LabelOutcome}),
 	}
 	for k := range numKinds {
-		v := string(kindTypes[k])
-		m.series[k] = series{
-			queries:  m.queries.WithLabelValues(v),
-			slow:     m.slowTotal.WithLabelValues(v),
-			errors:   m.errorTotal.WithLabelValues(v),
-			duration: m.duration.WithLabelValues(v),
-		}
+		m.stats[k].buckets = make([]atomic.Uint64, len(m.bounds)+1)
 		m.stats[k].durations.init()
 	}
 	for o := range numOutcomes {
@@ -142,22 +126,60 @@ func help(name string) string {
 	panic("middleware: metric " + name + " is not in the contract") // a programming error caught by the tests
 }
 
+// desc returns the descriptor of a statement metric of the contract, with
+// the query_type label.
+func desc(name string) *prometheus.Desc {
+	return prometheus.NewDesc(name, help(name), []string{LabelQueryType}, nil)
+}
+
 // Describe implements prometheus.Collector.
 func (m *Middleware) Describe(ch chan<- *prometheus.Desc) {
-	m.queries.Describe(ch)
-	m.slowTotal.Describe(ch)
-	m.errorTotal.Describe(ch)
-	m.duration.Describe(ch)
+	ch <- m.queriesDesc
+	ch <- m.slowDesc
+	ch <- m.errorsDesc
+	ch <- m.durDesc
 	m.txDuration.Describe(ch)
 }
 
-// Collect implements prometheus.Collector.
+// Collect implements prometheus.Collector. Per query type, the slow and
+// error counts are read before the histogram buckets and recorded after
+// them, so a scrape never shows more slow or failed statements than
+// statements; db_queries_total is the histogram's count, so the two
+// always agree. The sum is read last and may include a statement that is
+// still being recorded.
 func (m *Middleware) Collect(ch chan<- prometheus.Metric) {
-	m.queries.Collect(ch)
-	m.slowTotal.Collect(ch)
-	m.errorTotal.Collect(ch)
-	m.duration.Collect(ch)
+	for k := range numKinds {
+		st := &m.stats[k]
+		v := string(kindTypes[k])
+		slow, errs := st.slow.Load(), st.errors.Load()
+		var n uint64
+		cum := make(map[float64]uint64, len(m.bounds))
+		for i, b := range m.bounds {
+			n += st.buckets[i].Load()
+			cum[b] = n
+		}
+		n += st.buckets[len(m.bounds)].Load()
+		sum := time.Duration(st.durations.sum.Load()).Seconds()
+		ch <- constMetric(m.queriesDesc, float64(n), v)
+		ch <- constMetric(m.slowDesc, float64(slow), v)
+		ch <- constMetric(m.errorsDesc, float64(errs), v)
+		h, err := prometheus.NewConstHistogram(m.durDesc, n, sum, cum, v)
+		if err != nil {
+			h = prometheus.NewInvalidMetric(m.durDesc, err)
+		}
+		ch <- h
+	}
 	m.txDuration.Collect(ch)
+}
+
+// constMetric returns a counter sample, or an invalid metric that makes
+// the scrape report the error.
+func constMetric(d *prometheus.Desc, v float64, label string) prometheus.Metric {
+	c, err := prometheus.NewConstMetric(d, prometheus.CounterValue, v, label)
+	if err != nil {
+		return prometheus.NewInvalidMetric(d, err)
+	}
+	return c
 }
 
 // RegisterDBStats registers the connection-pool metrics of db (the
@@ -207,23 +229,31 @@ func clock() time.Duration { return time.Since(epoch) }
 // record accounts for one statement of kind k that took d and ended with
 // err (nil on success).
 func (m *Middleware) record(ctx context.Context, k kind, d time.Duration, err error, query string) {
-	s := &m.series[k]
 	st := &m.stats[k]
-	slow := d >= m.slow
-	s.queries.Inc()
-	s.duration.Observe(d.Seconds())
+	st.buckets[bucketIndex(m.bounds, d.Seconds())].Add(1)
 	st.durations.observe(d)
 	if err != nil {
-		s.errors.Inc()
 		st.errors.Add(1)
 	}
-	if slow {
-		s.slow.Inc()
+	if d >= m.slow {
 		st.slow.Add(1)
 		if m.logger != nil {
 			m.logSlow(ctx, k, d, query)
 		}
 	}
+}
+
+// bucketIndex returns the index of the first bound that is at least v
+// (Prometheus buckets are "less than or equal"), or len(bounds) when v
+// exceeds them all. The handful of default bounds makes a linear scan the
+// fastest search, as in client_golang.
+func bucketIndex(bounds []float64, v float64) int {
+	for i, b := range bounds {
+		if v <= b {
+			return i
+		}
+	}
+	return len(bounds)
 }
 
 // logSlow writes the slow-query line. Its message and attribute names are
