@@ -2,6 +2,7 @@ package specs
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -97,8 +98,9 @@ func TestDefaultHasNoFindings(t *testing.T) {
 	}
 }
 
-// FuzzLoad: the config loader never panics, and either returns findings or
-// a config, never both.
+// FuzzLoad: the config loader never panics, never takes more than a few
+// seconds, and either returns findings or a config, never both. Run it with
+// -fuzzminimizetime 5s (see README): the seeds are whole config files.
 func FuzzLoad(f *testing.F) {
 	seed, _ := DefaultYAML()
 	f.Add(seed)
@@ -107,6 +109,12 @@ func FuzzLoad(f *testing.F) {
 	f.Add([]byte("thresholds: !!binary AAAA\n"))
 	f.Add([]byte("prometheus:\n  targets: [[a]]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// A config loader must answer promptly whatever the input: a hang
+		// crashes the worker, which makes the fuzzer keep the input.
+		watchdog := time.AfterFunc(10*time.Second, func() {
+			panic(fmt.Sprintf("Load has not returned after 10s on %d bytes: %q", len(data), data))
+		})
+		defer watchdog.Stop()
 		c, _, err := Load("fuzz.yaml", data)
 		if err != nil {
 			var list diag.List
