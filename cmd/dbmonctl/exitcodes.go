@@ -21,8 +21,9 @@ const (
 	ExitAuth = 4
 	// ExitNotFound: Grafana answered 404 (wrong URL, folder or org).
 	ExitNotFound = 5
-	// ExitConflict: Grafana refused the save (412), or the dashboard was
-	// edited outside dbmonctl and --force was not given.
+	// ExitConflict: Grafana refused the save (412, or 400 for a
+	// provisioned dashboard), or the dashboard was edited outside dbmonctl
+	// or is provisioned from a file, and --force was not given.
 	ExitConflict = 6
 	// ExitTooLarge: Grafana refused the dashboard's size (413).
 	ExitTooLarge = 7

@@ -227,7 +227,10 @@ func report(w io.Writer, c *grafana.Client, o pushOptions, r grafana.PushResult,
 		fmt.Fprintf(w, "dashboard %q unchanged (version %d): %s\n", r.UID, r.Version, r.URL)
 	case o.dryRun:
 		fmt.Fprintf(w, "dashboard %q would be %s (dry run: nothing was changed)\n", r.UID, r.Action)
-		if r.EditedOutside {
+		switch {
+		case r.Provisioned:
+			fmt.Fprintf(w, "note: the server copy is provisioned from %s; push will refuse to replace it without --force\n", provisionedFrom(r))
+		case r.EditedOutside:
 			fmt.Fprintf(w, "note: the server copy was edited outside dbmonctl; push will refuse to overwrite it without --force\n")
 		}
 	case err == nil:
@@ -239,6 +242,13 @@ func report(w io.Writer, c *grafana.Client, o pushOptions, r grafana.PushResult,
 	}
 }
 
+func provisionedFrom(r grafana.PushResult) string {
+	if r.ProvisionedFrom == "" {
+		return "a provisioning file"
+	}
+	return fmt.Sprintf("%q", r.ProvisionedFrom)
+}
+
 // pushExitCode maps push's errors to the named exit codes.
 func pushExitCode(err error) int {
 	switch {
@@ -246,7 +256,8 @@ func pushExitCode(err error) int {
 		return ExitAuth
 	case errors.Is(err, grafana.ErrNotFound):
 		return ExitNotFound
-	case errors.Is(err, grafana.ErrPrecondition), errors.Is(err, grafana.ErrEditedOutside), errors.Is(err, grafana.ErrConflict):
+	case errors.Is(err, grafana.ErrPrecondition), errors.Is(err, grafana.ErrEditedOutside), errors.Is(err, grafana.ErrConflict),
+		errors.Is(err, grafana.ErrProvisioned):
 		return ExitConflict
 	case errors.Is(err, grafana.ErrTooLarge):
 		return ExitTooLarge

@@ -281,6 +281,28 @@ func TestPushFaults(t *testing.T) {
 			wantErr:  []string{"(plugin-dashboard)", "belongs to a plugin"},
 		},
 		{
+			name: "a dashboard provisioned from a file is a conflict, not overwritten",
+			setup: func(t *testing.T, srv *grafanatest.Server) {
+				pushed(t, srv)
+				d, _, _, _ := srv.Dashboard(1, "dbmon-queries")
+				srv.Provision(1, "dbmonctl", d, "/var/lib/grafana/dashboards/dbmon.json", false)
+			},
+			args:     []string{"--file", changed},
+			wantCode: ExitConflict,
+			wantErr:  []string{"provisioned", "/var/lib/grafana/dashboards/dbmon.json", "--force"},
+		},
+		{
+			name: "a forced push of a provisioned dashboard reports Grafana's refusal",
+			setup: func(t *testing.T, srv *grafanatest.Server) {
+				pushed(t, srv)
+				d, _, _, _ := srv.Dashboard(1, "dbmon-queries")
+				srv.Provision(1, "dbmonctl", d, "/var/lib/grafana/dashboards/dbmon.json", false)
+			},
+			args:     []string{"--file", changed, "--force"},
+			wantCode: ExitConflict,
+			wantErr:  []string{"400 Bad Request", "Cannot save provisioned dashboard", "update that file"},
+		},
+		{
 			name: "a 413 is too large",
 			setup: func(t *testing.T, srv *grafanatest.Server) {
 				withFolder(t, srv)

@@ -183,8 +183,11 @@ type DashboardMeta struct {
 	FolderUID   string `json:"folderUid"`
 	FolderTitle string `json:"folderTitle"`
 	Provisioned bool   `json:"provisioned"`
-	Updated     string `json:"updated"`
-	UpdatedBy   string `json:"updatedBy"`
+	// ProvisionedExternalID is the provisioning file, for a provisioned
+	// dashboard.
+	ProvisionedExternalID string `json:"provisionedExternalId"`
+	Updated               string `json:"updated"`
+	UpdatedBy             string `json:"updatedBy"`
 }
 
 // DashboardWithMeta is the answer of GET /api/dashboards/uid/:uid. The

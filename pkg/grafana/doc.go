@@ -16,6 +16,10 @@
 //   - absent → it is created;
 //   - different, and the server copy is what dbmonctl last pushed → it is
 //     updated;
+//   - different, and the server copy is provisioned from a file on the
+//     server (meta.provisioned) → push refuses with ErrProvisioned unless
+//     forced, naming the file: Grafana owns such a dashboard, and refuses
+//     API saves of it (400) unless its provider sets allowUiUpdates;
 //   - different, and the server copy was edited outside dbmonctl → push
 //     refuses with ErrEditedOutside unless forced.
 //

@@ -27,7 +27,14 @@ var (
 	// last pushed (edited in the UI, or never pushed by dbmonctl), and the
 	// push was not forced.
 	ErrEditedOutside = errors.New("dashboard edited outside dbmonctl")
+	// ErrProvisioned: the dashboard is provisioned from a file on the
+	// Grafana server, which owns it, and the push was not forced.
+	ErrProvisioned = errors.New("dashboard provisioned from a file")
 )
+
+// MessageProvisioned is Grafana's message when it refuses (400) to save a
+// dashboard that file provisioning owns without allowUiUpdates.
+const MessageProvisioned = "Cannot save provisioned dashboard"
 
 // Values of the "status" field of a 412 answer to a dashboard save.
 const (

@@ -62,6 +62,11 @@ type PushResult struct {
 	// EditedOutside is true when the server copy is not what dbmonctl last
 	// pushed; a non-forced, non-dry push then fails with ErrEditedOutside.
 	EditedOutside bool
+	// Provisioned is true when the server copy is provisioned from a file
+	// (ProvisionedFrom, as Grafana names it); a non-forced, non-dry push
+	// that would change it fails with ErrProvisioned.
+	Provisioned     bool
+	ProvisionedFrom string
 	// Diff is a unified diff of the server's dashboard (or nothing) against
 	// the pushed one, over the compared fields; "" when identical.
 	Diff string
@@ -132,6 +137,7 @@ func Push(ctx context.Context, c *Client, o PushOptions) (PushResult, error) {
 		}
 		res.Version = cur.Meta.Version
 		res.URL = c.AbsURL(cur.Meta.URL)
+		res.Provisioned, res.ProvisionedFrom = cur.Meta.Provisioned, cur.Meta.ProvisionedExternalID
 		if cur.Meta.FolderUID != o.FolderUID {
 			res.MovedFrom = folderName(cur.Meta.FolderUID, cur.Meta.FolderTitle)
 		}
@@ -153,6 +159,9 @@ func Push(ctx context.Context, c *Client, o PushOptions) (PushResult, error) {
 
 	if o.DryRun {
 		return res, nil
+	}
+	if res.Provisioned && !o.Force {
+		return res, provisionedError(uid, cur.Meta)
 	}
 	if res.EditedOutside && !o.Force {
 		return res, editedOutsideError(uid, cur.Meta, readMarkerOK(cur.Dashboard))
@@ -226,6 +235,21 @@ func editedOutsideError(uid string, meta DashboardMeta, hadMarker bool) error {
 		uid, meta.Version, who, ErrEditedOutside)
 }
 
+// provisionedError says why push refuses to replace a provisioned
+// dashboard, and what to do instead. Checked before the edited-outside
+// rule: a provisioned dashboard never has dbmonctl's marker, and --force
+// only helps when the provisioning allows UI updates.
+func provisionedError(uid string, meta DashboardMeta) error {
+	from := "a provisioning file"
+	if meta.ProvisionedExternalID != "" {
+		from = fmt.Sprintf("the file %q", meta.ProvisionedExternalID)
+	}
+	return fmt.Errorf("dashboard %q is provisioned on the Grafana server from %s, which owns it: "+
+		"Grafana refuses API saves of it, or with allowUiUpdates replaces them when it next reads the file; "+
+		"put dbmonctl's dashboard in that file instead (dbmonctl generate writes it, with a provisioning "+
+		"provider), or remove the dashboard from provisioning; --force tries the save anyway: %w", uid, from, ErrProvisioned)
+}
+
 // ensureFolder reads the folder and creates it when missing. A 409 on
 // create means a concurrent push created it first, which is fine once the
 // folder can be read.
@@ -283,6 +307,9 @@ func explain(err error, c *Client) error {
 		return fmt.Errorf("%w: another dashboard in the folder has the same title: rename or move it, or use --force to replace it", err)
 	case ae.Status == StatusPluginDashboard:
 		return fmt.Errorf("%w: the dashboard belongs to a plugin: use --force to overwrite it, or another uid", err)
+	case ae.StatusCode == 400 && strings.Contains(ae.Message, MessageProvisioned):
+		return fmt.Errorf("%w: the dashboard is provisioned from a file on the server without allowUiUpdates: "+
+			"update that file instead (dbmonctl generate writes it), or remove the dashboard from provisioning: %w", err, ErrProvisioned)
 	case ae.StatusCode == 413:
 		return fmt.Errorf("%w: the dashboard is larger than the server accepts: raise grafana's request size limit or trim the dashboard", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"strings"
@@ -318,6 +319,74 @@ func TestPushRefusesDashboardsEditedOutsideDbmonctl(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestPushRefusesProvisionedDashboards(t *testing.T) {
+	const file = "/etc/grafana/dashboards/db.json"
+	provision := func(t *testing.T, srv *grafanatest.Server, allowUIUpdates bool) {
+		t.Helper()
+		srv.AddFolder(1, "dbmonctl", "Database")
+		d := map[string]any{"uid": "dbmon-queries", "title": "Database Queries", "panels": []any{}}
+		srv.Provision(1, "dbmonctl", d, file, allowUIUpdates)
+	}
+	for _, allow := range []bool{false, true} {
+		t.Run(fmt.Sprintf("allowUiUpdates=%v", allow), func(t *testing.T) {
+			srv := grafanatest.New(testToken)
+			defer srv.Close()
+			c, _ := newTestClient(t, srv, 0)
+			provision(t, srv, allow)
+			before := srv.Snapshot()
+
+			res, err := push(t, c, PushOptions{Dashboard: fixture(t), DryRun: true})
+			if err != nil || !res.Provisioned || res.ProvisionedFrom != file || res.Action != Updated {
+				t.Fatalf("dry run: %+v, %v; want an update of a dashboard provisioned from %s", res, err, file)
+			}
+			_, err = push(t, c, PushOptions{Dashboard: fixture(t)})
+			if !errors.Is(err, ErrProvisioned) {
+				t.Fatalf("err = %v, want ErrProvisioned", err)
+			}
+			for _, want := range []string{file, "--force", "provisioning"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not mention %s", err, want)
+				}
+			}
+			if srv.Snapshot() != before || srv.Count("POST", "/api/dashboards/db") != 0 {
+				t.Fatal("a refused push changed the server or tried to save")
+			}
+
+			res, err = push(t, c, PushOptions{Dashboard: fixture(t), Force: true})
+			if !allow {
+				// Grafana itself refuses: 400 "Cannot save provisioned dashboard".
+				if !errors.Is(err, ErrProvisioned) || !strings.Contains(err.Error(), MessageProvisioned) {
+					t.Fatalf("forced push without allowUiUpdates: err = %v, want Grafana's refusal as ErrProvisioned", err)
+				}
+				if srv.Snapshot() != before {
+					t.Fatal("a refused save changed the server")
+				}
+				return
+			}
+			if err != nil || res.Action != Updated {
+				t.Fatalf("forced push with allowUiUpdates: %+v, %v", res, err)
+			}
+			if got, _, _, _ := srv.Dashboard(1, "dbmon-queries"); got[MarkerKey] == nil {
+				t.Error("the forced push did not save dbmonctl's dashboard")
+			}
+		})
+	}
+	t.Run("an identical provisioned dashboard is left alone", func(t *testing.T) {
+		srv := grafanatest.New(testToken)
+		defer srv.Close()
+		c, _ := newTestClient(t, srv, 0)
+		if _, err := push(t, c, PushOptions{Dashboard: fixture(t)}); err != nil {
+			t.Fatal(err)
+		}
+		d, _, _, _ := srv.Dashboard(1, "dbmon-queries")
+		srv.Provision(1, "dbmonctl", d, file, false) // the generated file, provisioned
+		res, err := push(t, c, PushOptions{Dashboard: fixture(t)})
+		if err != nil || res.Action != Unchanged {
+			t.Fatalf("push of the provisioned content: %+v, %v; want unchanged", res, err)
+		}
+	})
 }
 
 func TestPushMovesADashboardBackToItsFolder(t *testing.T) {

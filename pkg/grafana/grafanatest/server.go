@@ -2,7 +2,8 @@
 // endpoints dbmonctl push uses, following Grafana's documented contract
 // (Bearer auth, X-Grafana-Org-Id, folders with 409 on a duplicate,
 // dashboards by uid with meta, saves with version/overwrite semantics and
-// 412 version-mismatch | name-exists | plugin-dashboard), plus fault
+// 412 version-mismatch | name-exists | plugin-dashboard, 400 for a
+// dashboard file provisioning owns without allowUiUpdates), plus fault
 // injection (any status, slow answers, connection resets) and a snapshot
 // of its state so a test can prove that nothing else changed.
 package grafanatest
@@ -57,9 +58,13 @@ type dashboard struct {
 	Version   int            `json:"version"`
 	FolderUID string         `json:"folderUid"`
 	PluginID  string         `json:"pluginId,omitempty"`
-	Updated   string         `json:"updated"`
-	UpdatedBy string         `json:"updatedBy"`
-	Messages  []string       `json:"messages"`
+	// Provisioned names the provisioning file of a dashboard that file
+	// provisioning owns; AllowUIUpdates is that provider's allowUiUpdates.
+	Provisioned    string   `json:"provisioned,omitempty"`
+	AllowUIUpdates bool     `json:"allowUiUpdates,omitempty"`
+	Updated        string   `json:"updated"`
+	UpdatedBy      string   `json:"updatedBy"`
+	Messages       []string `json:"messages"`
 }
 
 // Request is one request the server received.
@@ -184,6 +189,19 @@ func (s *Server) SaveAsUser(orgID int64, folderUID string, data map[string]any, 
 	d.Messages = append(d.Messages, "")
 	d.Data["id"] = float64(d.ID)
 	d.Data["version"] = float64(d.Version)
+}
+
+// Provision stores a dashboard as Grafana's file provisioning does: data as
+// given, owned by the provisioning file path. Without allowUIUpdates, API
+// saves of it are refused with 400 "Cannot save provisioned dashboard";
+// with it, they succeed (Grafana would replace them at its next scan).
+func (s *Server) Provision(orgID int64, folderUID string, data map[string]any, path string, allowUIUpdates bool) {
+	s.SaveAsUser(orgID, folderUID, data, "", "")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	uid, _ := data["uid"].(string)
+	d := s.orgs[orgID].dashboards[uid]
+	d.Provisioned, d.AllowUIUpdates = path, allowUIUpdates
 }
 
 // Dashboard returns a stored dashboard's JSON (as GET would), its version
@@ -445,7 +463,10 @@ func (s *Server) meta(o *org, d *dashboard) map[string]any {
 		"slug": slug(title), "url": "/d/" + d.UID + "/" + slug(title),
 		"version": d.Version, "updated": d.Updated, "updatedBy": d.UpdatedBy,
 		"created": "2026-01-01T00:00:00Z", "createdBy": "admin",
-		"folderUid": d.FolderUID, "provisioned": false, "hasAcl": false, "isFolder": false,
+		"folderUid": d.FolderUID, "provisioned": d.Provisioned != "", "hasAcl": false, "isFolder": false,
+	}
+	if d.Provisioned != "" {
+		m["provisionedExternalId"] = d.Provisioned
 	}
 	if f := o.folders[d.FolderUID]; f != nil {
 		m["folderId"] = f.ID
@@ -491,6 +512,10 @@ func (s *Server) saveDashboard(w http.ResponseWriter, o *org, body []byte) {
 		version = int(v)
 	}
 	d := o.dashboards[uid]
+	if d != nil && d.Provisioned != "" && !d.AllowUIUpdates {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"message": "Cannot save provisioned dashboard"})
+		return
+	}
 	if d != nil {
 		if d.PluginID != "" && !in.Overwrite {
 			writeJSON(w, http.StatusPreconditionFailed, map[string]any{"status": "plugin-dashboard",
@@ -523,6 +548,7 @@ func (s *Server) saveDashboard(w http.ResponseWriter, o *org, body []byte) {
 	d.Data["version"] = float64(d.Version)
 	d.FolderUID = in.FolderUID
 	d.PluginID = ""
+	d.Provisioned, d.AllowUIUpdates = "", false // a saved copy is the database's now
 	d.UpdatedBy = "sa-dbmonctl"
 	d.Updated = s.tick()
 	d.Messages = append(d.Messages, in.Message)
