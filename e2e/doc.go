@@ -4,7 +4,8 @@
 // real Prometheus and Alertmanager binaries against the demo workload.
 // Alertmanager's real PagerDuty, Slack and email integrations deliver to
 // capture servers on loopback, and the drill asserts which alert reached
-// which receiver, how fast.
+// which receiver, how fast, and, for the scenarios marked resolve, that
+// every receiver is told when the workload is healthy again.
 //
 // The drill only builds with the e2e tag:
 //

@@ -397,6 +397,10 @@ type scenario struct {
 	// labels are labels an alert must carry: every instance of it in
 	// Alertmanager has them, so it fires for these and nothing else.
 	labels map[string]map[string]string
+	// resolve: after the checks the workload turns healthy again, and every
+	// alert in fire must then be notified as resolved on each route it
+	// was notified on (send_resolved), and none notified as firing again.
+	resolve bool
 }
 
 // latency is one row of the drill's table.
@@ -409,9 +413,10 @@ type latency struct {
 }
 
 var (
-	tableMu sync.Mutex
-	table   []latency
-	walls   = map[string]time.Duration{}
+	tableMu  sync.Mutex
+	table    []latency
+	resolved []latency // onsetToNotified is recovery→resolved notification
+	walls    = map[string]time.Duration{}
 )
 
 func switchTo(name string) func(*drill) {
@@ -422,7 +427,7 @@ func TestDrill(t *testing.T) {
 	scenarios := []scenario{
 		{name: "healthy", warmup: warmup, act: func(*drill) {}, quiet: quiet},
 		{name: "slow-burst", warmup: warmup, act: switchTo("slow-burst"),
-			fire: []string{"SlowQueryRateCritical"}, inhibited: []string{"SlowQueryRateWarning", "SlowQueryRateInfo"}},
+			fire: []string{"SlowQueryRateCritical"}, inhibited: []string{"SlowQueryRateWarning", "SlowQueryRateInfo"}, resolve: true},
 		{name: "sustained-slow", warmup: warmup, act: switchTo("sustained-slow"),
 			fire: []string{"SlowQueryRateWarning"}, inhibited: []string{"SlowQueryRateInfo"}},
 		// 45 % of SELECTs are slow: the per-type alert fires for SELECT
@@ -439,7 +444,7 @@ func TestDrill(t *testing.T) {
 		{name: "metrics-gone", warmup: warmup, act: func(d *drill) { d.demo.kill(d.t) },
 			fire: []string{"QueryMetricsAbsent"}},
 		{name: "errors", warmup: warmup, act: switchTo("errors"),
-			fire: []string{"QueryErrorRateHigh"}},
+			fire: []string{"QueryErrorRateHigh"}, resolve: true},
 		{name: "rate-spike", warmup: baselineWarmup, act: switchTo("rate-spike"),
 			fire: []string{"QueryRateSpike"}},
 		{name: "traffic-drop", warmup: baselineWarmup, act: switchTo("traffic-drop"),
@@ -626,6 +631,10 @@ func runScenario(t *testing.T, sc scenario) {
 		}
 	}
 
+	if sc.resolve {
+		d.checkResolved(sc, want)
+	}
+
 	tableMu.Lock()
 	defer tableMu.Unlock()
 	for _, a := range sc.fire {
@@ -636,6 +645,84 @@ func runScenario(t *testing.T, sc scenario) {
 				row.onsetToFired, row.firedToNotified = f.Sub(onset), at.Sub(f)
 			}
 			table = append(table, row)
+		}
+	}
+}
+
+// isResolved reports whether n announces a resolution: a PagerDuty resolve
+// event, or a Slack or email message whose title starts with the status.
+func isResolved(n notification) bool {
+	if n.Via == viaPagerDuty {
+		return n.Action == "resolve"
+	}
+	return strings.HasPrefix(n.Title, "[RESOLVED]")
+}
+
+// checkResolved turns the workload healthy and waits until every alert of
+// sc.fire is notified as resolved on each of want's routes. Afterwards the
+// only notifications allowed are resolutions, and firing notifications of
+// the inhibited or "may" alerts on their own routes: on the way down the
+// more urgent alert resolves first, which can release a less urgent twin
+// for a moment before the share falls below its level too.
+func (d *drill) checkResolved(sc scenario, want map[string][]route) {
+	t := d.t
+	healed := time.Now()
+	d.setScenario("healthy")
+	at := func(list []notification, alert string, r route) (time.Time, bool) {
+		for _, n := range list {
+			if n.At.After(healed) && isResolved(n) && n.Via == r.via && n.Dest == r.dest && slices.Contains(n.Alerts, alert) {
+				return n.At, true
+			}
+		}
+		return time.Time{}, false
+	}
+	for {
+		list, _ := d.box.snapshot()
+		var missing []string
+		for _, a := range sc.fire {
+			for _, r := range want[a] {
+				if _, ok := at(list, a, r); !ok {
+					missing = append(missing, a+" on "+r.String())
+				}
+			}
+		}
+		if len(missing) == 0 {
+			break
+		}
+		if time.Since(healed) > deadline {
+			t.Fatalf("no resolved notification %v after the workload turned healthy: %v", deadline, missing)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	time.Sleep(settle)
+	list, problems := d.box.snapshot()
+	for _, p := range problems {
+		t.Errorf("capture server: %s", p)
+	}
+	for _, n := range list {
+		if !n.At.After(healed) {
+			continue
+		}
+		if len(n.Alerts) != 1 {
+			t.Errorf("notification after recovery names alerts %v, want exactly one: %v", n.Alerts, n)
+			continue
+		}
+		a := n.Alerts[0]
+		switch {
+		case !slices.Contains(slices.Concat(sc.fire, sc.inhibited, sc.may), a):
+			t.Errorf("unexpected alert %s notified after recovery: %v", a, n)
+		case slices.Contains(sc.fire, a) && !isResolved(n):
+			t.Errorf("%s was notified as firing again after recovery: %v", a, n)
+		case !slices.Contains(routesFor(d.severity[a]), route{n.Via, n.Dest}):
+			t.Errorf("%s (severity %s) reached %v after recovery, which is not one of %v", a, d.severity[a], route{n.Via, n.Dest}, routesFor(d.severity[a]))
+		}
+	}
+	tableMu.Lock()
+	defer tableMu.Unlock()
+	for _, a := range sc.fire {
+		for _, r := range want[a] {
+			when, _ := at(list, a, r)
+			resolved = append(resolved, latency{scenario: sc.name, alert: a, route: r, onsetToNotified: when.Sub(healed)})
 		}
 	}
 }
@@ -651,6 +738,15 @@ func printTable(t *testing.T, scenarios []scenario) {
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", r.scenario, r.alert, r.route, sec(r.onsetToFired), sec(r.firedToNotified), sec(r.onsetToNotified))
 	}
 	w.Flush()
+	if len(resolved) > 0 {
+		b.WriteString("\nrecovery→resolved notification:\n")
+		w = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(w, "scenario\talert\treceiver\thealthy→resolved")
+		for _, r := range resolved {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", r.scenario, r.alert, r.route, sec(r.onsetToNotified))
+		}
+		w.Flush()
+	}
 	b.WriteString("\nwall time per scenario (setup, warmup, anomaly, checks, teardown):\n")
 	for _, sc := range scenarios {
 		if d, ok := walls[sc.name]; ok {
