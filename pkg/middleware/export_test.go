@@ -79,6 +79,15 @@ func TestExportedHistogramHasLessOrEqualBucketsAndExactSums(t *testing.T) {
 			t.Errorf("%s{query_type=%q} = %v, want %v", c.name, c.qt, got, c.want)
 		}
 	}
+	// Like client_golang's own series, they carry their creation time.
+	for _, name := range []string{MetricQueriesTotal, MetricSlowQueriesTotal, MetricQueryErrorsTotal} {
+		if ct := series(t, reg, name, QuerySelect).GetCounter().GetCreatedTimestamp(); ct == nil || ct.AsTime().After(time.Now()) {
+			t.Errorf("%s: created timestamp %v, want the middleware's creation time", name, ct)
+		}
+	}
+	if ct := h.GetCreatedTimestamp(); ct == nil || ct.AsTime().IsZero() {
+		t.Errorf("%s: no created timestamp", MetricQueryDuration)
+	}
 	if s := m.Stats(); s.Total != 6 || s.Slow != 3 || s.Errors != 1 {
 		t.Errorf("Stats total/slow/errors = %d/%d/%d, want 6/3/1", s.Total, s.Slow, s.Errors)
 	}

@@ -33,6 +33,7 @@ type Middleware struct {
 	bounds                                     []float64 // histogram upper bounds in seconds, +Inf excluded
 	queriesDesc, slowDesc, errorsDesc, durDesc *prometheus.Desc
 	stats                                      [numKinds]kindStats
+	created                                    time.Time // the series' creation time, exported with them
 
 	// Transactions are far fewer than statements: client_golang's own
 	// histogram, with each outcome's child resolved once in New.
@@ -90,6 +91,7 @@ func New(opts ...Option) (*Middleware, error) {
 		logger:      cfg.logger,
 		registerer:  cfg.registerer,
 		bounds:      append([]float64(nil), cfg.buckets...),
+		created:     time.Now(),
 		queriesDesc: desc(MetricQueriesTotal),
 		slowDesc:    desc(MetricSlowQueriesTotal),
 		errorsDesc:  desc(MetricQueryErrorsTotal),
@@ -160,10 +162,10 @@ func (m *Middleware) Collect(ch chan<- prometheus.Metric) {
 		}
 		n += st.buckets[len(m.bounds)].Load()
 		sum := time.Duration(st.durations.sum.Load()).Seconds()
-		ch <- constMetric(m.queriesDesc, float64(n), v)
-		ch <- constMetric(m.slowDesc, float64(slow), v)
-		ch <- constMetric(m.errorsDesc, float64(errs), v)
-		h, err := prometheus.NewConstHistogram(m.durDesc, n, sum, cum, v)
+		ch <- m.counter(m.queriesDesc, float64(n), v)
+		ch <- m.counter(m.slowDesc, float64(slow), v)
+		ch <- m.counter(m.errorsDesc, float64(errs), v)
+		h, err := prometheus.NewConstHistogramWithCreatedTimestamp(m.durDesc, n, sum, cum, m.created, v)
 		if err != nil {
 			h = prometheus.NewInvalidMetric(m.durDesc, err)
 		}
@@ -172,10 +174,11 @@ func (m *Middleware) Collect(ch chan<- prometheus.Metric) {
 	m.txDuration.Collect(ch)
 }
 
-// constMetric returns a counter sample, or an invalid metric that makes
+// counter returns a counter sample with the series' creation time (as
+// client_golang's own counters carry it), or an invalid metric that makes
 // the scrape report the error.
-func constMetric(d *prometheus.Desc, v float64, label string) prometheus.Metric {
-	c, err := prometheus.NewConstMetric(d, prometheus.CounterValue, v, label)
+func (m *Middleware) counter(d *prometheus.Desc, v float64, label string) prometheus.Metric {
+	c, err := prometheus.NewConstMetricWithCreatedTimestamp(d, prometheus.CounterValue, v, m.created, label)
 	if err != nil {
 		return prometheus.NewInvalidMetric(d, err)
 	}
