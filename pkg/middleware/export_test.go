@@ -9,26 +9,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 )
-
-// series returns the gathered sample of family name for one query type.
-func series(t *testing.T, g prometheus.Gatherer, name string, qt QueryType) *dto.Metric {
-	t.Helper()
-	mf := family(t, g, name)
-	if mf == nil {
-		t.Fatalf("no metric family %s", name)
-	}
-	for _, m := range mf.GetMetric() {
-		for _, lp := range m.GetLabel() {
-			if lp.GetName() == LabelQueryType && lp.GetValue() == string(qt) {
-				return m
-			}
-		}
-	}
-	t.Fatalf("no series %s{query_type=%q}", name, qt)
-	return nil
-}
 
 func TestExportedHistogramHasLessOrEqualBucketsAndExactSums(t *testing.T) {
 	reg := prometheus.NewRegistry()
@@ -48,7 +29,7 @@ func TestExportedHistogramHasLessOrEqualBucketsAndExactSums(t *testing.T) {
 	}
 	m.record(ctx, kindDelete, 3*time.Millisecond, errors.New("boom"), "DELETE")
 
-	h := series(t, reg, MetricQueryDuration, QuerySelect).GetHistogram()
+	h := series(t, reg, MetricQueryDuration, LabelQueryType, string(QuerySelect)).GetHistogram()
 	want := map[float64]uint64{0.05: 2, 0.1: 3, 2.5: 4}
 	for _, b := range h.GetBucket() {
 		if got := b.GetCumulativeCount(); got != want[b.GetUpperBound()] {
@@ -75,13 +56,13 @@ func TestExportedHistogramHasLessOrEqualBucketsAndExactSums(t *testing.T) {
 		{MetricQueriesTotal, QueryInsert, 0},
 	}
 	for _, c := range checks {
-		if got := series(t, reg, c.name, c.qt).GetCounter().GetValue(); got != c.want {
+		if got := series(t, reg, c.name, LabelQueryType, string(c.qt)).GetCounter().GetValue(); got != c.want {
 			t.Errorf("%s{query_type=%q} = %v, want %v", c.name, c.qt, got, c.want)
 		}
 	}
 	// Like client_golang's own series, they carry their creation time.
 	for _, name := range []string{MetricQueriesTotal, MetricSlowQueriesTotal, MetricQueryErrorsTotal} {
-		if ct := series(t, reg, name, QuerySelect).GetCounter().GetCreatedTimestamp(); ct == nil || ct.AsTime().After(time.Now()) {
+		if ct := series(t, reg, name, LabelQueryType, string(QuerySelect)).GetCounter().GetCreatedTimestamp(); ct == nil || ct.AsTime().After(time.Now()) {
 			t.Errorf("%s: created timestamp %v, want the middleware's creation time", name, ct)
 		}
 	}

@@ -120,9 +120,8 @@ func family(t *testing.T, g prometheus.Gatherer, name string) *dto.MetricFamily 
 	return nil
 }
 
-// sample returns the counter value, or the histogram's sample count, of
-// the series of family name whose label has value.
-func sample(t *testing.T, g prometheus.Gatherer, name, label, value string) float64 {
+// series returns the gathered sample of family name whose label has value.
+func series(t *testing.T, g prometheus.Gatherer, name, label, value string) *dto.Metric {
 	t.Helper()
 	mf := family(t, g, name)
 	if mf == nil {
@@ -131,15 +130,23 @@ func sample(t *testing.T, g prometheus.Gatherer, name, label, value string) floa
 	for _, m := range mf.GetMetric() {
 		for _, lp := range m.GetLabel() {
 			if lp.GetName() == label && lp.GetValue() == value {
-				if h := m.GetHistogram(); h != nil {
-					return float64(h.GetSampleCount())
-				}
-				return m.GetCounter().GetValue()
+				return m
 			}
 		}
 	}
 	t.Fatalf("no series %s{%s=%q}", name, label, value)
-	return 0
+	return nil
+}
+
+// sample returns the counter value, or the histogram's sample count, of
+// the series of family name whose label has value.
+func sample(t *testing.T, g prometheus.Gatherer, name, label, value string) float64 {
+	t.Helper()
+	m := series(t, g, name, label, value)
+	if h := m.GetHistogram(); h != nil {
+		return float64(h.GetSampleCount())
+	}
+	return m.GetCounter().GetValue()
 }
 
 func TestMetricsMatchTheContract(t *testing.T) {
