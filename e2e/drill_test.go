@@ -507,38 +507,15 @@ func runScenario(t *testing.T, sc scenario) {
 			t.Fatalf("alert %s has severity %q, which routes nowhere", a, d.severity[a])
 		}
 	}
-	first := func(list []notification, alert string, r route) (time.Time, bool) {
-		for _, n := range list {
-			if n.At.After(onset) && n.Via == r.via && n.Dest == r.dest && slices.Contains(n.Alerts, alert) {
-				return n.At, true
-			}
-		}
-		return time.Time{}, false
-	}
-	for {
+	firing := func(notification) bool { return true }
+	d.awaitNotified(onset, want, firing, "after the anomaly began", func() {
 		for _, a := range d.amAlerts() {
 			name := a.Labels["alertname"]
 			if _, ok := fired[name]; !ok {
 				fired[name] = a.StartsAt
 			}
 		}
-		list, _ := d.box.snapshot()
-		missing := 0
-		for a, routes := range want {
-			for _, r := range routes {
-				if _, ok := first(list, a, r); !ok {
-					missing++
-				}
-			}
-		}
-		if missing == 0 {
-			break
-		}
-		if time.Since(onset) > deadline {
-			t.Fatalf("%d expected notifications missing %v after the anomaly began (want %v on the routes of their severity)", missing, deadline, sc.fire)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	})
 
 	// Inhibited twins must fire and be suppressed by an inhibition.
 	for _, a := range sc.inhibited {
@@ -639,13 +616,52 @@ func runScenario(t *testing.T, sc scenario) {
 	defer tableMu.Unlock()
 	for _, a := range sc.fire {
 		for _, r := range want[a] {
-			at, _ := first(list, a, r)
+			at, _ := firstNotified(list, onset, a, r, firing)
 			row := latency{scenario: sc.name, alert: a, route: r, onsetToNotified: at.Sub(onset)}
 			if f, ok := fired[a]; ok {
 				row.onsetToFired, row.firedToNotified = f.Sub(onset), at.Sub(f)
 			}
 			table = append(table, row)
 		}
+	}
+}
+
+// firstNotified returns when alert first reached route r after since in a
+// notification that match accepts.
+func firstNotified(list []notification, since time.Time, alert string, r route, match func(notification) bool) (time.Time, bool) {
+	for _, n := range list {
+		if n.At.After(since) && n.Via == r.via && n.Dest == r.dest && slices.Contains(n.Alerts, alert) && match(n) {
+			return n.At, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// awaitNotified polls until every alert of want has reached each of its
+// routes after since in a notification that match accepts, failing the
+// test after deadline; poll, if set, runs at every round.
+func (d *drill) awaitNotified(since time.Time, want map[string][]route, match func(notification) bool, when string, poll func()) {
+	for {
+		if poll != nil {
+			poll()
+		}
+		list, _ := d.box.snapshot()
+		var missing []string
+		for a, routes := range want {
+			for _, r := range routes {
+				if _, ok := firstNotified(list, since, a, r, match); !ok {
+					missing = append(missing, a+" on "+r.String())
+				}
+			}
+		}
+		if len(missing) == 0 {
+			return
+		}
+		if time.Since(since) > deadline {
+			sort.Strings(missing)
+			d.t.Fatalf("notifications still missing %v %s: %v", deadline, when, missing)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 
@@ -668,32 +684,7 @@ func (d *drill) checkResolved(sc scenario, want map[string][]route) {
 	t := d.t
 	healed := time.Now()
 	d.setScenario("healthy")
-	at := func(list []notification, alert string, r route) (time.Time, bool) {
-		for _, n := range list {
-			if n.At.After(healed) && isResolved(n) && n.Via == r.via && n.Dest == r.dest && slices.Contains(n.Alerts, alert) {
-				return n.At, true
-			}
-		}
-		return time.Time{}, false
-	}
-	for {
-		list, _ := d.box.snapshot()
-		var missing []string
-		for _, a := range sc.fire {
-			for _, r := range want[a] {
-				if _, ok := at(list, a, r); !ok {
-					missing = append(missing, a+" on "+r.String())
-				}
-			}
-		}
-		if len(missing) == 0 {
-			break
-		}
-		if time.Since(healed) > deadline {
-			t.Fatalf("no resolved notification %v after the workload turned healthy: %v", deadline, missing)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	d.awaitNotified(healed, want, isResolved, "after the workload turned healthy (resolved notifications)", nil)
 	time.Sleep(settle)
 	list, problems := d.box.snapshot()
 	for _, p := range problems {
@@ -721,7 +712,7 @@ func (d *drill) checkResolved(sc scenario, want map[string][]route) {
 	defer tableMu.Unlock()
 	for _, a := range sc.fire {
 		for _, r := range want[a] {
-			when, _ := at(list, a, r)
+			when, _ := firstNotified(list, healed, a, r, isResolved)
 			resolved = append(resolved, latency{scenario: sc.name, alert: a, route: r, onsetToNotified: when.Sub(healed)})
 		}
 	}
