@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 
+	goyaml "github.com/goccy/go-yaml"
+	goyamlparser "github.com/goccy/go-yaml/parser"
 	"gopkg.in/yaml.v3"
 
 	"github.com/dbmonctl/dbmonctl/internal/diag"
@@ -32,6 +34,9 @@ type Source struct {
 	// Positions maps a field path (thresholds.slow_rate.warning.threshold,
 	// prometheus.targets[1]) to where the file set it.
 	Positions map[string]Pos
+	// Data is the file's content, so a finding can be shown with the line
+	// it points at.
+	Data []byte
 }
 
 // Locate fills in File, Line and Column of findings whose Path the file set
@@ -45,13 +50,29 @@ func (s Source) Locate(errs []error) {
 		if !errors.As(err, &e) || e.File != "" {
 			continue
 		}
-		for p := e.Path; p != ""; p = parentPath(p) {
-			if pos, ok := s.Positions[p]; ok {
-				e.File, e.Line, e.Column = s.File, pos.Line, pos.Column
-				break
-			}
+		if pos, ok := s.position(e.Path, e.Related); ok {
+			e.File, e.Line, e.Column = s.File, pos.Line, pos.Column
 		}
 	}
+}
+
+// position finds where the file set path, or else the first of related it
+// set, or else the closest parent of path it set.
+func (s Source) position(path string, related []string) (Pos, bool) {
+	if pos, ok := s.Positions[path]; ok {
+		return pos, true
+	}
+	for _, r := range related {
+		if pos, ok := s.Positions[r]; ok {
+			return pos, true
+		}
+	}
+	for p := parentPath(path); p != ""; p = parentPath(p) {
+		if pos, ok := s.Positions[p]; ok {
+			return pos, true
+		}
+	}
+	return Pos{}, false
 }
 
 func parentPath(p string) string {
@@ -77,19 +98,19 @@ func LoadFile(path string) (Config, Source, error) {
 // diag.List of *diag.Error carrying file, line, column and field path.
 func Load(name string, data []byte) (Config, Source, error) {
 	cfg := Default()
-	src := Source{File: name, Positions: map[string]Pos{}}
+	src := Source{File: name, Positions: map[string]Pos{}, Data: data}
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
 			return cfg, src, nil // an empty file keeps every default
 		}
-		return Config{}, src, diag.List{syntaxError(name, err)}
+		return Config{}, src, diag.List{syntaxError(name, data, err)}
 	}
 	// A second document is a mistake, not something to ignore silently.
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
-		return Config{}, src, diag.List{&diag.Error{ID: "config-syntax", File: name, Line: extra.Line, Column: extra.Column, Message: "more than one YAML document; a config file holds exactly one"}}
+		return Config{}, src, diag.List{&diag.Error{ID: CheckConfigSyntax, File: name, Line: extra.Line, Column: extra.Column, Message: "more than one YAML document; a config file holds exactly one"}}
 	}
 	root := &doc
 	if root.Kind == yaml.DocumentNode {
@@ -109,16 +130,48 @@ func Load(name string, data []byte) (Config, Source, error) {
 	return cfg, src, nil
 }
 
+// Check IDs of the findings about the config file itself.
+const (
+	CheckConfigSyntax = "config-syntax"
+	CheckConfigField  = "config-field"
+	CheckConfigEmpty  = "config-empty"
+)
+
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
-func syntaxError(file string, err error) error {
+// syntaxError turns yaml.v3's syntax error into a finding at the real
+// position. yaml.v3 reports the line of the construct that was open (a
+// flow sequence, a block mapping), zero-based, and no column; the problem
+// is often lines later. A second parser that keeps token positions
+// locates it; yaml.v3 stays the judge of what is valid and its message is
+// kept.
+func syntaxError(file string, data []byte, err error) error {
 	msg := err.Error()
-	e := &diag.Error{ID: "config-syntax", File: file, Message: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		e.Line, _ = strconv.Atoi(m[1])
+	e := &diag.Error{ID: CheckConfigSyntax, File: file, Message: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
+	m := yamlLine.FindStringSubmatch(msg)
+	if m != nil {
 		e.Message = "invalid YAML: " + m[2]
 	}
+	if line, col, ok := locateSyntaxError(data); ok {
+		e.Line, e.Column = line, col
+	} else if m != nil {
+		// yaml.v3's line is where the enclosing construct starts: say so
+		// rather than point at a line that may be fine.
+		e.Line, _ = strconv.Atoi(m[1])
+		e.Message += " (in the construct that starts after this line)"
+	}
 	return e
+}
+
+// locateSyntaxError returns the 1-based line and column of the first
+// syntax error go-yaml's parser finds in data.
+func locateSyntaxError(data []byte) (line, col int, ok bool) {
+	_, err := goyamlparser.ParseBytes(data, 0)
+	var se *goyaml.SyntaxError
+	if !errors.As(err, &se) || se.Token == nil || se.Token.Position == nil {
+		return 0, 0, false
+	}
+	return se.Token.Position.Line, se.Token.Position.Column, se.Token.Position.Line > 0
 }
 
 type loader struct {
@@ -128,7 +181,7 @@ type loader struct {
 }
 
 func (l *loader) fail(n *yaml.Node, path, format string, args ...any) {
-	l.errs = append(l.errs, &diag.Error{ID: "config-field", File: l.file, Line: n.Line, Column: n.Column, Path: path, Message: fmt.Sprintf(format, args...)})
+	l.errs = append(l.errs, &diag.Error{ID: CheckConfigField, File: l.file, Line: n.Line, Column: n.Column, Path: path, Message: fmt.Sprintf(format, args...)})
 }
 
 var (

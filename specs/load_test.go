@@ -126,3 +126,126 @@ func FuzzLoad(f *testing.F) {
 		_ = validateConfig(c)
 	})
 }
+
+func TestLoadSyntaxErrorAtTheRealLineAndColumn(t *testing.T) {
+	for _, tc := range []struct {
+		name, in        string
+		line, col       int
+		messageContains string
+	}{
+		{"an unclosed flow sequence is reported where it should have closed", "alerting:\n  team: db\nthresholds:\n  buckets: [0.1, 0.5\n  slow_query: 1s\n", 5, 3, "did not find expected ',' or ']'"},
+		{"a key indented one column short", "alerting:\n  team: db\n grafana_url: x\n", 3, 2, "did not find expected key"},
+		{"a tab in the indentation", "alerting:\n\tteam: db\n", 2, 1, "cannot start any token"},
+		{"a mapping value where none is allowed", "alerting:\n  team: a: b\n", 2, 9, "mapping values are not allowed"},
+		{"an unterminated quoted string", "alerting:\n  team: \"db\nthresholds: {}\n", 2, 9, "unexpected end of stream"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := Load("c.yaml", []byte(tc.in))
+			var e *diag.Error
+			if !errors.As(err, &e) {
+				t.Fatalf("want a finding, got %v", err)
+			}
+			if e.ID != CheckConfigSyntax || e.Line != tc.line || e.Column != tc.col || !strings.Contains(e.Message, tc.messageContains) {
+				t.Errorf("got %s [%s] at %d:%d, want %d:%d containing %q", e, e.ID, e.Line, e.Column, tc.line, tc.col, tc.messageContains)
+			}
+		})
+	}
+}
+
+func TestValidateWarnsOnAnEmptyFile(t *testing.T) {
+	for _, in := range []string{"", "# only a comment\n"} {
+		c, src, err := Load("empty.yaml", []byte(in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		errs := Validate(c, src)
+		if len(errs) != 1 || !diag.IsWarning(errs[0]) || diag.As(errs[0]).ID != CheckConfigEmpty || diag.As(errs[0]).File != "empty.yaml" {
+			t.Errorf("%q: want one config-empty warning in empty.yaml, got %v", in, diag.List(errs))
+		}
+	}
+}
+
+func TestFindingIsLocatedAtTheRelatedSettingTheFileChanged(t *testing.T) {
+	c, src, err := Load("c.yaml", []byte("prometheus:\n  scrape_interval: 2m\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, err := range Validate(c, src) {
+		e := diag.As(err)
+		if e.ID == CheckRateWindow && e.Path == "thresholds.rate_window" {
+			found = true
+			if e.File != "c.yaml" || e.Line != 2 || e.Column != 20 {
+				t.Errorf("rate-window finding at %s:%d:%d, want c.yaml:2:20 (the scrape interval that broke it)", e.File, e.Line, e.Column)
+			}
+		}
+	}
+	if !found {
+		t.Fatal("no rate-window finding for a 2m scrape interval and a 5m rate window")
+	}
+}
+
+func TestValidateRejectsAnEmailThatIsNotAnAddress(t *testing.T) {
+	c, src, err := Load("c.yaml", []byte("alertmanager:\n  email:\n    to: oncall at example dot com\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := diag.Errors(Validate(c, src))
+	if len(errs) == 0 || diag.As(errs[0]).Path != "alertmanager.email.to" || diag.As(errs[0]).Line != 3 {
+		t.Fatalf("want a finding at c.yaml:3 on alertmanager.email.to, got %v", diag.List(errs))
+	}
+	c.Alertmanager.Email.To = "a@example.com, Team B <b@example.com>"
+	if errs := diag.Errors(Validate(c, Source{})); len(errs) > 0 {
+		t.Errorf("a list of addresses was rejected: %v", diag.List(errs))
+	}
+}
+
+func TestValidateWarnsWhenRunbookLinksPointAtDefaultRunbooksForOtherThresholds(t *testing.T) {
+	c, src, err := Load("c.yaml", []byte("thresholds:\n  slow_rate:\n    critical: {threshold: 0.2}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := Validate(c, src)
+	if len(errs) != 1 || !diag.IsWarning(errs[0]) || diag.As(errs[0]).ID != CheckRunbookURL {
+		t.Fatalf("want one runbook-url warning, got %v", diag.List(errs))
+	}
+	if e := diag.As(errs[0]); e.File != "c.yaml" || e.Line != 2 {
+		t.Errorf("warning at %s:%d, want c.yaml:2 (the thresholds the file changed)", e.File, e.Line)
+	}
+	c.Alerting.RunbookBaseURL = "https://runbooks.example.com/db"
+	if errs := Validate(c, Source{}); len(errs) > 0 {
+		t.Errorf("own runbook URL still warned: %v", diag.List(errs))
+	}
+}
+
+func TestValidateFindsASelectorThatNoScrapedSeriesMatches(t *testing.T) {
+	for _, tc := range []struct {
+		name, in string
+		want     bool
+	}{
+		{"a job the generated scrape config does not produce", "service:\n  selector: job=\"orders-api\"\n", true},
+		{"the job the scrape config produces", "service:\n  selector: job=\"orders-api\"\nprometheus:\n  job_name: orders-api\n", false},
+		{"a regex matching the job", "service:\n  selector: job=~\"app|api\"\n", false},
+		{"an instance that is not a target", "service:\n  selector: instance=\"db:9100\"\n", true},
+		{"a label the scrape config does not control", "service:\n  selector: job=\"app\", env=\"prod\"\n", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, src, err := Load("c.yaml", []byte(tc.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got *diag.Error
+			for _, err := range Validate(c, src) {
+				if e := diag.As(err); e.ID == CheckSelectorScrape {
+					got = e
+				}
+			}
+			if (got != nil) != tc.want {
+				t.Fatalf("selector-scrape finding = %v, want %v", got, tc.want)
+			}
+			if got != nil && (got.Line != 2 || got.Path != "service.selector") {
+				t.Errorf("finding at line %d path %s, want line 2 on service.selector", got.Line, got.Path)
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package specs
 import (
 	"fmt"
 	"net"
+	"net/mail"
 	"net/url"
 	"regexp"
 	"slices"
@@ -378,6 +379,16 @@ func RoutingFindings(c Config) []error {
 	required("alertmanager.slack.default_channel", am.Slack.DefaultChannel, "alerts without a known severity post there")
 	required("alertmanager.email.to", am.Email.To, "critical and warning alerts are mailed there")
 	required("alertmanager.email.from", am.Email.From, "SMTP needs a sender")
+	for _, f := range []struct{ path, v string }{{"alertmanager.email.to", am.Email.To}, {"alertmanager.email.from", am.Email.From}} {
+		// Alertmanager expands templates in to before sending; only a
+		// literal value can be checked here.
+		if strings.TrimSpace(f.v) == "" || strings.Contains(f.v, "{{") {
+			continue
+		}
+		if _, err := mail.ParseAddressList(f.v); err != nil {
+			add(CheckSetting, f.path, "%q is not an email address or a comma-separated list of them (%v)", f.v, err)
+		}
+	}
 	if am.Email.AuthUsername != "" {
 		required("alertmanager.email.auth_password_file", am.Email.AuthPasswordFile, "auth_username is set, so SMTP needs the password")
 	}

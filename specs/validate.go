@@ -1,21 +1,54 @@
 package specs
 
 import (
+	"bytes"
+
 	"github.com/dbmonctl/dbmonctl/internal/diag"
 )
 
+// CheckRunbookURL is the ID of the warning about runbook links that point
+// at runbooks written for other values.
+const CheckRunbookURL = "runbook-url"
+
 // Validate runs every check of the spec c and returns all findings, sorted.
 // src locates findings about values a user file set (file:line:col).
+// Findings of severity warning (diag.IsWarning) do not make a spec invalid.
 func Validate(c Config, src Source) []error {
 	errs := validateConfig(c)
 	if len(errs) == 0 {
 		// The artifacts of a config with bad values would only echo them;
 		// cross-checks run on a config whose own values are sound.
 		errs = append(errs, NewPack(c).crossCheck()...)
+		errs = append(errs, runbookFindings(c)...)
 	} else {
 		errs = append(errs, RoutingFindings(c)...)
+	}
+	if src.File != "" && len(src.Positions) == 0 {
+		w := diag.Warn(CheckConfigEmpty, "", "the file sets nothing, so every default applies; delete it or set the keys you want to change (dbmonctl init writes every key with its documentation)")
+		w.File = src.File
+		errs = append(errs, w)
 	}
 	src.Locate(errs)
 	diag.Sort(errs)
 	return errs
+}
+
+// runbookFindings warns when the alerts link to the default runbooks
+// (alerting.runbook_base_url left at its default) while the runbooks this
+// config generates say something else: the on-call engineer would read
+// thresholds, channels and queries that are not the ones that paged.
+func runbookFindings(c Config) []error {
+	def := Default()
+	if c.Alerting.RunbookBaseURL != def.Alerting.RunbookBaseURL {
+		return nil
+	}
+	mine, theirs := Runbooks(c), Runbooks(def)
+	for name, b := range mine {
+		if !bytes.Equal(b, theirs[name]) {
+			return []error{diag.Warn(CheckRunbookURL, "alerting.runbook_base_url",
+				"the alerts link to the default runbooks at %s, but this config's runbooks differ from them (e.g. %s.md: thresholds, channels or queries); publish the generated runbooks/ and set alerting.runbook_base_url to where they are",
+				def.Alerting.RunbookBaseURL, name).Relate("thresholds", "alertmanager", "service", "alerting")}
+		}
+	}
+	return nil
 }

@@ -24,6 +24,7 @@ const (
 	CheckRateWindow     = "rate-window"
 	CheckIdentity       = "identity"
 	CheckSetting        = "setting"
+	CheckSelectorScrape = "selector-scrape"
 )
 
 // validateConfig checks the Config's values on their own: orderings,
@@ -31,8 +32,10 @@ const (
 // Validate.
 func validateConfig(c Config) []error {
 	var errs []error
-	add := func(id, path, format string, args ...any) {
-		errs = append(errs, diag.New(id, path, format, args...))
+	add := func(id, path, format string, args ...any) *diag.Error {
+		e := diag.New(id, path, format, args...)
+		errs = append(errs, e)
+		return e
 	}
 	t := c.Thresholds
 
@@ -98,10 +101,10 @@ func validateConfig(c Config) []error {
 	// level never waits longer.
 	order := func(lowPath string, low Level, highPath string, high Level) {
 		if !(low.Threshold < high.Threshold) {
-			add(CheckThresholdOrder, lowPath+".threshold", "%v must be below %s.threshold (%v)", low.Threshold, highPath, high.Threshold)
+			add(CheckThresholdOrder, lowPath+".threshold", "%v must be below %s.threshold (%v)", low.Threshold, highPath, high.Threshold).Relate(highPath + ".threshold")
 		}
 		if high.For > low.For {
-			add(CheckForOrder, highPath+".for", "%s must not exceed %s.for (%s): the more urgent level must not wait longer", high.For, lowPath, low.For)
+			add(CheckForOrder, highPath+".for", "%s must not exceed %s.for (%s): the more urgent level must not wait longer", high.For, lowPath, low.For).Relate(lowPath + ".for")
 		}
 	}
 	order("thresholds.slow_rate.info", t.SlowRate.Info, "thresholds.slow_rate.warning", t.SlowRate.Warning)
@@ -117,7 +120,7 @@ func validateConfig(c Config) []error {
 		"thresholds.pool_saturation": t.PoolSaturation, "thresholds.pool_wait": t.PoolWait, "thresholds.metrics_absent": t.MetricsAbsent,
 	} {
 		if l.For < c.Alerting.EvaluationInterval {
-			add(CheckRange, path+".for", "%s is shorter than alerting.evaluation_interval (%s); one bad evaluation would page", l.For, c.Alerting.EvaluationInterval)
+			add(CheckRange, path+".for", "%s is shorter than alerting.evaluation_interval (%s); one bad evaluation would page", l.For, c.Alerting.EvaluationInterval).Relate("alerting.evaluation_interval")
 		}
 	}
 
@@ -126,23 +129,23 @@ func validateConfig(c Config) []error {
 	if scrape <= 0 {
 		add(CheckRange, "prometheus.scrape_interval", "must be positive, got %s", scrape)
 	} else if t.RateWindow < 4*scrape {
-		add(CheckRateWindow, "thresholds.rate_window", "%s is shorter than 4 × prometheus.scrape_interval (4 × %s = %s); rate() would have too few samples", t.RateWindow, scrape, 4*scrape)
+		add(CheckRateWindow, "thresholds.rate_window", "%s is shorter than 4 × prometheus.scrape_interval (4 × %s = %s); rate() would have too few samples", t.RateWindow, scrape, 4*scrape).Relate("prometheus.scrape_interval")
 	}
 	if scrape > 0 && t.MetricsAbsent.For < 4*scrape {
-		add(CheckRateWindow, "thresholds.metrics_absent.for", "%s is shorter than 4 × prometheus.scrape_interval (%s): one missed scrape, or a Prometheus restart, would page", t.MetricsAbsent.For, 4*scrape)
+		add(CheckRateWindow, "thresholds.metrics_absent.for", "%s is shorter than 4 × prometheus.scrape_interval (%s): one missed scrape, or a Prometheus restart, would page", t.MetricsAbsent.For, 4*scrape).Relate("prometheus.scrape_interval")
 	}
 	if t.BaselineWindow < 2*t.RateWindow {
-		add(CheckRateWindow, "thresholds.baseline_window", "%s must be at least twice thresholds.rate_window (%s) to be a baseline", t.BaselineWindow, t.RateWindow)
+		add(CheckRateWindow, "thresholds.baseline_window", "%s must be at least twice thresholds.rate_window (%s) to be a baseline", t.BaselineWindow, t.RateWindow).Relate("thresholds.rate_window")
 	}
 	// Once a spike has lasted its for duration it fills for/baseline_window
 	// of its own baseline. With factor × for ≥ baseline_window no spike,
 	// however large, can stay above factor × baseline for that long.
 	if t.RateSpike.Threshold > 1 && t.BaselineWindow > 0 &&
 		t.RateSpike.Threshold*float64(t.RateSpike.For) >= float64(t.BaselineWindow) {
-		add(CheckRateWindow, "thresholds.rate_spike.for", "%s × %v reaches thresholds.baseline_window (%s): a sustained spike would leak into its own baseline before firing; shorten for or lengthen the baseline", t.RateSpike.For, t.RateSpike.Threshold, t.BaselineWindow)
+		add(CheckRateWindow, "thresholds.rate_spike.for", "%s × %v reaches thresholds.baseline_window (%s): a sustained spike would leak into its own baseline before firing; shorten for or lengthen the baseline", t.RateSpike.For, t.RateSpike.Threshold, t.BaselineWindow).Relate("thresholds.rate_spike.threshold", "thresholds.baseline_window")
 	}
 	if t.TrafficDrop.For >= t.BaselineWindow {
-		add(CheckRateWindow, "thresholds.traffic_drop.for", "%s must be shorter than thresholds.baseline_window (%s), or the drop becomes its own baseline before firing", t.TrafficDrop.For, t.BaselineWindow)
+		add(CheckRateWindow, "thresholds.traffic_drop.for", "%s must be shorter than thresholds.baseline_window (%s), or the drop becomes its own baseline before firing", t.TrafficDrop.For, t.BaselineWindow).Relate("thresholds.baseline_window")
 	}
 	if c.Alerting.EvaluationInterval <= 0 {
 		add(CheckRange, "alerting.evaluation_interval", "must be positive, got %s", c.Alerting.EvaluationInterval)
@@ -158,8 +161,28 @@ func validateConfig(c Config) []error {
 		}
 	}
 	if c.Service.Selector != "" {
-		if _, err := parser.NewParser(parser.Options{}).ParseMetricSelector("{" + c.Service.Selector + "}"); err != nil {
+		ms, err := parser.NewParser(parser.Options{}).ParseMetricSelector("{" + c.Service.Selector + "}")
+		if err != nil {
 			add(CheckIdentity, "service.selector", "not a PromQL matcher list such as job=\"api\": %v", err)
+		}
+		// The generated scrape config decides job and instance: a
+		// selector that no scraped series can satisfy makes every alert
+		// silent and the absence alert page forever.
+		scraped := map[string][]string{
+			model.JobLabel:      {c.Prometheus.JobName},
+			model.InstanceLabel: c.Prometheus.Targets,
+		}
+		for _, m := range ms {
+			values, ok := scraped[m.Name]
+			if !ok || slices.ContainsFunc(values, m.Matches) {
+				continue
+			}
+			setting := "prometheus.job_name"
+			if m.Name == model.InstanceLabel {
+				setting = "prometheus.targets"
+			}
+			add(CheckSelectorScrape, "service.selector", "%s matches no series the generated scrape config produces (%s=%q from %s): every alert would stay silent and the absence alert would fire; set %s to match, or change the selector",
+				m, m.Name, strings.Join(values, `", "`), setting, setting).Relate(setting)
 		}
 	}
 

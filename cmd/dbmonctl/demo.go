@@ -17,8 +17,6 @@ import (
 	"github.com/dbmonctl/dbmonctl/internal/demo"
 )
 
-func init() { commands = append(commands, newDemoCmd) }
-
 type demoOptions struct {
 	listen   string
 	scenario string
@@ -69,6 +67,7 @@ address the demo serves on. Interrupt (Ctrl-C) to stop.`,
 	}
 	cmd.Flags().StringVar(&o.listen, "listen", "127.0.0.1:8080", "address to serve metrics and the control endpoint on (port 0 picks a free one)")
 	cmd.Flags().StringVar(&o.scenario, "scenario", string(demo.Healthy), "scenario to start with: "+strings.Join(names, ", "))
+	_ = cmd.RegisterFlagCompletionFunc("scenario", cobra.FixedCompletions(names, cobra.ShellCompDirectiveNoFileComp))
 	cmd.Flags().Float64Var(&o.qps, "qps", demo.DefaultQPS, "base query rate, statements per second")
 	cmd.Flags().IntVar(&o.maxOpen, "max-open-conns", demo.DefaultMaxOpenConns, "connection pool size")
 	cmd.Flags().StringVar(&o.dbDir, "db-dir", "", "directory of the SQLite database file (default: a temporary directory, removed on exit)")
@@ -86,9 +85,9 @@ func runDemo(ctx context.Context, a *app, o demoOptions) error {
 	if o.maxOpen < 1 {
 		return usageError("--max-open-conns must be at least 1, got %d", o.maxOpen)
 	}
-	cfg, err := a.loadConfig()
+	cfg, _, err := a.loadConfig()
 	if err != nil {
-		return err
+		return a.reportLoadError(err)
 	}
 	t := cfg.Thresholds
 	reg := prometheus.NewRegistry()

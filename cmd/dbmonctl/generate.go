@@ -9,7 +9,8 @@ import (
 	"github.com/dbmonctl/dbmonctl/internal/outdir"
 )
 
-func init() { commands = append(commands, newGenerateCmd) }
+// defaultOut is generate's output directory when --out is not given.
+const defaultOut = "generated"
 
 type generateOptions struct {
 	out   string
@@ -48,7 +49,7 @@ when any file on disk differs or is stale — the drift check for CI.`,
 			return runGenerate(a, o)
 		},
 	}
-	cmd.Flags().StringVar(&o.out, "out", "generated", "output directory")
+	cmd.Flags().StringVar(&o.out, "out", defaultOut, "output directory")
 	cmd.Flags().BoolVar(&o.check, "check", false, "write nothing; exit 1 with a diff when files on disk differ")
 	cmd.Flags().BoolVar(&o.prune, "prune", false, "remove files under --out that the spec no longer produces")
 	return cmd
@@ -70,39 +71,58 @@ func runGenerate(a *app, o generateOptions) error {
 	if err != nil {
 		return err
 	}
-	var drift int
-	for _, c := range changes {
-		if c.State == outdir.Unchanged {
-			continue
-		}
-		drift++
-		if o.check {
-			fmt.Fprint(a.stdout, outdir.Diff(c))
-			continue
-		}
-		switch c.State {
-		case outdir.Stale:
-			if o.prune {
-				fmt.Fprintf(a.stdout, "removed %s\n", filepath.Join(o.out, c.Path))
-			} else {
-				a.log.Warn("stale file: the spec no longer produces it (remove it, or rerun with --prune)", "file", filepath.Join(o.out, c.Path))
-			}
-		default:
-			fmt.Fprintf(a.stdout, "%s %s\n", c.State, filepath.Join(o.out, c.Path))
-		}
+	var outFlags []string
+	if o.out != defaultOut {
+		outFlags = []string{"--out", o.out}
 	}
 	if o.check {
-		if drift > 0 {
-			return fmt.Errorf("%d file(s) under %s differ from the spec; run dbmonctl generate", drift, o.out)
+		return reportDrift(a, o, changes, len(files), outFlags)
+	}
+	var pending, stale int
+	for _, c := range changes {
+		switch {
+		case c.State == outdir.Stale && !o.prune:
+			stale++
+			a.log.Warn("stale file: the spec no longer produces it (remove it, or rerun with --prune)", "file", filepath.Join(o.out, c.Path))
+		case c.State != outdir.Unchanged:
+			pending++
 		}
+	}
+	// Report only what happened: a line per file once it is in place, and
+	// on failure what was and was not done.
+	done, err := outdir.Apply(o.out, changes, o.prune)
+	for _, c := range done {
+		verb := c.State.String()
+		if c.State == outdir.Stale {
+			verb = "removed"
+		}
+		fmt.Fprintf(a.stdout, "%s %s\n", verb, filepath.Join(o.out, c.Path))
+	}
+	if err != nil {
+		if len(done) == 0 {
+			return fmt.Errorf("nothing was written to %s: %w", o.out, err)
+		}
+		return fmt.Errorf("%d of %d change(s) under %s were made (listed above), the rest were not: %w; fix the cause and run %s", len(done), pending, o.out, err, a.hint("generate", outFlags...))
+	}
+	if pending == 0 {
 		fmt.Fprintf(a.stdout, "%s is up to date (%d files)\n", o.out, len(files))
-		return nil
 	}
-	if err := outdir.Apply(o.out, changes, o.prune); err != nil {
-		return err
+	return nil
+}
+
+// reportDrift prints the diff of every file that differs and fails when
+// any does: generate --check, the CI drift check.
+func reportDrift(a *app, o generateOptions, changes []outdir.Change, nfiles int, outFlags []string) error {
+	drift := 0
+	for _, c := range changes {
+		if c.State != outdir.Unchanged {
+			drift++
+			fmt.Fprint(a.stdout, outdir.Diff(c))
+		}
 	}
-	if drift == 0 {
-		fmt.Fprintf(a.stdout, "%s is up to date (%d files)\n", o.out, len(files))
+	if drift > 0 {
+		return fmt.Errorf("%d file(s) under %s differ from the spec; run %s", drift, o.out, a.hint("generate", outFlags...))
 	}
+	fmt.Fprintf(a.stdout, "%s is up to date (%d files)\n", o.out, nfiles)
 	return nil
 }

@@ -12,8 +12,6 @@ import (
 	"github.com/dbmonctl/dbmonctl/specs"
 )
 
-func init() { commands = append(commands, newInitCmd) }
-
 type initOptions struct {
 	path  string
 	force bool
@@ -28,10 +26,12 @@ func newInitCmd(a *app) *cobra.Command {
 default spec with its documentation. Edit the values you want to change and
 delete the rest; pass the file to other commands with --config.
 
-init never overwrites an existing file unless --force is given.`,
+init never overwrites an existing file unless --force is given. With FILE
+"-" it prints the file to standard output instead.`,
 		Example: `  dbmonctl init                      # writes dbmonctl.yaml
   dbmonctl init deploy/dbmonctl.yaml
-  dbmonctl init --force dbmonctl.yaml # replace an existing file`,
+  dbmonctl init --force dbmonctl.yaml # replace an existing file
+  dbmonctl init - | less              # read it without writing a file`,
 		Args: maxArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.path = "dbmonctl.yaml"
@@ -48,6 +48,10 @@ init never overwrites an existing file unless --force is given.`,
 func runInit(a *app, o initOptions) error {
 	data, err := specs.DefaultYAML()
 	if err != nil {
+		return err
+	}
+	if o.path == "-" {
+		_, err := a.stdout.Write(data)
 		return err
 	}
 	if !o.force {

@@ -17,15 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dbmonctl/dbmonctl/pkg/grafana"
-	"github.com/dbmonctl/dbmonctl/specs"
 )
-
-func init() { commands = append(commands, newPushCmd) }
-
-// version is dbmonctl's version, set at build time with
-// -ldflags "-X main.version=v1.2.3"; push records it in the dashboard's
-// version history.
-var version = "dev"
 
 // renderSpecDashboard renders the dashboard JSON of the loaded spec, for a
 // push without --file. It is set by the file that owns rendering; while it
@@ -55,7 +47,6 @@ type pushOptions struct {
 }
 
 func newPushCmd(a *app) *cobra.Command {
-	def := specs.Default().Dashboard
 	var o pushOptions
 	cmd := &cobra.Command{
 		Use:   "push",
@@ -92,9 +83,9 @@ backoff within --timeout. Exit codes: 4 the token was refused (401/403),
 			// The folder defaults to the spec's, so a team's config file
 			// places the dashboard without extra flags.
 			if !cmd.Flags().Changed("folder-uid") || !cmd.Flags().Changed("folder-title") {
-				c, err := a.loadConfig()
+				c, _, err := a.loadConfig()
 				if err != nil {
-					return err
+					return a.reportLoadError(err)
 				}
 				if !cmd.Flags().Changed("folder-uid") {
 					o.folderUID = c.Dashboard.FolderUID
@@ -128,8 +119,8 @@ backoff within --timeout. Exit codes: 4 the token was refused (401/403),
 	f.StringVar(&o.grafanaURL, "grafana-url", "", "Grafana base URL, with any sub-path (default $GRAFANA_URL)")
 	f.StringVar(&o.tokenFile, "token-file", "", "file holding the service-account token, - for stdin (default $GRAFANA_TOKEN)")
 	f.Int64Var(&o.orgID, "org-id", 0, "Grafana organisation id, sent as X-Grafana-Org-Id (default: the token's org)")
-	f.StringVar(&o.folderUID, "folder-uid", def.FolderUID, "uid of the folder to save into, created if missing (default: the config's dashboard.folder_uid)")
-	f.StringVar(&o.folderTitle, "folder-title", def.FolderTitle, "title of the folder when push creates it (default: the config's dashboard.folder_title)")
+	f.StringVar(&o.folderUID, "folder-uid", "", "uid of the folder to save into, created if missing (default: the config's dashboard.folder_uid)")
+	f.StringVar(&o.folderTitle, "folder-title", "", "title of the folder when push creates it (default: the config's dashboard.folder_title)")
 	f.StringVar(&o.message, "message", "", "version-history message (default names the dbmonctl version and content hash)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "read the server only and print what would change")
 	f.BoolVar(&o.force, "force", false, "overwrite a dashboard edited outside dbmonctl")
@@ -172,7 +163,7 @@ func runPush(ctx context.Context, a *app, o pushOptions, dashboardJSON []byte) e
 		HTTPClient: httpClient,
 		Retry:      pushRetry,
 		Logger:     log,
-		UserAgent:  "dbmonctl/" + version,
+		UserAgent:  "dbmonctl/" + buildVersion(),
 	})
 	if err != nil {
 		return usageError("%v", err)
@@ -185,7 +176,7 @@ func runPush(ctx context.Context, a *app, o pushOptions, dashboardJSON []byte) e
 		FolderUID:   o.folderUID,
 		FolderTitle: o.folderTitle,
 		Message:     o.message,
-		PushedBy:    "dbmonctl " + version,
+		PushedBy:    "dbmonctl " + buildVersion(),
 		DryRun:      o.dryRun,
 		Force:       o.force,
 	})

@@ -18,8 +18,10 @@ type app struct {
 	stderr io.Writer
 	getenv func(string) string
 	log    *slog.Logger
-	// configPath is the --config flag (or DBMONCTL_CONFIG).
+	// configPath is the config file in use (see resolveConfig); empty for
+	// the embedded default spec. configFrom says how it was chosen.
 	configPath string
+	configFrom string
 	verbose    bool
 }
 
@@ -54,7 +56,7 @@ with the metrics the dbmonctl database/sql middleware exports.`,
 
   # Start from a config file holding every default
   dbmonctl init && dbmonctl generate --config dbmonctl.yaml`,
-		Version:       version,
+		Version:       buildVersion(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
@@ -63,10 +65,7 @@ with the metrics the dbmonctl database/sql middleware exports.`,
 				level = slog.LevelDebug
 			}
 			a.log = slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
-			if !cmd.Flags().Changed("config") && a.configPath == "" {
-				a.configPath = a.getenv("DBMONCTL_CONFIG")
-			}
-			return nil
+			return a.resolveConfig(cmd.Flags().Changed("config"))
 		},
 	}
 	root.PersistentFlags().StringVar(&a.configPath, "config", "", "user config file (YAML) overriding the embedded default spec; also $DBMONCTL_CONFIG")
@@ -74,15 +73,18 @@ with the metrics the dbmonctl database/sql middleware exports.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return usageError("%v", err)
 	})
-	for _, add := range commands {
-		root.AddCommand(add(a))
-	}
+	root.AddCommand(
+		newInitCmd(a),
+		newGenerateCmd(a),
+		newValidateCmd(a),
+		newTestCmd(a),
+		newSecretsCmd(a),
+		newPushCmd(a),
+		newDemoCmd(a),
+		newVersionCmd(a),
+	)
 	return root
 }
-
-// commands lists the subcommand constructors; each command file appends its
-// own in an init function, so adding a command touches one file.
-var commands []func(*app) *cobra.Command
 
 // maxArgs rejects more than n positional arguments with a usage error.
 func maxArgs(n int) cobra.PositionalArgs {

@@ -8,8 +8,6 @@ import (
 	"github.com/dbmonctl/dbmonctl/specs"
 )
 
-func init() { commands = append(commands, newTestCmd) }
-
 func newTestCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "test",

@@ -10,8 +10,6 @@ import (
 	"github.com/dbmonctl/dbmonctl/specs"
 )
 
-func init() { commands = append(commands, newValidateCmd) }
-
 type validateOptions struct {
 	format string
 }
@@ -40,57 +38,71 @@ Exit status: 0 no findings, 3 findings, 1 the check itself failed.`,
   dbmonctl validate --config dbmonctl.yaml --format json | jq '.findings[].id'`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if o.format != "text" && o.format != "json" {
-				return usageError("--format must be text or json, got %q", o.format)
-			}
 			return runValidate(a, o)
 		},
 	}
-	cmd.Flags().StringVar(&o.format, "format", "text", "output format: text or json")
+	cmd.Flags().Var(newEnumFlag(&o.format, "text", "text", "json"), "format", "output format: text or json")
+	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
 func runValidate(a *app, o validateOptions) error {
-	c, src, err := a.loadConfigSource()
-	if err != nil {
-		if o.format == "json" {
-			var list diag.List
-			if asList(err, &list) {
-				writeFindingsJSON(a, list)
-				return withCode(ExitFindings, errSilent)
-			}
-		}
+	c, src, err := a.loadConfig()
+	var errs []error
+	var list diag.List
+	switch {
+	case err == nil:
+		errs = specs.Validate(c, src)
+	case asList(err, &list):
+		errs = list
+	default:
 		return err
 	}
-	errs := specs.Validate(c, src)
+	var n int
 	if o.format == "json" {
-		writeFindingsJSON(a, errs)
+		n = writeFindingsJSON(a, errs)
 	} else {
-		for _, e := range errs {
-			d := diag.As(e)
-			fmt.Fprintf(a.stdout, "%s [%s]\n", d.Error(), d.ID)
-		}
-		if len(errs) == 0 {
+		n = printFindings(a.stdout, errs, src)
+		switch warnings := len(errs) - n; {
+		case len(errs) == 0:
 			fmt.Fprintln(a.stdout, "ok: no findings")
-		} else {
-			fmt.Fprintf(a.stdout, "%d finding(s)\n", len(errs))
+		case n == 0:
+			fmt.Fprintf(a.stdout, "ok: %d warning(s), no errors\n", warnings)
+		case warnings > 0:
+			fmt.Fprintf(a.stdout, "%d finding(s), %d warning(s)\n", n, warnings)
+		default:
+			fmt.Fprintf(a.stdout, "%d finding(s)\n", n)
 		}
 	}
-	if len(errs) > 0 {
+	if n > 0 {
 		return withCode(ExitFindings, errSilent)
 	}
 	return nil
 }
 
-func writeFindingsJSON(a *app, errs []error) {
+// writeFindingsJSON writes every finding (warnings included, each with its
+// severity) and returns the number of errors among them.
+func writeFindingsJSON(a *app, errs []error) int {
 	out := struct {
 		Findings []*diag.Error `json:"findings"`
 		Count    int           `json:"count"`
+		Errors   int           `json:"errors"`
+		Warnings int           `json:"warnings"`
 	}{Findings: []*diag.Error{}, Count: len(errs)}
 	for _, e := range errs {
-		out.Findings = append(out.Findings, diag.As(e))
+		d := *diag.As(e)
+		if d.Severity == "" {
+			d.Severity = diag.SeverityError
+		}
+		if d.Severity == diag.SeverityWarning {
+			out.Warnings++
+		} else {
+			out.Errors++
+		}
+		out.Findings = append(out.Findings, &d)
 	}
 	enc := json.NewEncoder(a.stdout)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(out)
+	return out.Errors
 }

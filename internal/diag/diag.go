@@ -26,6 +26,37 @@ type Error struct {
 	Column int    `json:"column,omitempty"`
 	// Message says what is wrong, lower case, no trailing period.
 	Message string `json:"message"`
+	// Severity is SeverityError (the default when empty) or
+	// SeverityWarning: a warning is shown but does not fail a command.
+	Severity string `json:"severity,omitempty"`
+	// Related are other field paths the finding depends on, in order: when
+	// the file did not set Path itself, it is located at the first of them
+	// it did set (a rate window too short for the scrape interval the user
+	// changed points at that scrape interval).
+	Related []string `json:"related,omitempty"`
+}
+
+// Severities of a finding.
+const (
+	SeverityError   = "error"
+	SeverityWarning = "warning"
+)
+
+// IsWarning reports whether err is a finding of severity warning.
+func IsWarning(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Severity == SeverityWarning
+}
+
+// Errors returns the findings of errs that are not warnings.
+func Errors(errs []error) []error {
+	var out []error
+	for _, e := range errs {
+		if !IsWarning(e) {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // Error formats as `file:line:col: path: message` with absent parts left out.
@@ -52,6 +83,17 @@ func (e *Error) Error() string {
 // New returns a finding without a file position.
 func New(id, path, format string, args ...any) *Error {
 	return &Error{ID: id, Path: path, Message: fmt.Sprintf(format, args...)}
+}
+
+// Warn returns a warning without a file position.
+func Warn(id, path, format string, args ...any) *Error {
+	return &Error{ID: id, Path: path, Message: fmt.Sprintf(format, args...), Severity: SeverityWarning}
+}
+
+// Relate adds paths the finding depends on (see Error.Related) and returns e.
+func (e *Error) Relate(paths ...string) *Error {
+	e.Related = append(e.Related, paths...)
+	return e
 }
 
 // As returns the *Error inside err, or a finding with ID "error" that wraps

@@ -93,44 +93,52 @@ func Plan(dir string, files map[string][]byte) ([]Change, error) {
 
 // Apply writes every Created and Updated file. All of them are first staged
 // beside their targets; only when every one was written are they renamed
-// into place, so a failure (disk full, permission) leaves every file on disk
-// as it was. Stale files are removed only when prune is set.
-func Apply(dir string, changes []Change, prune bool) error {
-	var staged []*atomicfile.Staged
-	abort := func() {
-		for _, s := range staged {
-			s.Abort()
-		}
+// into place, so a failure to write (disk full, permission) leaves every
+// file on disk as it was. Stale files are removed only when prune is set.
+//
+// Apply returns the changes it carried out, in order, also on error: a
+// rename or removal that fails after others succeeded leaves those others
+// done, and the caller must say so.
+func Apply(dir string, changes []Change, prune bool) ([]Change, error) {
+	type stagedChange struct {
+		c Change
+		s *atomicfile.Staged
 	}
+	var staged []stagedChange
 	for _, c := range changes {
 		if c.State != Created && c.State != Updated {
 			continue
 		}
 		s, err := atomicfile.Stage(filepath.Join(dir, filepath.FromSlash(c.Path)), c.New, 0o644)
 		if err != nil {
-			abort()
-			return err
-		}
-		staged = append(staged, s)
-	}
-	for i, s := range staged {
-		if err := s.Commit(); err != nil {
-			for _, rest := range staged[i+1:] {
-				rest.Abort()
+			for _, st := range staged {
+				st.s.Abort()
 			}
-			return err
+			return nil, err
 		}
+		staged = append(staged, stagedChange{c, s})
+	}
+	var done []Change
+	for i, st := range staged {
+		if err := st.s.Commit(); err != nil {
+			for _, rest := range staged[i+1:] {
+				rest.s.Abort()
+			}
+			return done, err
+		}
+		done = append(done, st.c)
 	}
 	if prune {
 		for _, c := range changes {
 			if c.State == Stale {
 				if err := os.Remove(filepath.Join(dir, filepath.FromSlash(c.Path))); err != nil {
-					return fmt.Errorf("prune %s: %w", c.Path, err)
+					return done, fmt.Errorf("prune %s: %w", c.Path, err)
 				}
+				done = append(done, c)
 			}
 		}
 	}
-	return nil
+	return done, nil
 }
 
 // Diff is a unified diff of one change, old on disk against new.

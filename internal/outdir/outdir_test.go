@@ -41,7 +41,8 @@ func TestPlanApply(t *testing.T) {
 		t.Errorf("diff of a stale file:\n%s", d)
 	}
 
-	must(Apply(dir, changes, false))
+	_, err = Apply(dir, changes, false)
+	must(err)
 	if _, err := os.Stat(filepath.Join(dir, "gone.txt")); err != nil {
 		t.Errorf("a stale file was removed without prune: %v", err)
 	}
@@ -52,7 +53,8 @@ func TestPlanApply(t *testing.T) {
 			t.Errorf("after Apply, %s is %s", c.Path, c.State)
 		}
 	}
-	must(Apply(dir, again, true))
+	_, err = Apply(dir, again, true)
+	must(err)
 	if _, err := os.Stat(filepath.Join(dir, "gone.txt")); !os.IsNotExist(err) {
 		t.Errorf("prune kept the stale file: %v", err)
 	}
@@ -79,7 +81,7 @@ func TestApplyFailureLeavesDiskUntouched(t *testing.T) {
 		{Path: "keep.txt", State: Updated, New: []byte("new\n")},
 		{Path: "z/x.txt", State: Created, New: []byte("x")},
 	}
-	if err := Apply(dir, changes, false); err == nil {
+	if _, err := Apply(dir, changes, false); err == nil {
 		t.Fatal("want an error writing over a directory")
 	}
 	if b, _ := os.ReadFile(filepath.Join(dir, "keep.txt")); string(b) != "old\n" {
@@ -89,6 +91,36 @@ func TestApplyFailureLeavesDiskUntouched(t *testing.T) {
 	for _, e := range entries {
 		if strings.HasPrefix(e.Name(), ".keep.txt.tmp") {
 			t.Errorf("temporary file %s left behind", e.Name())
+		}
+	}
+}
+
+func TestApplyReportsWhatItDidWhenARenameFails(t *testing.T) {
+	dir := t.TempDir()
+	// b.txt is a non-empty directory: staging beside it works, the rename
+	// onto it fails after a.txt was already renamed into place.
+	if err := os.MkdirAll(filepath.Join(dir, "b.txt", "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	changes := []Change{
+		{Path: "a.txt", State: Created, New: []byte("a\n")},
+		{Path: "b.txt", State: Updated, New: []byte("b\n")},
+		{Path: "c.txt", State: Created, New: []byte("c\n")},
+	}
+	done, err := Apply(dir, changes, false)
+	if err == nil {
+		t.Fatal("renaming onto a directory succeeded")
+	}
+	if len(done) != 1 || done[0].Path != "a.txt" {
+		t.Fatalf("done = %v, want only a.txt", done)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "c.txt")); !os.IsNotExist(err) {
+		t.Errorf("c.txt was written after the failure: %v", err)
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") {
+			t.Errorf("a staged file was left behind: %s", e.Name())
 		}
 	}
 }
