@@ -409,12 +409,12 @@ func explain(err error, c *Client) error {
 	switch {
 	case ae.StatusCode == 401:
 		return fmt.Errorf("%w: grafana rejected the token: check GRAFANA_TOKEN or --token-file (a service-account token of this org)", err)
-	case ae.StatusCode == 403:
-		return fmt.Errorf("%w: the token lacks a permission: the service account needs the Editor role or folders:create and dashboards:write", err)
 	case ae.StatusCode == 403 && strings.Contains(ae.Message, messageManaged):
 		return fmt.Errorf("%w: another tool manages the dashboard and does not allow edits: change it there, or release it from that tool: %w", err, ErrProvisioned)
 	case ae.StatusCode == 403 && strings.HasPrefix(ae.Path, "/apis/"):
 		return fmt.Errorf("%w: the token lacks a permission, or the namespace is not its organisation's: check --namespace (default for org 1, org-<id>, stacks-<id> on Grafana Cloud) and --org-id", err)
+	case ae.StatusCode == 403:
+		return fmt.Errorf("%w: the token lacks a permission: the service account needs the Editor role or folders:create and dashboards:write", err)
 	case ae.StatusCode == 404 && ae.Path == "/api/health":
 		return fmt.Errorf("%w: no grafana API at %s: check --grafana-url (with any sub-path grafana is served under)", err, c.URL())
 	case ae.StatusCode == 404 && strings.HasPrefix(ae.Path, "/apis/"):

@@ -298,11 +298,11 @@ func (s apiStore) save(ctx context.Context, a saveArgs) (saved, error) {
 	if err != nil {
 		return saved{}, err
 	}
-	return saved{
-		version:    int(out.Metadata.Generation),
-		url:        "/d/" + a.want.uid,
-		markerKept: out.Metadata.Annotations[MarkerAnnotation] == a.marker.ContentHash,
-	}, nil
+	kept := out.Metadata.Annotations[MarkerAnnotation] == a.marker.ContentHash
+	if m, ok := readMarker(out.Spec); !kept && a.want.schema == SchemaV1 && ok {
+		kept = m.ContentHash == a.marker.ContentHash
+	}
+	return saved{version: int(out.Metadata.Generation), url: "/d/" + a.want.uid, markerKept: kept}, nil
 }
 
 // specBody is the spec push sends: for v1 the classic JSON without the
