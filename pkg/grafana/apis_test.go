@@ -180,8 +180,10 @@ func TestPushFaultsOnBothAPIs(t *testing.T) {
 	pushed := func(t *testing.T, srv *grafanatest.Server) {}
 	tests := []fault{
 		{
-			name:      "a 401 is an auth error and the echoed token is redacted",
-			fault:     func(m mode) grafanatest.Fault { return grafanatest.Fault{Method: "GET", Path: m.get, Status: 401, Body: `{"message":"bad token ` + testToken + `"}`} },
+			name: "a 401 is an auth error and the echoed token is redacted",
+			fault: func(m mode) grafanatest.Fault {
+				return grafanatest.Fault{Method: "GET", Path: m.get, Status: 401, Body: `{"message":"bad token ` + testToken + `"}`}
+			},
 			want:      ErrUnauthorized,
 			wantText:  "[REDACTED]",
 			wantTries: 1,
@@ -213,13 +215,17 @@ func TestPushFaultsOnBothAPIs(t *testing.T) {
 			wantTries: 1,
 		},
 		{
-			name:      "a 429 is retried",
-			fault:     func(m mode) grafanatest.Fault { return grafanatest.Fault{Method: "GET", Path: m.get, Status: 429, Times: 1} },
+			name: "a 429 is retried",
+			fault: func(m mode) grafanatest.Fault {
+				return grafanatest.Fault{Method: "GET", Path: m.get, Status: 429, Times: 1}
+			},
 			wantTries: 2,
 		},
 		{
-			name:      "a 503 is retried",
-			fault:     func(m mode) grafanatest.Fault { return grafanatest.Fault{Method: "POST", Path: m.save, Status: 503, Times: 2} },
+			name: "a 503 is retried",
+			fault: func(m mode) grafanatest.Fault {
+				return grafanatest.Fault{Method: "POST", Path: m.save, Status: 503, Times: 2}
+			},
 			wantTries: 3,
 		},
 		{
