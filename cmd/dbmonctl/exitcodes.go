@@ -27,6 +27,14 @@ const (
 	ExitConflict = 6
 	// ExitTooLarge: Grafana refused the dashboard's size (413).
 	ExitTooLarge = 7
+	// ExitSchemaV2: the dashboard is in schema v2 (Grafana 13 stored it as
+	// v2, GET /api answers 406; or a v2 resource was pushed) and the
+	// classic /api cannot read or write it; push through /apis.
+	ExitSchemaV2 = 8
+	// ExitAPIUnavailable: the server does not serve the API version the
+	// push needs (--api apis without dashboard.grafana.app/v1, or
+	// --schema v2 without dashboard.grafana.app/v2).
+	ExitAPIUnavailable = 9
 )
 
 // exitError carries an exit code with the error that caused it.

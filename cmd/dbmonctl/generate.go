@@ -13,9 +13,10 @@ import (
 const defaultOut = "generated"
 
 type generateOptions struct {
-	out   string
-	check bool
-	prune bool
+	out    string
+	check  bool
+	prune  bool
+	schema string
 }
 
 func newGenerateCmd(a *app) *cobra.Command {
@@ -52,6 +53,7 @@ when any file on disk differs or is stale — the drift check for CI.`,
 	cmd.Flags().StringVar(&o.out, "out", defaultOut, "output directory")
 	cmd.Flags().BoolVar(&o.check, "check", false, "write nothing; exit 1 with a diff when files on disk differ")
 	cmd.Flags().BoolVar(&o.prune, "prune", false, "remove files under --out that the spec no longer produces")
+	cmd.Flags().StringVar(&o.schema, "schema", schemaV1, "dashboard schema: v1, or v2 to also write "+fileDashboardV2+" (a dashboard.grafana.app/v2 resource)")
 	return cmd
 }
 
@@ -65,6 +67,9 @@ func runGenerate(a *app, o generateOptions) error {
 	}
 	files, err := p.Files()
 	if err != nil {
+		return err
+	}
+	if err := addSchemaFiles(files, p, o.schema); err != nil {
 		return err
 	}
 	changes, err := outdir.Plan(o.out, files)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/dbmonctl/dbmonctl/pkg/dashboard"
 	"github.com/dbmonctl/dbmonctl/pkg/grafana"
 )
 
@@ -44,6 +45,9 @@ type pushOptions struct {
 	timeout      time.Duration
 	caFile       string
 	insecureSkip bool
+	api          string
+	namespace    string
+	schema       string
 }
 
 func newPushCmd(a *app) *cobra.Command {
@@ -61,10 +65,25 @@ The server URL comes from --grafana-url or $GRAFANA_URL. The token, a Grafana
 service-account token, comes from --token-file (- reads standard input) or
 $GRAFANA_TOKEN; it is never accepted on the command line and never printed.
 
+--api chooses Grafana's HTTP API. auto (the default) asks GET /apis and uses
+the Kubernetes-style /apis/dashboard.grafana.app/<v1|v2>/namespaces/<ns>/dashboards
+when the server serves the version the dashboard needs (Grafana 13), and the
+classic /api otherwise; classic and apis force one. The /apis namespace is
+"default" for org 1, "org-<id>" for --org-id; Grafana Cloud needs
+--namespace stacks-<id>. --schema v2 pushes the dashboard as a
+dashboard.grafana.app/v2 resource (Grafana 13, /apis only); v1 stays the default.
+
+Grafana 13 stores a dashboard saved from its UI in schema v2. push sees that
+as an edit: it refuses, and --force overwrites it with dbmonctl's version (or
+--schema v2 --force pushes dbmonctl's as v2). Through the classic /api such a
+dashboard cannot be read at all (406): exit 8.
+
 Transient failures (connection errors, 429, 502, 503, 504) are retried with
 backoff within --timeout. Exit codes: 4 the token was refused (401/403),
-5 not found (404), 6 conflict (412, or edited in Grafana), 7 too large (413),
-1 any other failure.`,
+5 not found (404), 6 conflict (409/412, edited in Grafana, or provisioned),
+7 too large (413), 8 the dashboard is schema v2 and the classic /api cannot
+handle it, 9 the server does not serve the API version needed, 1 any other
+failure.`,
 		Example: `  # Preview, then push the dashboard of the spec
   export GRAFANA_URL=https://grafana.example.com GRAFANA_TOKEN=glsa_…
   dbmonctl push --config dbmonctl.yaml --dry-run
@@ -74,7 +93,10 @@ backoff within --timeout. Exit codes: 4 the token was refused (401/403),
   dbmonctl push --file generated/grafana/dashboard.json
 
   # Token from a secret file, another org and folder
-  dbmonctl push --token-file /run/secrets/grafana --org-id 2 --folder-uid db --folder-title Databases`,
+  dbmonctl push --token-file /run/secrets/grafana --org-id 2 --folder-uid db --folder-title Databases
+
+  # Grafana 13: the v2 schema, on Grafana Cloud
+  dbmonctl push --schema v2 --namespace stacks-123456`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.grafanaURL == "" {
@@ -94,14 +116,31 @@ backoff within --timeout. Exit codes: 4 the token was refused (401/403),
 					o.folderTitle = c.Dashboard.FolderTitle
 				}
 			}
+			if err := checkSchema(o.schema); err != nil {
+				return err
+			}
+			if o.file != "" && cmd.Flags().Changed("schema") {
+				return usageError("--schema applies to the dashboard rendered from the spec; with --file, the file's own schema is pushed")
+			}
 			var data []byte
-			if o.file != "" {
+			switch {
+			case o.file != "":
 				b, err := os.ReadFile(o.file)
 				if err != nil {
 					return fmt.Errorf("read dashboard: %w", err)
 				}
 				data = b
-			} else {
+			case o.schema == schemaV2:
+				p, err := a.loadPack()
+				if err != nil {
+					return err
+				}
+				b, err := dashboard.RenderV2(p.Dashboard)
+				if err != nil {
+					return fmt.Errorf("render dashboard: %w", err)
+				}
+				data = b
+			default:
 				if renderSpecDashboard == nil {
 					return usageError("--file is required")
 				}
@@ -127,6 +166,9 @@ backoff within --timeout. Exit codes: 4 the token was refused (401/403),
 	f.DurationVar(&o.timeout, "timeout", 2*time.Minute, "give up after this long, retries included")
 	f.StringVar(&o.caFile, "ca-file", "", "PEM file of CA certificates to trust, besides the system's")
 	f.BoolVar(&o.insecureSkip, "insecure-skip-verify", false, "do not verify Grafana's TLS certificate (unsafe: the token can be intercepted)")
+	f.StringVar(&o.api, "api", string(grafana.APIAuto), "Grafana API: auto (/apis when the server serves the dashboard's version, else /api), classic (/api) or apis")
+	f.StringVar(&o.namespace, "namespace", "", "/apis namespace (default: \"default\" for org 1, org-<id> for --org-id; Grafana Cloud: stacks-<id>)")
+	f.StringVar(&o.schema, "schema", schemaV1, "schema of the dashboard rendered from the spec: v1, or v2 (a dashboard.grafana.app/v2 resource, Grafana 13 /apis only)")
 	return cmd
 }
 
@@ -144,6 +186,14 @@ func runPush(ctx context.Context, a *app, o pushOptions, dashboardJSON []byte) e
 	}
 	if o.orgID < 0 {
 		return usageError("--org-id must be positive, got %d", o.orgID)
+	}
+	switch grafana.API(o.api) {
+	case grafana.APIAuto, grafana.APIClassic, grafana.APIResources:
+	default:
+		return usageError("--api must be auto, classic or apis, got %q", o.api)
+	}
+	if o.namespace != "" && grafana.API(o.api) == grafana.APIClassic {
+		return usageError("--namespace is for the /apis API; the classic API picks the org with --org-id")
 	}
 	token, err := readToken(a, o)
 	if err != nil {
@@ -179,6 +229,8 @@ func runPush(ctx context.Context, a *app, o pushOptions, dashboardJSON []byte) e
 		PushedBy:    "dbmonctl " + buildVersion(),
 		DryRun:      o.dryRun,
 		Force:       o.force,
+		API:         grafana.API(o.api),
+		Namespace:   o.namespace,
 	})
 	report(a.stdout, client, o, res, err)
 	if err != nil {
@@ -193,6 +245,9 @@ func report(w io.Writer, c *grafana.Client, o pushOptions, r grafana.PushResult,
 		return
 	}
 	fmt.Fprintf(w, "grafana %s at %s\n", r.Server, c.URL())
+	if r.API != "" {
+		fmt.Fprintf(w, "api %s\n", r.API)
+	}
 	if r.FolderCreated {
 		if o.dryRun {
 			fmt.Fprintf(w, "folder %q (%s) would be created\n", o.folderUID, o.folderTitle)
@@ -221,10 +276,15 @@ func report(w io.Writer, c *grafana.Client, o pushOptions, r grafana.PushResult,
 		switch {
 		case r.Provisioned:
 			fmt.Fprintf(w, "note: the server copy is provisioned from %s; push will refuse to replace it without --force\n", provisionedFrom(r))
+		case r.EditedOutside && r.StoredSchema == grafana.SchemaV2 && r.Schema == grafana.SchemaV1:
+			fmt.Fprintf(w, "note: the server copy was saved as schema v2 in Grafana; push will refuse to overwrite it without --force\n")
 		case r.EditedOutside:
 			fmt.Fprintf(w, "note: the server copy was edited outside dbmonctl; push will refuse to overwrite it without --force\n")
 		}
 	case err == nil:
+		if r.MarkerDropped {
+			fmt.Fprintf(w, "warning: grafana did not keep dbmonctl's %s annotation; the next push will take the dashboard for one edited in Grafana and need --force\n", grafana.MarkerAnnotation)
+		}
 		if r.Action == grafana.Updated {
 			fmt.Fprintf(w, "dashboard %q updated from version %d to %d: %s\n", r.UID, r.PreviousVersion, r.Version, r.URL)
 		} else {
@@ -252,6 +312,10 @@ func pushExitCode(err error) int {
 		return ExitConflict
 	case errors.Is(err, grafana.ErrTooLarge):
 		return ExitTooLarge
+	case errors.Is(err, grafana.ErrSchemaV2):
+		return ExitSchemaV2
+	case errors.Is(err, grafana.ErrAPIUnavailable):
+		return ExitAPIUnavailable
 	}
 	return ExitFailure
 }

@@ -16,4 +16,11 @@
 // substituted and names only series the middleware exports, panel ids are
 // unique, panels fit the 24-column grid without overlapping, and the JSON
 // reads back through the SDK's strict decoder unchanged.
+//
+// RenderV2 writes the same Definition as a dashboard.grafana.app/v2
+// resource, the schema Grafana 13 made generally available and serves on
+// its /apis dashboard API. The v2 panels take their options, field config
+// and queries from the v1 build, so the two schemas show the same thing.
+// The v1 JSON stays the default: it is what the classic /api and Grafana's
+// file provisioning accept.
 package dashboard

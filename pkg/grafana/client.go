@@ -349,11 +349,18 @@ func (c *Client) once(ctx context.Context, method, path string, body []byte, aut
 		raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 		ae := &APIError{Method: method, Path: path, StatusCode: resp.StatusCode}
 		var eb struct {
+			Kind    string `json:"kind"`
 			Message string `json:"message"`
 			Status  string `json:"status"`
+			Reason  string `json:"reason"`
 		}
 		if json.Unmarshal(raw, &eb) == nil && (eb.Message != "" || eb.Status != "") {
 			ae.Message, ae.Status = eb.Message, eb.Status
+			if eb.Kind == "Status" {
+				// A Kubernetes Status: "status" is only Success or
+				// Failure; the reason says which failure.
+				ae.Status = eb.Reason
+			}
 		} else {
 			ae.Message = strings.TrimSpace(string(raw))
 			if len(ae.Message) > 200 {

@@ -132,3 +132,84 @@ func saveBody(c Content, m Marker, version int) json.RawMessage {
 	}
 	return b
 }
+
+// Schemas of a dashboard document.
+const (
+	// SchemaV1 is the classic dashboard JSON model (panels, templating):
+	// what /api/dashboards takes and dashboard.grafana.app/v1 has as spec.
+	SchemaV1 = "v1"
+	// SchemaV2 is the dashboard.grafana.app/v2 schema (elements, layout),
+	// which Grafana 13 stores dashboards saved from its UI in.
+	SchemaV2 = "v2"
+)
+
+// MarkerAnnotation and PushedByAnnotation hold the marker on the /apis
+// API, where a v2 spec has no room for a field of its own: the content
+// hash and who pushed it, as metadata annotations.
+const (
+	MarkerAnnotation   = "dbmonctl/content-hash"
+	PushedByAnnotation = "dbmonctl/pushed-by"
+)
+
+// document is the dashboard to push, in either schema.
+type document struct {
+	schema     string
+	uid, title string
+	// content is what identity compares and the marker hashes: for v1 the
+	// classic JSON without serverFields (its "uid" included, so a hash is
+	// the same whichever API stored it); for v2 the resource's spec.
+	content Content
+}
+
+// parseDocument reads classic dashboard JSON, or a dashboard resource
+// ({apiVersion: dashboard.grafana.app/v1 or /v2, kind: Dashboard,
+// metadata: {name}, spec}) as `dbmonctl generate --schema v2` writes and
+// Grafana exports.
+func parseDocument(data []byte) (document, error) {
+	c, err := ParseContent(data)
+	if err != nil {
+		return document{}, err
+	}
+	apiVersion, isResource := c["apiVersion"].(string)
+	if _, hasSpec := c["spec"]; !isResource || !hasSpec {
+		return document{schema: SchemaV1, uid: c.UID(), title: c.Title(), content: c}, nil
+	}
+	var r struct {
+		Kind     string         `json:"kind"`
+		Metadata ObjectMeta     `json:"metadata"`
+		Spec     map[string]any `json:"spec"`
+	}
+	if err := json.Unmarshal(data, &r); err != nil {
+		return document{}, fmt.Errorf("decode dashboard resource: %w", err)
+	}
+	if r.Kind != "Dashboard" {
+		return document{}, fmt.Errorf("decode dashboard resource: kind is %q, want \"Dashboard\"", r.Kind)
+	}
+	if r.Spec == nil {
+		return document{}, errors.New("decode dashboard resource: spec is not an object")
+	}
+	switch apiVersion {
+	case GroupDashboard + "/v1":
+		spec := specContent(r.Spec, r.Metadata.Name)
+		return document{schema: SchemaV1, uid: r.Metadata.Name, title: spec.Title(), content: spec}, nil
+	case GroupDashboard + "/v2":
+		spec := Content(r.Spec)
+		return document{schema: SchemaV2, uid: r.Metadata.Name, title: spec.Title(), content: spec}, nil
+	}
+	return document{}, fmt.Errorf("decode dashboard resource: apiVersion %q is not supported (want %s/v1 or %s/v2)", apiVersion, GroupDashboard, GroupDashboard)
+}
+
+// specContent is the content of a v1 resource's spec: the classic JSON as
+// Grafana serves it on /api, with the uid (the resource's name) put back
+// and the server-managed fields dropped.
+func specContent(spec map[string]any, name string) Content {
+	c := make(Content, len(spec)+1)
+	for k, v := range spec {
+		c[k] = v
+	}
+	for _, k := range serverFields {
+		delete(c, k)
+	}
+	c["uid"] = name
+	return c
+}

@@ -1,9 +1,27 @@
 // Package grafana pushes a dashboard to a Grafana server over its HTTP API,
 // safely enough to run unattended in CI. It is a small typed client on
-// net/http for the five endpoints it needs (GET /api/health, GET and POST
-// /api/folders, GET /api/dashboards/uid/:uid, POST /api/dashboards/db);
-// docs/adr/0003-grafana-client.md says why it does not use the generated
-// OpenAPI client.
+// net/http for the endpoints it needs: GET /api/health, and either the
+// classic API (GET and POST /api/folders, GET /api/dashboards/uid/:uid,
+// POST /api/dashboards/db) or Grafana 12+'s Kubernetes-style /apis (GET
+// /apis discovery, dashboard.grafana.app/v1 or /v2 and folder.grafana.app
+// resources); docs/adr/0003-grafana-client.md says why it does not use the
+// generated OpenAPI client, docs/adr/0008-grafana-13-apis.md how it uses
+// /apis.
+//
+// # Which API
+//
+// With APIAuto, push asks GET /apis what the server serves and uses the
+// /apis dashboard API when it serves dashboard.grafana.app at the
+// dashboard's schema version (v1 for classic JSON, v2 for a v2 resource),
+// the classic /api otherwise. Every rule below holds on both: on /apis the
+// version is metadata.generation, optimistic locking sends
+// metadata.resourceVersion (409 Conflict when stale), the folder is the
+// grafana.app/folder annotation, the marker lives in annotations (and, for
+// a v1 spec, in the JSON too, so either API recognises a dashboard pushed
+// through the other), and a grafana.app/managedBy annotation counts as
+// provisioned. A dashboard Grafana 13 stores as v2 is read as stored and,
+// unless dbmonctl pushed it so, refused as an edit; through the classic
+// API it cannot be read at all (406) and push fails with ErrSchemaV2.
 //
 // # What a push does
 //

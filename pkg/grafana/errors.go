@@ -28,9 +28,30 @@ var (
 	// push was not forced.
 	ErrEditedOutside = errors.New("dashboard edited outside dbmonctl")
 	// ErrProvisioned: the dashboard is provisioned from a file on the
-	// Grafana server, which owns it, and the push was not forced.
+	// Grafana server (or, on the /apis API, managed by another tool), which
+	// owns it, and the push was not forced.
 	ErrProvisioned = errors.New("dashboard provisioned from a file")
+	// ErrSchemaV2: the classic /api cannot read or write the dashboard
+	// because it is in schema v2: Grafana stores it as v2 (GET answers
+	// 406), or the dashboard pushed is a v2 resource (POST answers 400).
+	// Only the /apis dashboard API handles it.
+	ErrSchemaV2 = errors.New("dashboard schema v2 needs the /apis dashboard API")
+	// ErrAPIUnavailable: the server does not serve the API version the
+	// push needs (dashboard.grafana.app/v1 or /v2 on /apis).
+	ErrAPIUnavailable = errors.New("API version not served")
 )
+
+// MessageV2Format is the start of Grafana's message when it refuses (400)
+// a v2 dashboard on the classic POST /api/dashboards/db.
+const MessageV2Format = "dashboard appears to be in v2 format"
+
+// MessageV2NotAcceptable is the start of Grafana's message when it refuses
+// (406) to serve a dashboard stored as v2 on GET /api/dashboards/uid/:uid.
+const MessageV2NotAcceptable = "dashboard api version not supported"
+
+// messageManaged is part of Grafana's message when /apis refuses to write
+// a resource another manager owns.
+const messageManaged = "is managed by"
 
 // MessageProvisioned is Grafana's message when it refuses (400) to save a
 // dashboard that file provisioning owns without allowUiUpdates.
@@ -43,16 +64,26 @@ const (
 	StatusPluginDashboard = "plugin-dashboard"
 )
 
+// Kubernetes reasons of /apis errors that push tells apart.
+const (
+	// ReasonConflict: an update sent a stale metadata.resourceVersion.
+	ReasonConflict = "Conflict"
+	// ReasonAlreadyExists: a create named an object that exists.
+	ReasonAlreadyExists = "AlreadyExists"
+)
+
 // APIError is a non-2xx answer from Grafana. Message and Status come from
-// Grafana's JSON error body ({"message": …, "status": …}) with the token
-// already redacted, since servers and proxies sometimes echo credentials.
+// Grafana's JSON error body ({"message": …, "status": …}, or on /apis a
+// Kubernetes Status whose "reason" becomes Status) with the token already
+// redacted, since servers and proxies sometimes echo credentials.
 type APIError struct {
 	// Method and Path identify the request, e.g. "POST /api/dashboards/db".
 	Method string
 	Path   string
 	// StatusCode is the HTTP status code.
 	StatusCode int
-	// Status is Grafana's machine-readable status, e.g. "version-mismatch".
+	// Status is Grafana's machine-readable status, e.g. "version-mismatch";
+	// on /apis the Kubernetes reason, e.g. "Conflict" or "AlreadyExists".
 	Status string
 	// Message is Grafana's human-readable message, or the start of a
 	// non-JSON body.

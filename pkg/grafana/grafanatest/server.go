@@ -6,6 +6,18 @@
 // dashboard file provisioning owns without allowUiUpdates), plus fault
 // injection (any status, slow answers, connection resets) and a snapshot
 // of its state so a test can prove that nothing else changed.
+//
+// With a Profile that serves them (Grafana12, Grafana13), it also serves
+// the Kubernetes-style /apis: discovery (GET /apis), dashboards at
+// /apis/dashboard.grafana.app/<version>/namespaces/<ns>/dashboards[/<name>]
+// (namespace default, org-<id>, stacks-<id>; resourceVersion optimistic
+// locking with 409 Conflict, 409 AlreadyExists, 404, 413, Kubernetes
+// Status errors, grafana.app/* annotations, managed resources refused with
+// 403, status.conversion when read at another schema than stored) and
+// folders at /apis/folder.grafana.app. Both APIs share one store, as in
+// Grafana: a dashboard saved as v2 (SaveV2AsUser, as Grafana 13's UI does)
+// answers 406 on GET /api/dashboards/uid/:uid, and POST /api/dashboards/db
+// refuses a v2 body with 400.
 package grafanatest
 
 import (
@@ -13,6 +25,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -21,8 +34,31 @@ import (
 	"time"
 )
 
-// Version is what GET /api/health reports.
+// Version is what GET /api/health reports for the default profile.
 const Version = "11.6.0"
+
+// Profile is what a fake server is: the version it reports and the /apis
+// group versions it serves.
+type Profile struct {
+	// Version is what GET /api/health reports.
+	Version string
+	// Dashboard and Folder are the versions of dashboard.grafana.app and
+	// folder.grafana.app served on /apis; none means /apis answers 404.
+	Dashboard, Folder []string
+	// StackID, when not zero, makes "stacks-<StackID>" the namespace of
+	// org 1, as on Grafana Cloud.
+	StackID int64
+}
+
+// Profiles of the Grafana versions push is tested against.
+var (
+	// Grafana11 has only the classic /api.
+	Grafana11 = Profile{Version: Version}
+	// Grafana12 serves /apis, but no GA dashboard version.
+	Grafana12 = Profile{Version: "12.1.0", Dashboard: []string{"v0alpha1", "v1beta1", "v2alpha1"}, Folder: []string{"v1beta1"}}
+	// Grafana13 serves the GA dashboard versions v1 and v2.
+	Grafana13 = Profile{Version: "13.0.1", Dashboard: []string{"v0alpha1", "v1beta1", "v1", "v2beta1", "v2"}, Folder: []string{"v1beta1"}}
+)
 
 // Server is a fake Grafana. Create it with New or NewTLS; Close it when done.
 type Server struct {
@@ -31,6 +67,8 @@ type Server struct {
 	// Token is the only service-account token the server accepts.
 	Token string
 
+	profile Profile
+
 	mu       sync.Mutex
 	orgs     map[int64]*org
 	faults   []*Fault
@@ -38,6 +76,10 @@ type Server struct {
 	nextID   int64
 	clock    int
 	maxBody  int64
+	rv       int64
+	// dropAnnotations makes /apis writes ignore annotations outside
+	// grafana.app/, as servers without custom metadata support do.
+	dropAnnotations bool
 }
 
 type org struct {
@@ -49,15 +91,28 @@ type folder struct {
 	ID    int64  `json:"id"`
 	UID   string `json:"uid"`
 	Title string `json:"title"`
+	RV    int64  `json:"resourceVersion"`
 }
 
 type dashboard struct {
-	ID        int64          `json:"id"`
-	UID       string         `json:"uid"`
-	Data      map[string]any `json:"data"`
-	Version   int            `json:"version"`
-	FolderUID string         `json:"folderUid"`
-	PluginID  string         `json:"pluginId,omitempty"`
+	ID  int64  `json:"id"`
+	UID string `json:"uid"`
+	// Data is, for schema v1, the classic JSON (with id, uid and version);
+	// for schema v2 the v2 spec.
+	Data map[string]any `json:"data"`
+	// Schema is "v1" or "v2"; StoredVersion the API version it was
+	// written with (classic saves write v0alpha1, as Grafana does).
+	Schema        string `json:"schema"`
+	StoredVersion string `json:"storedVersion"`
+	// Version is the classic version, which is the /apis generation.
+	Version int   `json:"version"`
+	RV      int64 `json:"resourceVersion"`
+	// Annotations and Labels are what /apis writes set, less Grafana's
+	// own (folder, message, created/updated by), which live in fields.
+	Annotations map[string]string `json:"annotations,omitempty"`
+	Labels      map[string]string `json:"labels,omitempty"`
+	FolderUID   string            `json:"folderUid"`
+	PluginID    string            `json:"pluginId,omitempty"`
 	// Provisioned names the provisioning file of a dashboard that file
 	// provisioning owns; AllowUIUpdates is that provider's allowUiUpdates.
 	Provisioned    string   `json:"provisioned,omitempty"`
@@ -103,9 +158,16 @@ type Fault struct {
 	hits int
 }
 
-// New starts a fake Grafana on plain HTTP that accepts token, with org 1.
+// New starts a fake Grafana 11 (classic /api only) on plain HTTP that
+// accepts token, with org 1.
 func New(token string) *Server {
+	return NewWithProfile(token, Grafana11)
+}
+
+// NewWithProfile starts a fake Grafana of profile p on plain HTTP.
+func NewWithProfile(token string, p Profile) *Server {
 	s := newServer(token)
+	s.profile = p
 	s.Server.Start()
 	return s
 }
@@ -121,6 +183,7 @@ func NewTLS(token string) *Server {
 func newServer(token string) *Server {
 	s := &Server{
 		Token:   token,
+		profile: Grafana11,
 		orgs:    map[int64]*org{1: newOrg()},
 		nextID:  1,
 		maxBody: 1 << 20,
@@ -151,6 +214,14 @@ func (s *Server) SetMaxBody(n int64) {
 	s.maxBody = n
 }
 
+// DropCustomAnnotations makes /apis writes ignore annotations outside
+// grafana.app/, as Grafana does where custom metadata is not supported.
+func (s *Server) DropCustomAnnotations(drop bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dropAnnotations = drop
+}
+
 // AddOrg creates an organisation.
 func (s *Server) AddOrg(id int64) {
 	s.mu.Lock()
@@ -164,7 +235,8 @@ func (s *Server) AddOrg(id int64) {
 func (s *Server) AddFolder(orgID int64, uid, title string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.orgs[orgID].folders[uid] = &folder{ID: s.id(), UID: uid, Title: title}
+	s.rv++
+	s.orgs[orgID].folders[uid] = &folder{ID: s.id(), UID: uid, Title: title, RV: s.rv}
 }
 
 // SaveAsUser stores a dashboard as a UI save by user would: data as given
@@ -181,7 +253,10 @@ func (s *Server) SaveAsUser(orgID int64, folderUID string, data map[string]any, 
 		o.dashboards[uid] = d
 	}
 	d.Data = clone(data)
+	d.Schema, d.StoredVersion = "v1", "v0alpha1"
 	d.Version++
+	s.rv++
+	d.RV = s.rv
 	d.FolderUID = folderUID
 	d.PluginID = pluginID
 	d.UpdatedBy = user
@@ -189,6 +264,34 @@ func (s *Server) SaveAsUser(orgID int64, folderUID string, data map[string]any, 
 	d.Messages = append(d.Messages, "")
 	d.Data["id"] = float64(d.ID)
 	d.Data["version"] = float64(d.Version)
+}
+
+// SaveV2AsUser stores a dashboard as Grafana 13's UI saves one: in schema
+// v2 (spec as given), version bumped, by user. keepAnnotations says
+// whether the UI sent back the annotations it read (the marker among
+// them); the classic /api answers 406 for it from then on.
+func (s *Server) SaveV2AsUser(orgID int64, folderUID, uid string, spec map[string]any, user string, keepAnnotations bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o := s.orgs[orgID]
+	d := o.dashboards[uid]
+	if d == nil {
+		d = &dashboard{ID: s.id(), UID: uid}
+		o.dashboards[uid] = d
+	}
+	if !keepAnnotations {
+		d.Annotations = nil
+	}
+	d.Data = clone(spec)
+	d.Schema, d.StoredVersion = "v2", "v2"
+	d.Version++
+	s.rv++
+	d.RV = s.rv
+	d.FolderUID = folderUID
+	d.PluginID = ""
+	d.UpdatedBy = user
+	d.Updated = s.tick()
+	d.Messages = append(d.Messages, "")
 }
 
 // Provision stores a dashboard as Grafana's file provisioning does: data as
@@ -204,8 +307,31 @@ func (s *Server) Provision(orgID int64, folderUID string, data map[string]any, p
 	d.Provisioned, d.AllowUIUpdates = path, allowUIUpdates
 }
 
-// Dashboard returns a stored dashboard's JSON (as GET would), its version
-// and folder, and whether it exists.
+// Schema returns the schema a dashboard is stored in ("v1", "v2"), and ""
+// when it does not exist.
+func (s *Server) Schema(orgID int64, uid string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if o := s.orgs[orgID]; o != nil && o.dashboards[uid] != nil {
+		return o.dashboards[uid].Schema
+	}
+	return ""
+}
+
+// Annotations returns the annotations /apis writes stored on a dashboard
+// (Grafana's own excepted).
+func (s *Server) Annotations(orgID int64, uid string) map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if o := s.orgs[orgID]; o != nil && o.dashboards[uid] != nil {
+		return maps.Clone(o.dashboards[uid].Annotations)
+	}
+	return nil
+}
+
+// Dashboard returns a stored dashboard's JSON (as the classic GET would;
+// for a v2 dashboard its spec), its version and folder, and whether it
+// exists.
 func (s *Server) Dashboard(orgID int64, uid string) (data map[string]any, version int, folderUID string, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -377,7 +503,11 @@ func (s *Server) matchFault(r *http.Request) *Fault {
 func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte, authorized bool) {
 	path := r.URL.Path
 	if r.Method == http.MethodGet && path == "/api/health" {
-		writeJSON(w, http.StatusOK, map[string]any{"commit": "abc1234", "database": "ok", "version": Version})
+		writeJSON(w, http.StatusOK, map[string]any{"commit": "abc1234", "database": "ok", "version": s.profile.Version})
+		return
+	}
+	if path == "/apis" || strings.HasPrefix(path, "/apis/") {
+		s.routeAPIs(w, r, body, authorized)
 		return
 	}
 	if !authorized {
@@ -416,9 +546,16 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte, auth
 			writeJSON(w, http.StatusNotFound, map[string]any{"message": "Dashboard not found"})
 			return
 		}
+		if d.Schema == "v2" {
+			// Grafana 13: v2 is not served on /api.
+			writeJSON(w, http.StatusNotAcceptable, map[string]any{"message": fmt.Sprintf(
+				"dashboard api version not supported, use /apis/dashboard.grafana.app/%s/namespaces/%s/dashboards/%s instead",
+				d.StoredVersion, s.namespaceOf(orgID), d.UID)})
+			return
+		}
 		writeJSON(w, http.StatusOK, map[string]any{"dashboard": d.Data, "meta": s.meta(o, d)})
 	case r.Method == http.MethodPost && path == "/api/dashboards/db":
-		s.saveDashboard(w, o, body)
+		s.saveDashboard(w, o, body, orgID)
 	default:
 		writeJSON(w, http.StatusNotFound, map[string]any{"message": "Not found"})
 	}
@@ -464,6 +601,7 @@ func (s *Server) meta(o *org, d *dashboard) map[string]any {
 		"version": d.Version, "updated": d.Updated, "updatedBy": d.UpdatedBy,
 		"created": "2026-01-01T00:00:00Z", "createdBy": "admin",
 		"folderUid": d.FolderUID, "provisioned": d.Provisioned != "", "hasAcl": false, "isFolder": false,
+		"apiVersion": d.StoredVersion,
 	}
 	if d.Provisioned != "" {
 		m["provisionedExternalId"] = d.Provisioned
@@ -479,7 +617,7 @@ func (s *Server) meta(o *org, d *dashboard) map[string]any {
 // stored version unless overwrite; a plugin's dashboard needs overwrite; a
 // new uid must not take a title already used in the folder unless
 // overwrite, which replaces that dashboard.
-func (s *Server) saveDashboard(w http.ResponseWriter, o *org, body []byte) {
+func (s *Server) saveDashboard(w http.ResponseWriter, o *org, body []byte, orgID int64) {
 	if int64(len(body)) > s.maxBody {
 		writeJSON(w, http.StatusRequestEntityTooLarge, map[string]any{"message": "request body too large"})
 		return
@@ -492,6 +630,11 @@ func (s *Server) saveDashboard(w http.ResponseWriter, o *org, body []byte) {
 	}
 	if err := json.Unmarshal(body, &in); err != nil || in.Dashboard == nil {
 		writeJSON(w, http.StatusBadRequest, map[string]any{"message": "bad request data"})
+		return
+	}
+	if looksLikeV2(in.Dashboard) {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"message": "dashboard appears to be in v2 format. Please use the /apis/dashboard.grafana.app/v2 API" +
+			" OR it should include a object wrapper with an explicit 'apiVersion' and move the body into a 'spec' element"})
 		return
 	}
 	title, _ := in.Dashboard["title"].(string)
@@ -512,7 +655,7 @@ func (s *Server) saveDashboard(w http.ResponseWriter, o *org, body []byte) {
 		version = int(v)
 	}
 	d := o.dashboards[uid]
-	if d != nil && d.Provisioned != "" && !d.AllowUIUpdates {
+	if d != nil && d.managed() {
 		writeJSON(w, http.StatusBadRequest, map[string]any{"message": "Cannot save provisioned dashboard"})
 		return
 	}
@@ -542,13 +685,17 @@ func (s *Server) saveDashboard(w http.ResponseWriter, o *org, body []byte) {
 		o.dashboards[uid] = d
 	}
 	d.Version++
+	s.rv++
+	d.RV = s.rv
 	d.Data = clone(in.Dashboard)
 	d.Data["id"] = float64(d.ID)
 	d.Data["uid"] = uid
 	d.Data["version"] = float64(d.Version)
+	d.Schema, d.StoredVersion = "v1", "v0alpha1"
 	d.FolderUID = in.FolderUID
 	d.PluginID = ""
 	d.Provisioned, d.AllowUIUpdates = "", false // a saved copy is the database's now
+	delete(d.Annotations, annoManagedBy)
 	d.UpdatedBy = "sa-dbmonctl"
 	d.Updated = s.tick()
 	d.Messages = append(d.Messages, in.Message)
