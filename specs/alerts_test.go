@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/dbmonctl/dbmonctl/internal/promcheck"
+	"github.com/dbmonctl/dbmonctl/internal/tooltest"
 	"github.com/dbmonctl/dbmonctl/pkg/rules"
-	"github.com/dbmonctl/dbmonctl/pkg/rules/promtooltest"
 )
 
 // fastConfig is the config of the end-to-end fire drill: the default
@@ -98,7 +98,12 @@ func TestAlertRuleTestsPassInProcess(t *testing.T) {
 }
 
 func TestAlertRuleTestsPassUnderPromtool(t *testing.T) {
-	promtool := promtooltest.Find(t)
+	for _, tool := range tooltest.All(t, tooltest.Promtool) {
+		t.Run(tool.Name, func(t *testing.T) { promtoolRunsGeneratedTests(t, tool.Path) })
+	}
+}
+
+func promtoolRunsGeneratedTests(t *testing.T, promtool string) {
 	for _, tt := range []struct {
 		name string
 		c    Config

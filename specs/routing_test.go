@@ -12,15 +12,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/alertmanager/alert"
 	"github.com/prometheus/alertmanager/dispatch"
 	amtemplate "github.com/prometheus/alertmanager/template"
-	"github.com/prometheus/alertmanager/types"
 	"github.com/prometheus/common/model"
 
 	"github.com/dbmonctl/dbmonctl/internal/diag"
 	"github.com/dbmonctl/dbmonctl/internal/promcheck"
+	"github.com/dbmonctl/dbmonctl/internal/tooltest"
 	"github.com/dbmonctl/dbmonctl/pkg/alertmanager"
-	"github.com/dbmonctl/dbmonctl/pkg/alertmanager/amtooltest"
 	"github.com/dbmonctl/dbmonctl/pkg/middleware"
 )
 
@@ -115,7 +115,7 @@ func TestRoutingPassesItsTests(t *testing.T) {
 			if r := alertmanager.RunInhibitionTests(data, it); r.Failed > 0 || r.Passed != len(it) {
 				t.Errorf("inhibition tests: %d passed, %d failed:\n%s", r.Passed, r.Failed, strings.Join(r.Failures, "\n"))
 			}
-			amtooltest.Check(t, data, rt)
+			tooltest.CheckAlertmanager(t, data, rt)
 		})
 	}
 }
@@ -190,7 +190,7 @@ func TestMessagesShowAnnotations(t *testing.T) {
 		t.Fatal(err)
 	}
 	tmpl.ExternalURL = &url.URL{Scheme: "http", Host: "alertmanager.test"}
-	a := &types.Alert{Alert: model.Alert{
+	a := &alert.Alert{Alert: model.Alert{
 		Labels: model.LabelSet{"alertname": AlertSlowQueryRateCritical, LabelSeverity: SeverityCritical, "job": "app"},
 		Annotations: model.LabelSet{
 			AnnotationSummary:      "Slow queries above 10%",

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/dbmonctl/dbmonctl/internal/diag"
+	"github.com/dbmonctl/dbmonctl/internal/tooltest"
 	"github.com/dbmonctl/dbmonctl/pkg/alertmanager"
-	"github.com/dbmonctl/dbmonctl/pkg/alertmanager/amtooltest"
 )
 
 // sample is a small but complete tree: two severities, a catch-all, a
@@ -259,14 +259,14 @@ func TestAmtoolArgs(t *testing.T) {
 	}
 }
 
-// TestAmtool checks the rendered sample with the Alertmanager 0.25 amtool:
-// the Go library is newer and accepts fields 0.25 rejects.
+// TestAmtool checks the rendered sample with amtool 0.25 (the Go library is
+// newer and accepts fields 0.25 rejects) and the current amtool.
 func TestAmtool(t *testing.T) {
 	data, err := alertmanager.Render(sample())
 	if err != nil {
 		t.Fatal(err)
 	}
-	amtooltest.Check(t, data, []alertmanager.RouteTest{
+	tooltest.CheckAlertmanager(t, data, []alertmanager.RouteTest{
 		{Name: "continue reaches two receivers", Labels: map[string]string{"team": "db", "severity": "info"}, Receivers: []string{"audit", "chat"}},
 		{Name: "critical pages", Labels: map[string]string{"severity": "critical"}, Receivers: []string{"pager"}},
 	})
@@ -276,8 +276,10 @@ func TestAmtool(t *testing.T) {
 		t.Fatal(err)
 	}
 	wrong := alertmanager.RouteTest{Labels: map[string]string{"severity": "critical"}, Receivers: []string{"chat"}}
-	if out, err := exec.Command(amtooltest.Find(t), wrong.AmtoolArgs(file)...).CombinedOutput(); err == nil {
-		t.Errorf("amtool accepted a wrong receiver list:\n%s", out)
+	for _, amtool := range tooltest.All(t, tooltest.Amtool) {
+		if out, err := exec.Command(amtool.Path, wrong.AmtoolArgs(file)...).CombinedOutput(); err == nil {
+			t.Errorf("amtool (%s) accepted a wrong receiver list:\n%s", amtool.Name, out)
+		}
 	}
 }
 

@@ -9,12 +9,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/alertmanager/alert"
 	"github.com/prometheus/alertmanager/config"
 	"github.com/prometheus/alertmanager/dispatch"
 	"github.com/prometheus/alertmanager/eventrecorder"
 	"github.com/prometheus/alertmanager/inhibit"
+	"github.com/prometheus/alertmanager/labelset"
 	"github.com/prometheus/alertmanager/provider/mem"
-	"github.com/prometheus/alertmanager/types"
 	"github.com/prometheus/common/model"
 
 	"github.com/dbmonctl/dbmonctl/internal/diag"
@@ -206,12 +207,9 @@ func muted(cfg *config.Config, firing []map[string]string) (map[model.Fingerprin
 		return nil, fmt.Errorf("create alert store: %w", err)
 	}
 	defer store.Close()
-	alerts := make([]*types.Alert, 0, len(firing))
+	alerts := make([]*alert.Alert, 0, len(firing))
 	for _, l := range firing {
-		alerts = append(alerts, &types.Alert{
-			Alert:     model.Alert{Labels: labelSet(l), StartsAt: testEpoch},
-			UpdatedAt: testEpoch,
-		})
+		alerts = append(alerts, alert.New(model.Alert{Labels: labelSet(l), StartsAt: testEpoch}, testEpoch, false))
 	}
 	if err := store.Put(ctx, alerts...); err != nil {
 		return nil, fmt.Errorf("store firing alerts: %w", err)
@@ -227,7 +225,7 @@ func muted(cfg *config.Config, firing []map[string]string) (map[model.Fingerprin
 	ih.WaitForLoading()
 	out := map[model.Fingerprint]bool{}
 	for _, a := range alerts {
-		if ih.Mutes(ctx, a.Labels) {
+		if ih.Mutes(ctx, labelset.FromModel(a.Labels)) {
 			out[a.Labels.Fingerprint()] = true
 		}
 	}

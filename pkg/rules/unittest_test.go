@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dbmonctl/dbmonctl/pkg/rules/promtooltest"
+	"github.com/dbmonctl/dbmonctl/internal/tooltest"
 )
 
 func TestRenderTestsIsTheGoldenTestFile(t *testing.T) {
@@ -63,10 +63,15 @@ func TestRenderTestsRejectsCasesPromtoolWouldMisrun(t *testing.T) {
 }
 
 // TestExampleFilesPassPromtool runs the golden rule and test files through
-// the promtool on PATH (Debian's 2.42 in CI): what Run passes, promtool
+// promtool 2.42 (Debian's, on PATH) and the current promtool: what Run passes, promtool
 // passes, and what Run fails, promtool fails.
 func TestExampleFilesPassPromtool(t *testing.T) {
-	promtool := promtooltest.Find(t)
+	for _, tool := range tooltest.All(t, tooltest.Promtool) {
+		t.Run(tool.Name, func(t *testing.T) { examplesPassPromtool(t, tool.Path) })
+	}
+}
+
+func examplesPassPromtool(t *testing.T, promtool string) {
 	for _, tt := range []struct {
 		name      string
 		threshold string
