@@ -1,52 +1,19 @@
 package specs
 
 import (
-	_ "embed"
 	"fmt"
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"reflect"
 	"strings"
-	"sync"
 
 	"gopkg.in/yaml.v3"
 )
 
-// configSource is this package's config.go: the doc comments on the Config
-// fields are the documentation of the user config file, so `dbmonctl init`
-// reads them from here instead of keeping a second copy that could drift.
-//
-//go:embed config.go
-var configSource string
+//go:generate go run ./internal/configdoc/gen
 
-var fieldDocs = sync.OnceValue(func() map[string]string {
-	docs := map[string]string{}
-	f, err := parser.ParseFile(token.NewFileSet(), "config.go", configSource, parser.ParseComments)
-	if err != nil {
-		panic(fmt.Sprintf("specs: embedded config.go does not parse: %v", err)) // a build-time invariant
-	}
-	ast.Inspect(f, func(n ast.Node) bool {
-		ts, ok := n.(*ast.TypeSpec)
-		if !ok {
-			return true
-		}
-		st, ok := ts.Type.(*ast.StructType)
-		if !ok {
-			return false
-		}
-		for _, fld := range st.Fields.List {
-			if fld.Doc == nil {
-				continue
-			}
-			for _, name := range fld.Names {
-				docs[ts.Name.Name+"."+name.Name] = strings.TrimSpace(fld.Doc.Text())
-			}
-		}
-		return false
-	})
-	return docs
-})
+// The doc comments on the Config fields are the documentation of the user
+// config file; go generate copies them into fieldDocs (configdoc_gen.go),
+// so dbmonctl init writes them without a second copy that could drift, and
+// a test fails when config.go changed without go generate.
 
 var levelType = reflect.TypeOf(Level{})
 
@@ -93,7 +60,7 @@ func commentedNode(v reflect.Value) (*yaml.Node, error) {
 	}
 	m := &yaml.Node{Kind: yaml.MappingNode}
 	t := v.Type()
-	docs := fieldDocs()
+	docs := fieldDocs
 	for i := 0; i < t.NumField(); i++ {
 		name := yamlName(t.Field(i))
 		if name == "" || name == "-" {

@@ -1,6 +1,11 @@
 package specs
 
 import (
+	"bytes"
+	"os"
+
+	"github.com/dbmonctl/dbmonctl/specs/internal/configdoc"
+
 	"errors"
 	"fmt"
 	"reflect"
@@ -247,5 +252,27 @@ func TestValidateFindsASelectorThatNoScrapedSeriesMatches(t *testing.T) {
 				t.Errorf("finding at line %d path %s, want line 2 on service.selector", got.Line, got.Path)
 			}
 		})
+	}
+}
+
+func TestConfigDocsAreCurrent(t *testing.T) {
+	src, err := os.ReadFile("config.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs, err := configdoc.Extract("config.go", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := configdoc.Render("specs", "fieldDocs", "config.go", docs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile("configdoc_gen.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatal("configdoc_gen.go is stale: run go generate ./specs")
 	}
 }
