@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dbmonctl/dbmonctl/internal/promcheck"
+	"github.com/dbmonctl/dbmonctl/pkg/promcheck"
 	"github.com/dbmonctl/dbmonctl/internal/tooltest"
 	"github.com/dbmonctl/dbmonctl/pkg/rules"
 )

@@ -8,8 +8,8 @@ import (
 
 	"github.com/prometheus/prometheus/promql/parser"
 
-	"github.com/dbmonctl/dbmonctl/internal/diag"
-	"github.com/dbmonctl/dbmonctl/internal/promcheck"
+	"github.com/dbmonctl/dbmonctl/pkg/diag"
+	"github.com/dbmonctl/dbmonctl/pkg/promcheck"
 	"github.com/dbmonctl/dbmonctl/pkg/dashboard"
 	"github.com/dbmonctl/dbmonctl/pkg/middleware"
 )

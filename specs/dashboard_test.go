@@ -15,7 +15,7 @@ import (
 
 	"github.com/prometheus/prometheus/promql/promqltest"
 
-	"github.com/dbmonctl/dbmonctl/internal/diag"
+	"github.com/dbmonctl/dbmonctl/pkg/diag"
 	"github.com/dbmonctl/dbmonctl/pkg/dashboard"
 	"github.com/dbmonctl/dbmonctl/pkg/middleware"
 )

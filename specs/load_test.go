@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dbmonctl/dbmonctl/internal/diag"
+	"github.com/dbmonctl/dbmonctl/pkg/diag"
 )
 
 func TestLoadOverlaysDefaults(t *testing.T) {

@@ -17,8 +17,8 @@ import (
 	amtemplate "github.com/prometheus/alertmanager/template"
 	"github.com/prometheus/common/model"
 
-	"github.com/dbmonctl/dbmonctl/internal/diag"
-	"github.com/dbmonctl/dbmonctl/internal/promcheck"
+	"github.com/dbmonctl/dbmonctl/pkg/diag"
+	"github.com/dbmonctl/dbmonctl/pkg/promcheck"
 	"github.com/dbmonctl/dbmonctl/internal/tooltest"
 	"github.com/dbmonctl/dbmonctl/pkg/alertmanager"
 	"github.com/dbmonctl/dbmonctl/pkg/middleware"

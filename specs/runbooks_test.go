@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dbmonctl/dbmonctl/internal/promcheck"
+	"github.com/dbmonctl/dbmonctl/pkg/promcheck"
 )
 
 var rbAllAlerts = []string{

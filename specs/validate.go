@@ -3,7 +3,7 @@ package specs
 import (
 	"bytes"
 
-	"github.com/dbmonctl/dbmonctl/internal/diag"
+	"github.com/dbmonctl/dbmonctl/pkg/diag"
 )
 
 // CheckRunbookURL is the ID of the warning about runbook links that point

@@ -7,7 +7,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/dbmonctl/dbmonctl/internal/diag"
+	"github.com/dbmonctl/dbmonctl/pkg/diag"
 	"github.com/dbmonctl/dbmonctl/specs"
 )
 

@@ -17,7 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dbmonctl/dbmonctl/pkg/dashboard"
-	"github.com/dbmonctl/dbmonctl/pkg/grafana"
+	"github.com/dbmonctl/dbmonctl/internal/grafana"
 )
 
 // renderSpecDashboard renders the dashboard JSON of the loaded spec, for a

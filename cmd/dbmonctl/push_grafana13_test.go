@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dbmonctl/dbmonctl/pkg/grafana/grafanatest"
+	"github.com/dbmonctl/dbmonctl/internal/grafana/grafanatest"
 )
 
 // saveInGrafana13UI stores the pushed dashboard as Grafana 13's UI does

@@ -11,19 +11,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dbmonctl/dbmonctl/pkg/grafana"
-	"github.com/dbmonctl/dbmonctl/pkg/grafana/grafanatest"
+	"github.com/dbmonctl/dbmonctl/internal/grafana"
+	"github.com/dbmonctl/dbmonctl/internal/grafana/grafanatest"
 )
 
 const (
 	pushTestToken = "glsa_cmdtest_S3CRET_feedc0ffee"
 	// pushFixture is a dashboard like generated/grafana/dashboard.json.
-	pushFixture = "../../pkg/grafana/testdata/dashboard.json"
+	pushFixture = "../../internal/grafana/testdata/dashboard.json"
 )
 
 func init() {
 	// Real backoff would make the fault tests slow; the policy's shape is
-	// tested in pkg/grafana.
+	// tested in internal/grafana.
 	pushRetry = grafana.Retry{Attempts: 4, Base: time.Millisecond, Max: 4 * time.Millisecond}
 }
 

@@ -9,7 +9,7 @@ import (
 	"github.com/prometheus/alertmanager/config"
 	"gopkg.in/yaml.v3"
 
-	"github.com/dbmonctl/dbmonctl/internal/diag"
+	"github.com/dbmonctl/dbmonctl/pkg/diag"
 )
 
 // Load parses data with Alertmanager's own loader (config.Load, the code

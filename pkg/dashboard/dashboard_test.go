@@ -17,8 +17,8 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/table"
 	"github.com/grafana/grafana-foundation-sdk/go/timeseries"
 
-	"github.com/dbmonctl/dbmonctl/internal/diag"
-	"github.com/dbmonctl/dbmonctl/internal/promcheck"
+	"github.com/dbmonctl/dbmonctl/pkg/diag"
+	"github.com/dbmonctl/dbmonctl/pkg/promcheck"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")

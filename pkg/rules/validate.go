@@ -11,7 +11,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 	"gopkg.in/yaml.v3"
 
-	"github.com/dbmonctl/dbmonctl/internal/diag"
+	"github.com/dbmonctl/dbmonctl/pkg/diag"
 )
 
 // CheckRuleFile is the diag ID of every finding Validate reports.

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dbmonctl/dbmonctl/internal/diag"
+	"github.com/dbmonctl/dbmonctl/pkg/diag"
 )
 
 // TestValidateReportsWhereAndWhat reads testdata/<case>.bad.yaml files; the

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dbmonctl/dbmonctl/pkg/grafana/grafanatest"
+	"github.com/dbmonctl/dbmonctl/internal/grafana/grafanatest"
 )
 
 const testToken = "glsa_test_TOKEN_0123456789abcdef"

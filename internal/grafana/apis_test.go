@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dbmonctl/dbmonctl/pkg/grafana/grafanatest"
+	"github.com/dbmonctl/dbmonctl/internal/grafana/grafanatest"
 )
 
 // mode is one API push can go through, with the fake Grafana that serves it.
