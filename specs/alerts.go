@@ -23,8 +23,8 @@ type alertDef struct {
 	family   string
 	// level holds the threshold the description quotes and the for duration.
 	level Level
-	// panel is the dashboard panel that shows the signal; 0 links to the
-	// dashboard itself.
+	// panel is the dashboard panel that plots the signal: its queries
+	// select every metric of expr (validate checks it).
 	panel int
 	// by are the labels the alert aggregates by beyond the identity labels.
 	by   []string
@@ -163,7 +163,7 @@ func alertDefs(c Config) []alertDef {
 			},
 		},
 		{
-			name: AlertQueryErrorRateHigh, severity: SeverityWarning, family: FamilyQueryErrors, level: t.ErrorRate, panel: PanelQueryRate,
+			name: AlertQueryErrorRateHigh, severity: SeverityWarning, family: FamilyQueryErrors, level: t.ErrorRate, panel: PanelErrorRate,
 			expr:     q.guardedRatio(middleware.MetricQueryErrorsTotal, middleware.MetricQueriesTotal, nil, ">", t.ErrorRate.Threshold),
 			humanize: "humanizePercentage",
 			text: func(v string, lb func(string) string) (string, string) {
@@ -174,8 +174,10 @@ func alertDefs(c Config) []alertDef {
 		},
 		{
 			// Per query type, a slowdown of a minor type is not drowned by
-			// a dominant fast one; the minimum rate applies per type.
-			name: AlertSlowQueryRateByType, severity: SeverityWarning, family: FamilySlowQueryRateByType, level: t.SlowRateByType, panel: PanelSlowRate,
+			// a dominant fast one; the minimum rate applies per type. The
+			// statistics table shows the slow share per type, coloured at
+			// this threshold (the Slow Query Rate panel has no share).
+			name: AlertSlowQueryRateByType, severity: SeverityWarning, family: FamilySlowQueryRateByType, level: t.SlowRateByType, panel: PanelStatisticsTable,
 			by:       []string{middleware.LabelQueryType},
 			expr:     q.guardedRatio(middleware.MetricSlowQueriesTotal, middleware.MetricQueriesTotal, []string{middleware.LabelQueryType}, ">", t.SlowRateByType.Threshold),
 			humanize: "humanizePercentage",
@@ -190,7 +192,7 @@ func alertDefs(c Config) []alertDef {
 			// Per instance, then the worst instance: one saturated pool
 			// matters even if the job's other instances idle. Pools without
 			// a maximum (max_open 0) are left out, so no division by zero.
-			name: AlertConnectionPoolSaturated, severity: SeverityWarning, family: FamilyConnectionPool, level: t.PoolSaturation,
+			name: AlertConnectionPoolSaturated, severity: SeverityWarning, family: FamilyConnectionPool, level: t.PoolSaturation, panel: PanelPool,
 			by: []string{middleware.LabelDBName},
 			expr: fmt.Sprintf("max %s (\n  %s\n  /\n  (%s > 0)\n) > %s",
 				q.by(middleware.LabelDBName), q.sel(middleware.MetricPoolInUse), q.sel(middleware.MetricPoolMaxOpen), promNum(t.PoolSaturation.Threshold)),
@@ -202,7 +204,7 @@ func alertDefs(c Config) []alertDef {
 			},
 		},
 		{
-			name: AlertConnectionPoolWaits, severity: SeverityWarning, family: FamilyConnectionPool, level: t.PoolWait,
+			name: AlertConnectionPoolWaits, severity: SeverityWarning, family: FamilyConnectionPool, level: t.PoolWait, panel: PanelPoolWaits,
 			by: []string{middleware.LabelDBName},
 			expr: fmt.Sprintf("%s\n  > %s",
 				q.sumRate(middleware.MetricPoolWaitDuration, w, middleware.LabelDBName), promNum(t.PoolWait.Threshold)),

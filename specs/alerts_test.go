@@ -97,52 +97,68 @@ func TestAlertRuleTestsPassInProcess(t *testing.T) {
 	}
 }
 
-func TestAlertRuleTestsPassUnderPromtool(t *testing.T) {
-	for _, tool := range tooltest.All(t, tooltest.Promtool) {
-		t.Run(tool.Name, func(t *testing.T) { promtoolRunsGeneratedTests(t, tool.Path) })
+// writeRuleFiles writes the rule file and the rule-test file of c's groups
+// and cases into a new directory, under their generated names, and
+// returns the directory.
+func writeRuleFiles(t *testing.T, c Config, groups []rules.Group, cases []rules.TestCase) string {
+	t.Helper()
+	dir := t.TempDir()
+	ruleFile, testFile := filepath.Base(FileRules), filepath.Base(FileRuleTests)
+	ruleData, err := rules.Render(groups)
+	if err != nil {
+		t.Fatal(err)
 	}
+	testData, err := rules.RenderTests([]string{ruleFile}, c.Alerting.EvaluationInterval.Std(), cases)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{ruleFile: ruleData, testFile: testData} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }
 
-func promtoolRunsGeneratedTests(t *testing.T, promtool string) {
-	for _, tt := range []struct {
-		name string
-		c    Config
-	}{
-		{"the default config", Default()},
-		{"the fire drill's config", fastConfig()},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			dir := t.TempDir()
-			ruleFile, testFile := filepath.Base(FileRules), filepath.Base(FileRuleTests)
-			ruleData, err := rules.Render(RuleGroups(tt.c))
-			if err != nil {
-				t.Fatal(err)
-			}
-			testData, err := rules.RenderTests([]string{ruleFile}, tt.c.Alerting.EvaluationInterval.Std(), RuleTests(tt.c))
-			if err != nil {
-				t.Fatal(err)
-			}
-			for name, data := range map[string][]byte{ruleFile: ruleData, testFile: testData} {
-				if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			run := func(args ...string) string {
-				cmd := exec.Command(promtool, args...)
-				cmd.Dir = dir
-				var stdout, stderr bytes.Buffer
-				cmd.Stdout, cmd.Stderr = &stdout, &stderr
-				if err := cmd.Run(); err != nil {
-					t.Fatalf("promtool %s: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), err, stdout.String(), stderr.String())
-				}
-				return stdout.String()
-			}
-			if out := run("check", "rules", ruleFile); !strings.Contains(out, "SUCCESS: 12 rules found") {
-				t.Errorf("promtool check rules did not find the 12 rules:\n%s", out)
-			}
-			if out := run("test", "rules", testFile); !strings.Contains(out, "SUCCESS") {
-				t.Errorf("promtool test rules did not succeed:\n%s", out)
+// runTool runs bin with args in dir and returns stdout and stderr.
+func runTool(dir, bin string, env []string, args ...string) (stdout, stderr string, err error) {
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err = cmd.Run()
+	return o.String(), e.String(), err
+}
+
+func TestAlertRuleTestsPassUnderPromtool(t *testing.T) {
+	for _, tool := range tooltest.All(t, tooltest.Promtool) {
+		t.Run(tool.Name, func(t *testing.T) {
+			promtool := tool.Path
+			for _, tt := range []struct {
+				name string
+				c    Config
+			}{
+				{"the default config", Default()},
+				{"the fire drill's config", fastConfig()},
+			} {
+				t.Run(tt.name, func(t *testing.T) {
+					t.Parallel()
+					dir := writeRuleFiles(t, tt.c, RuleGroups(tt.c), RuleTests(tt.c))
+					run := func(args ...string) string {
+						stdout, stderr, err := runTool(dir, promtool, nil, args...)
+						if err != nil {
+							t.Fatalf("%s %s: %v\nstdout:\n%s\nstderr:\n%s", promtool, strings.Join(args, " "), err, stdout, stderr)
+						}
+						return stdout
+					}
+					if out := run("check", "rules", filepath.Base(FileRules)); !strings.Contains(out, "SUCCESS: 12 rules found") {
+						t.Errorf("promtool check rules did not find the 12 rules:\n%s", out)
+					}
+					if out := run("test", "rules", filepath.Base(FileRuleTests)); !strings.Contains(out, "SUCCESS") {
+						t.Errorf("promtool test rules did not succeed:\n%s", out)
+					}
+				})
 			}
 		})
 	}
@@ -192,6 +208,7 @@ func TestAlertRuleTestsCatchBrokenRules(t *testing.T) {
 		{"the spike rule loses its presence guard", AlertQueryRateSpike, "new series", cut("\nand\nmax")},
 		{"the drop rule loses its minimum-baseline guard", AlertQueryTrafficDrop, "minimum rate", cut("\nand\n")},
 		{"the dead man's switch waits twice as long", AlertQueryMetricsAbsent, "no query counter", func(r *rules.Rule) { r.For *= 2 }},
+		{"the dead man's switch fires one evaluation early", AlertQueryMetricsAbsent, "on Prometheus 2 and 3", func(r *rules.Rule) { r.For -= c.Alerting.EvaluationInterval.Std() }},
 		{"the error-rate rule divides by the slow queries", AlertQueryErrorRateHigh, "not one evaluation earlier", replace("db_queries_total[", "db_slow_queries_total[")},
 		{"the by-type rule stops aggregating by query type", AlertSlowQueryRateByType, "fire for UPDATE", func(r *rules.Rule) {
 			r.Expr = strings.ReplaceAll(r.Expr, ", query_type)", ")")

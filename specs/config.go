@@ -137,9 +137,13 @@ type Dashboard struct {
 	FolderUID string `yaml:"folder_uid"`
 	// FolderTitle is the title of that folder when push creates it.
 	FolderTitle string `yaml:"folder_title"`
-	// Datasource is the default of the datasource variable: the name of a
-	// Prometheus datasource in Grafana.
+	// Datasource is the name of the Prometheus data source the dashboard
+	// selects when it opens.
 	Datasource string `yaml:"datasource"`
+	// DatasourceUID is that data source's UID, which Grafana stores as the
+	// datasource variable's value; Grafana selects by UID first and falls
+	// back to the name. Set both when you change the data source.
+	DatasourceUID string `yaml:"datasource_uid"`
 	// Refresh is the dashboard's auto-refresh interval.
 	Refresh Duration `yaml:"refresh"`
 	// TimeFrom is the start of the default time range, relative to now.
@@ -273,8 +277,11 @@ func Default() Config {
 			FolderUID:   "dbmonctl",
 			FolderTitle: "Database",
 			Datasource:  "Prometheus",
-			Refresh:     Duration(5 * time.Second),
-			TimeFrom:    Duration(time.Hour),
+			// The UID kube-prometheus-stack and most provisioning
+			// examples give the Prometheus data source.
+			DatasourceUID: "prometheus",
+			Refresh:       Duration(5 * time.Second),
+			TimeFrom:      Duration(time.Hour),
 		},
 		Prometheus: Prometheus{
 			JobName:             "app",

@@ -108,6 +108,9 @@ func (p *Pack) crossCheck() []error {
 	// sound, the JSON round-trips, and the colours are the alert thresholds.
 	errs = append(errs, ValidateDashboard(c)...)
 
+	// Every alert's dashboard_url opens a panel that plots its metrics.
+	errs = append(errs, AlertPanelFindings(c, p.RuleGroups, p.Dashboard)...)
+
 	// Alertmanager: no inline secrets and a sound model; the rendered file
 	// loads with Alertmanager's own loader; every severity reaches a
 	// receiver of its own.

@@ -3,6 +3,7 @@ package specs
 import (
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -43,6 +44,10 @@ var dashPercentiles = []float64{0.5, 0.95, 0.99}
 // dashP99 is the quantile of the latency gauge, the table and the alerts.
 const dashP99 = 0.99
 
+// dashGaugeHeadroom is the p99 gauge's maximum as a multiple of the
+// critical latency threshold.
+const dashGaugeHeadroom = 2
+
 // Grafana unit ids.
 const (
 	dashUnitSeconds     = "s"
@@ -59,12 +64,17 @@ const (
 	dashColumnSlow = "Slow %"
 )
 
-// DashboardDefinition is the seven-panel Grafana dashboard of c. Every
+// DashboardDefinition is the Grafana dashboard of c: the seven panels of
+// the query metrics and three for errors and the connection pool, so that
+// every alert's dashboard_url opens a panel that plots its signal. Every
 // number it shows (gauge colours, slow threshold, gauge ranges) is read
 // from c.Thresholds, the same values the alert rules use; every metric and
 // label comes from the middleware's contract.
 func DashboardDefinition(c Config) dashboard.Definition {
 	q := dashQueries{sel: dashboardSelector(c)}
+	// The pool metrics carry db_name, not query_type: the query_type
+	// variable must not filter them away.
+	pool := dashQueries{sel: dashPoolSelector(c)}
 	t := c.Thresholds
 	slow := t.SlowQuery.Std().Seconds()
 	latencySteps := []dashboard.Step{
@@ -81,6 +91,16 @@ func DashboardDefinition(c Config) dashboard.Definition {
 		{Value: nil, Color: dashColorOK},
 		{Value: dashboard.Float(t.SlowRateByType.Threshold), Color: dashColorCritical},
 	}
+	errorSteps := []dashboard.Step{
+		{Value: nil, Color: dashColorOK},
+		{Value: dashboard.Float(t.ErrorRate.Threshold), Color: dashColorCritical},
+	}
+	waitSteps := []dashboard.Step{
+		{Value: nil, Color: dashColorOK},
+		{Value: dashboard.Float(t.PoolWait.Threshold), Color: dashColorCritical},
+	}
+	seriesLegend := dashboard.Legend{Mode: dashboard.LegendTable, Placement: dashboard.LegendBottom, Calcs: []string{"mean", "max", "lastNotNull"}}
+	seriesTooltip := dashboard.Tooltip{Mode: dashboard.TooltipMulti, Sort: "desc"}
 
 	percentileQueries := make([]dashboard.Query, len(dashPercentiles))
 	for i, p := range dashPercentiles {
@@ -115,12 +135,18 @@ func DashboardDefinition(c Config) dashboard.Definition {
 				"Shows no data when there is no traffic.",
 				middleware.MetricQueryDuration, fmtSeconds(slow), fmtSeconds(t.LatencyP99.Warning.Threshold),
 				AlertQueryLatencyP99Warning, t.LatencyP99.Warning.For, AlertQueryLatencyP99Critical, fmtSeconds(t.LatencyP99.Critical.Threshold), t.LatencyP99.Critical.For),
-			Kind:              dashboard.KindGauge,
-			Grid:              dashboard.GridPos{X: 12, Y: 0, W: 6, H: 8},
-			Unit:              dashUnitSeconds,
-			Decimals:          dashboard.Int(3),
-			Min:               dashboard.Float(0),
-			Max:               dashboard.Float(t.LatencyP99.Critical.Threshold),
+			Kind:     dashboard.KindGauge,
+			Grid:     dashboard.GridPos{X: 12, Y: 0, W: 6, H: 8},
+			Unit:     dashUnitSeconds,
+			Decimals: dashboard.Int(3),
+			Min:      dashboard.Float(0),
+			// Twice the critical threshold, so the needle still moves
+			// during a critical incident (a max equal to critical would
+			// leave it pegged at the end of the scale) and critical sits
+			// mid-scale, whatever the buckets: the next bucket bound would
+			// leave almost no headroom with dense buckets and squash the
+			// green and yellow zones with sparse ones.
+			Max:               dashboard.Float(dashGaugeHeadroom * t.LatencyP99.Critical.Threshold),
 			Thresholds:        latencySteps,
 			ColorByThresholds: true,
 			Reduce:            "lastNotNull",
@@ -232,12 +258,72 @@ func DashboardDefinition(c Config) dashboard.Definition {
 				{Field: dashColumnSlow, Unit: dashUnitPercentUnit, Decimals: dashboard.Int(1), Thresholds: byTypeSteps, CellColor: true},
 			},
 		},
+		{
+			ID:    PanelErrorRate,
+			Title: "Query Error Rate by Type",
+			Description: fmt.Sprintf("Share of statements that returned an error, one line per query type and one over all selected types, from %s and %s. "+
+				"The dashed line is the %s threshold (%s of all statements, for %s, with at least %s queries/s).",
+				middleware.MetricQueryErrorsTotal, middleware.MetricQueriesTotal,
+				AlertQueryErrorRateHigh, dashPercentOf(t.ErrorRate.Threshold), t.ErrorRate.For, dashFloat(t.MinQueryRate)),
+			Kind:           dashboard.KindTimeseries,
+			Grid:           dashboard.GridPos{X: 0, Y: 25, W: 8, H: 8},
+			Unit:           dashUnitPercentUnit,
+			Min:            dashboard.Float(0),
+			Thresholds:     errorSteps,
+			ThresholdLines: true,
+			Legend:         seriesLegend,
+			Tooltip:        seriesTooltip,
+			Queries: []dashboard.Query{
+				{RefID: "A", Expr: q.share(middleware.MetricQueryErrorsTotal, true), LegendFormat: dashLegendQueryType()},
+				{RefID: "B", Expr: q.share(middleware.MetricQueryErrorsTotal, false), LegendFormat: "all"},
+			},
+		},
+		{
+			ID:    PanelPool,
+			Title: "Connection Pool",
+			Description: fmt.Sprintf("Connections of each database/sql pool (%s label), summed over the selected instances: in use, idle, and the limit set by SetMaxOpenConns (0 = no limit), from %s, %s and %s. "+
+				"%s fires when one instance has more than %s of its limit in use for %s; %s when callers wait for a connection.",
+				middleware.LabelDBName, middleware.MetricPoolInUse, middleware.MetricPoolIdle, middleware.MetricPoolMaxOpen,
+				AlertConnectionPoolSaturated, dashPercentOf(t.PoolSaturation.Threshold), t.PoolSaturation.For, AlertConnectionPoolWaits),
+			Kind:     dashboard.KindTimeseries,
+			Grid:     dashboard.GridPos{X: 8, Y: 25, W: 8, H: 8},
+			Unit:     dashUnitShort,
+			Decimals: dashboard.Int(0),
+			Min:      dashboard.Float(0),
+			Legend:   seriesLegend,
+			Tooltip:  seriesTooltip,
+			Queries: []dashboard.Query{
+				{RefID: "A", Expr: pool.sumByDB(middleware.MetricPoolInUse), LegendFormat: dashLegendDB("in use")},
+				{RefID: "B", Expr: pool.sumByDB(middleware.MetricPoolIdle), LegendFormat: dashLegendDB("idle")},
+				{RefID: "C", Expr: pool.sumByDB(middleware.MetricPoolMaxOpen), LegendFormat: dashLegendDB("max open")},
+			},
+		},
+		{
+			ID:    PanelPoolWaits,
+			Title: "Connection Pool Waits",
+			Description: fmt.Sprintf("Seconds spent waiting for a free connection per second, per pool (%s label), from %s, and the mean wait of one waiting call (with %s). "+
+				"The dashed line is the %s threshold (%s per second, for %s).",
+				middleware.LabelDBName, middleware.MetricPoolWaitDuration, middleware.MetricPoolWaitCount,
+				AlertConnectionPoolWaits, fmtSeconds(t.PoolWait.Threshold), t.PoolWait.For),
+			Kind:           dashboard.KindTimeseries,
+			Grid:           dashboard.GridPos{X: 16, Y: 25, W: 8, H: 8},
+			Unit:           dashUnitSeconds,
+			Min:            dashboard.Float(0),
+			Thresholds:     waitSteps,
+			ThresholdLines: true,
+			Legend:         seriesLegend,
+			Tooltip:        seriesTooltip,
+			Queries: []dashboard.Query{
+				{RefID: "A", Expr: pool.rateByDB(middleware.MetricPoolWaitDuration), LegendFormat: dashLegendDB("waited per second")},
+				{RefID: "B", Expr: pool.meanWait(), LegendFormat: dashLegendDB("mean wait")},
+			},
+		},
 	}
 
 	return dashboard.Definition{
 		UID:         c.Dashboard.UID,
 		Title:       c.Dashboard.Title,
-		Description: "Database query performance exported by the dbmonctl middleware: rate, latency, slow queries and mix per query type.",
+		Description: "Database query performance exported by the dbmonctl middleware: rate, latency, slow queries, errors and mix per query type, and the connection pool.",
 		Tags:        append([]string(nil), c.Dashboard.Tags...),
 		Refresh:     c.Dashboard.Refresh.String(),
 		From:        "now-" + c.Dashboard.TimeFrom.String(),
@@ -258,7 +344,10 @@ func dashboardVariables(c Config) []dashboard.Variable {
 		Label:       "Data source",
 		Description: "The Prometheus data source that scrapes the application's database metrics.",
 		Query:       "prometheus",
-		Default:     c.Dashboard.Datasource,
+		// Grafana stores a data source's UID as the value and its name as
+		// the text.
+		Default:     c.Dashboard.DatasourceUID,
+		DefaultText: c.Dashboard.Datasource,
 	}}
 	var matchers []string
 	if s := dashServiceSelector(c); s != "" {
@@ -306,13 +395,9 @@ func dashServiceSelector(c Config) string {
 	return strings.TrimSuffix(strings.TrimSpace(c.Service.Selector), ",")
 }
 
-func dashVarMatcher(label, variable string) string {
-	return fmt.Sprintf(`%s=~"$%s"`, label, variable)
-}
-
-// dashboardSelector is the label-matcher list every panel query uses: the
-// service selector, each identity variable and the query_type variable.
-func dashboardSelector(c Config) string {
+// dashPoolSelector is the matcher list of the pool panels: the service
+// selector and each identity variable, without query_type.
+func dashPoolSelector(c Config) string {
 	var m []string
 	if s := dashServiceSelector(c); s != "" {
 		m = append(m, s)
@@ -320,8 +405,21 @@ func dashboardSelector(c Config) string {
 	for _, l := range c.Service.IdentityLabels {
 		m = append(m, dashVarMatcher(l, l))
 	}
-	m = append(m, dashVarMatcher(middleware.LabelQueryType, VarQueryType))
 	return strings.Join(m, ", ")
+}
+
+func dashVarMatcher(label, variable string) string {
+	return fmt.Sprintf(`%s=~"$%s"`, label, variable)
+}
+
+// dashboardSelector is the label-matcher list every query of the query
+// metrics uses: the pool panels' matchers and the query_type variable.
+func dashboardSelector(c Config) string {
+	m := dashVarMatcher(middleware.LabelQueryType, VarQueryType)
+	if p := dashPoolSelector(c); p != "" {
+		return p + ", " + m
+	}
+	return m
 }
 
 // dashQueries writes the panels' PromQL. Every range uses Grafana's
@@ -362,19 +460,43 @@ func (q dashQueries) quantileByType(phi float64) string {
 		t, t, q.rate(middleware.MetricQueryDuration+"_count"))
 }
 
-// slowShare is slow statements / all statements (0–1), overall or per
-// type. The "> 0" on the divisor drops zero traffic instead of dividing
-// 0 by 0.
+// slowShare is slow statements / all statements (0–1), overall or per type.
 func (q dashQueries) slowShare(byType bool) string {
+	return q.share(middleware.MetricSlowQueriesTotal, byType)
+}
+
+// share is the statements counted by part / all statements (0–1), overall
+// or per type. The "> 0" on the divisor drops zero traffic instead of
+// dividing 0 by 0.
+func (q dashQueries) share(part string, byType bool) string {
 	agg := "sum"
 	if byType {
 		agg = fmt.Sprintf("sum by (%s) ", middleware.LabelQueryType)
 	}
 	return fmt.Sprintf("%s(%s) / (%s(%s) > 0)",
-		agg, q.rate(middleware.MetricSlowQueriesTotal), agg, q.rate(middleware.MetricQueriesTotal))
+		agg, q.rate(part), agg, q.rate(middleware.MetricQueriesTotal))
+}
+
+// sumByDB sums a pool gauge per pool over the selected instances.
+func (q dashQueries) sumByDB(metric string) string {
+	return fmt.Sprintf("sum by (%s) (%s)", middleware.LabelDBName, q.series(metric))
+}
+
+// rateByDB is the per-second rate of a pool counter, per pool.
+func (q dashQueries) rateByDB(metric string) string {
+	return fmt.Sprintf("sum by (%s) (%s)", middleware.LabelDBName, q.rate(metric))
+}
+
+// meanWait is the mean time one call waited for a connection, per pool;
+// the "> 0" drops intervals without waits instead of dividing 0 by 0.
+func (q dashQueries) meanWait() string {
+	return fmt.Sprintf("%s / (%s > 0)", q.rateByDB(middleware.MetricPoolWaitDuration), q.rateByDB(middleware.MetricPoolWaitCount))
 }
 
 func dashLegendQueryType() string { return "{{" + middleware.LabelQueryType + "}}" }
+
+// dashLegendDB names a pool series: "{{db_name}} in use".
+func dashLegendDB(what string) string { return "{{" + middleware.LabelDBName + "}} " + what }
 
 func dashQueryTypeList() string {
 	s := make([]string, len(middleware.QueryTypes))
@@ -414,11 +536,16 @@ func Provisioning(c Config) dashboard.ProvisioningOptions {
 
 // ValidateDashboard checks the dashboard of c: everything dashboard.Validate
 // checks (queries against the middleware's contract, ids, grid, JSON round
-// trip) and DashboardThresholdFindings. Paths start with "dashboard.".
+// trip), DashboardThresholdFindings, and that dashboard.datasource_uid can
+// be a data source UID. Paths start with "dashboard.".
 func ValidateDashboard(c Config) []error {
 	d := DashboardDefinition(c)
 	errs := dashboard.Validate(d, KnownSeries(c))
 	errs = append(errs, DashboardThresholdFindings(c, d)...)
+	if !grafanaUID.MatchString(c.Dashboard.DatasourceUID) {
+		errs = append(errs, diag.New(CheckSetting, "datasource_uid",
+			"%q is not a Grafana data source UID (1 to 40 letters, digits, - or _); copy it from the data source's URL in Grafana, …/connections/datasources/edit/<uid>", c.Dashboard.DatasourceUID))
+	}
 	for _, e := range errs {
 		if d := diag.As(e); d.Path != "" {
 			d.Path = "dashboard." + d.Path
@@ -428,6 +555,9 @@ func ValidateDashboard(c Config) []error {
 	}
 	return errs
 }
+
+// grafanaUID is what Grafana accepts as a UID.
+var grafanaUID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,40}$`)
 
 // KnownSeries is what a query of c's pack may name: the middleware's
 // contract plus the target labels c relies on, i.e. the identity labels and
@@ -451,13 +581,16 @@ func KnownSeries(c Config) promcheck.Known {
 // signal colour it at the alert's thresholds, so that the dashboard turns
 // red where the alert fires: the p99 gauge and the percentile lines at the
 // slow threshold and the p99 warning, the slow-share gauge at the slow-rate
-// warning and critical.
+// warning and critical, the error and pool-wait lines at their alerts'
+// thresholds.
 func DashboardThresholdFindings(c Config, d dashboard.Definition) []error {
 	t := c.Thresholds
 	want := map[uint32][]float64{
 		PanelLatencyP99:     {t.SlowQuery.Std().Seconds(), t.LatencyP99.Warning.Threshold},
 		PanelPercentiles:    {t.SlowQuery.Std().Seconds(), t.LatencyP99.Warning.Threshold},
 		PanelSlowPercentage: {t.SlowRate.Warning.Threshold, t.SlowRate.Critical.Threshold},
+		PanelErrorRate:      {t.ErrorRate.Threshold},
+		PanelPoolWaits:      {t.PoolWait.Threshold},
 	}
 	var errs []error
 	found := map[uint32]bool{}
@@ -478,7 +611,7 @@ func DashboardThresholdFindings(c Config, d dashboard.Definition) []error {
 				"colour steps at %v differ from the alert thresholds %v", got, w))
 		}
 	}
-	for _, id := range []uint32{PanelLatencyP99, PanelPercentiles, PanelSlowPercentage} {
+	for _, id := range []uint32{PanelLatencyP99, PanelPercentiles, PanelSlowPercentage, PanelErrorRate, PanelPoolWaits} {
 		if !found[id] {
 			errs = append(errs, diag.New(CheckDashboardThresholds, "panels", "no panel with id %d shows its alert thresholds", id))
 		}

@@ -8,16 +8,16 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/prometheus/promql/promqltest"
 
-	"github.com/dbmonctl/dbmonctl/pkg/diag"
 	"github.com/dbmonctl/dbmonctl/pkg/dashboard"
+	"github.com/dbmonctl/dbmonctl/pkg/diag"
 	"github.com/dbmonctl/dbmonctl/pkg/middleware"
+	"github.com/dbmonctl/dbmonctl/pkg/promcheck"
 )
 
 // The package's -update flag may be defined by another test file of
@@ -118,6 +118,9 @@ func TestDashboardPanelsAsSpecified(t *testing.T) {
 		{PanelSlowPercentage, "Slow Query Percentage", dashboard.KindGauge, "percentunit"},
 		{PanelDistribution, "Query Distribution", dashboard.KindPiechart, "short"},
 		{PanelStatisticsTable, "Query Statistics Table", dashboard.KindTable, ""},
+		{PanelErrorRate, "Query Error Rate by Type", dashboard.KindTimeseries, "percentunit"},
+		{PanelPool, "Connection Pool", dashboard.KindTimeseries, "short"},
+		{PanelPoolWaits, "Connection Pool Waits", dashboard.KindTimeseries, "s"},
 	}
 	if len(d.Panels) != len(want) {
 		t.Fatalf("got %d panels, want %d", len(d.Panels), len(want))
@@ -160,17 +163,27 @@ func TestDashboardQueriesFilterAndDescribe(t *testing.T) {
 		if !named {
 			t.Errorf("panel %q: description names no alert: %q", p.Title, p.Description)
 		}
+		// The pool metrics have no query_type: the variable must not
+		// filter them (it would drop every pool series once a type is
+		// picked).
+		poolPanel := p.ID == PanelPool || p.ID == PanelPoolWaits
 		for _, q := range p.Queries {
 			for _, m := range []string{`query_type=~"$query_type"`, `job=~"$job"`, `instance=~"$instance"`, `env="prod"`} {
-				if n, sel := strings.Count(q.Expr, m), strings.Count(q.Expr, "{"); n != sel {
-					t.Errorf("panel %q %s: %d of %d selectors carry %s: %s", p.Title, q.RefID, n, sel, m, q.Expr)
+				want := strings.Count(q.Expr, "{")
+				if poolPanel && strings.HasPrefix(m, "query_type") {
+					want = 0
+				}
+				if n := strings.Count(q.Expr, m); n != want {
+					t.Errorf("panel %q %s: %d of %d selectors carry %s, want %d: %s", p.Title, q.RefID, n, strings.Count(q.Expr, "{"), m, want, q.Expr)
 				}
 			}
 			window := "[$__rate_interval]"
 			if p.ID == PanelDistribution {
 				window = "[$__range]"
 			}
-			if n, ranges := strings.Count(q.Expr, window), strings.Count(q.Expr, "["); n == 0 || n != ranges {
+			// The pool gauges are plotted as they are, without a range.
+			gauges := p.ID == PanelPool
+			if n, ranges := strings.Count(q.Expr, window), strings.Count(q.Expr, "["); (n == 0) != gauges || n != ranges {
 				t.Errorf("panel %q %s: want every range to be %s: %s", p.Title, q.RefID, window, q.Expr)
 			}
 			if (p.Kind != dashboard.KindTimeseries) != q.Instant {
@@ -191,8 +204,8 @@ func TestDashboardQueriesFilterAndDescribe(t *testing.T) {
 	if got, want := d.Variables[3].Query, `label_values(db_queries_total{env="prod", job=~"$job", instance=~"$instance"}, query_type)`; got != want {
 		t.Errorf("query_type variable query = %s, want %s", got, want)
 	}
-	if v := d.Variables[0]; v.Kind != dashboard.VariableDatasource || v.Query != "prometheus" || v.Default != c.Dashboard.Datasource {
-		t.Errorf("datasource variable = %+v", v)
+	if v := d.Variables[0]; v.Kind != dashboard.VariableDatasource || v.Query != "prometheus" || v.Default != c.Dashboard.DatasourceUID || v.DefaultText != c.Dashboard.Datasource {
+		t.Errorf("datasource variable = %+v, want the data source's uid %q as value and its name %q as text", v, c.Dashboard.DatasourceUID, c.Dashboard.Datasource)
 	}
 	for _, v := range d.Variables[1:] {
 		if !v.Multi || !v.IncludeAll {
@@ -246,13 +259,13 @@ func TestDashboardFollowsThresholds(t *testing.T) {
 		text   string // in the panel description
 	}{
 		{"the default p99 gauge is green, yellow from 100ms, red from 500ms", func(*Config) {}, PanelLatencyP99,
-			[]any{"green", "yellow@0.1", "red@0.5"}, 1, "red from 500ms"},
+			[]any{"green", "yellow@0.1", "red@0.5"}, 2, "red from 500ms"},
 		{"the p99 gauge turns yellow at the slow threshold", func(c *Config) { c.Thresholds.SlowQuery = Duration(250 * time.Millisecond) }, PanelLatencyP99,
-			[]any{"green", "yellow@0.25", "red@0.5"}, 1, "threshold (250ms)"},
-		{"the p99 gauge turns red at the latency warning and ends at critical", func(c *Config) {
+			[]any{"green", "yellow@0.25", "red@0.5"}, 2, "threshold (250ms)"},
+		{"the p99 gauge turns red at the latency warning and ends at twice critical", func(c *Config) {
 			c.Thresholds.LatencyP99.Warning.Threshold = 1
 			c.Thresholds.LatencyP99.Critical.Threshold = 2.5
-		}, PanelLatencyP99, []any{"green", "yellow@0.1", "red@1"}, 2.5, "red from 1s"},
+		}, PanelLatencyP99, []any{"green", "yellow@0.1", "red@1"}, 5, "red from 1s"},
 		{"the percentile lines follow the same steps", func(c *Config) { c.Thresholds.SlowQuery = Duration(50 * time.Millisecond) }, PanelPercentiles,
 			[]any{"green", "yellow@0.05", "red@0.5"}, math.NaN(), "threshold (50ms)"},
 		{"the default slow-share gauge is yellow from 5%, red from 10%", func(*Config) {}, PanelSlowPercentage,
@@ -261,6 +274,10 @@ func TestDashboardFollowsThresholds(t *testing.T) {
 			c.Thresholds.SlowRate.Warning.Threshold = 0.075
 			c.Thresholds.SlowRate.Critical.Threshold = 0.2
 		}, PanelSlowPercentage, []any{"green", "yellow@0.075", "red@0.2"}, 1, "red from 20%"},
+		{"the error-rate line is the error alert's threshold", func(c *Config) { c.Thresholds.ErrorRate.Threshold = 0.02 }, PanelErrorRate,
+			[]any{"green", "red@0.02"}, math.NaN(), "threshold (2% of all statements"},
+		{"the pool-wait line is the wait alert's threshold", func(c *Config) { c.Thresholds.PoolWait.Threshold = 0.25 }, PanelPoolWaits,
+			[]any{"green", "red@0.25"}, math.NaN(), "threshold (250ms per second"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -293,8 +310,8 @@ func TestDashboardThresholdFindings(t *testing.T) {
 		{"a gauge step moved away from the alert threshold is reported", func(d *dashboard.Definition) {
 			d.Panels[1].Thresholds = []dashboard.Step{{Color: "green"}, {Value: dashboard.Float(0.1), Color: "yellow"}, {Value: dashboard.Float(0.75), Color: "red"}}
 		}, []string{`panels[1] "Query Duration p99".fieldConfig.defaults.thresholds`}},
-		{"a missing gauge is reported", func(d *dashboard.Definition) { d.Panels = d.Panels[:4] },
-			[]string{"panels"}},
+		{"missing panels are reported, one finding each", func(d *dashboard.Definition) { d.Panels = d.Panels[:4] },
+			[]string{"panels", "panels", "panels"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -315,6 +332,58 @@ func TestDashboardThresholdFindings(t *testing.T) {
 	}
 }
 
+// TestDashboardP99GaugeHasHeadroom: a gauge whose maximum is the critical
+// threshold sits pegged at its end during every critical incident, so the
+// needle no longer shows whether things get better or worse.
+func TestDashboardP99GaugeHasHeadroom(t *testing.T) {
+	for _, tt := range []struct {
+		name              string
+		warning, critical float64
+	}{
+		{"the default thresholds", 0.5, 1},
+		{"a critical threshold at 250ms", 0.1, 0.25},
+		{"a critical threshold at 5s", 2.5, 5},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Default()
+			c.Thresholds.LatencyP99.Warning.Threshold = tt.warning
+			c.Thresholds.LatencyP99.Critical.Threshold = tt.critical
+			p := panelByID(t, DashboardDefinition(c), PanelLatencyP99)
+			if p.Max == nil || *p.Max <= tt.critical {
+				t.Fatalf("max = %v, want above the critical threshold %v", p.Max, tt.critical)
+			}
+			if *p.Max != 2*tt.critical {
+				t.Errorf("max = %v, want twice the critical threshold (%v), so critical sits mid-scale", *p.Max, 2*tt.critical)
+			}
+		})
+	}
+}
+
+// TestDashboardDatasourceUID: the datasource variable's value is a data
+// source UID, and a value that cannot be one is reported on the config key.
+func TestDashboardDatasourceUID(t *testing.T) {
+	c := Default()
+	got, err := dashboard.Render(DashboardDefinition(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `"current": {
+          "selected": true,
+          "text": "Prometheus",
+          "value": "prometheus"
+        }`
+	if !strings.Contains(string(got), want) {
+		t.Errorf("the datasource variable does not store the uid as value and the name as text; want\n%s", want)
+	}
+	for _, uid := range []string{"", "my prometheus", strings.Repeat("p", 41)} {
+		c.Dashboard.DatasourceUID = uid
+		errs := ValidateDashboard(c)
+		if len(errs) != 1 || diag.As(errs[0]).Path != "dashboard.datasource_uid" || diag.As(errs[0]).ID != CheckSetting {
+			t.Errorf("uid %q: findings = %v, want one [%s] at dashboard.datasource_uid", uid, diag.List(errs), CheckSetting)
+		}
+	}
+}
+
 func TestValidateDashboardPrefixesPaths(t *testing.T) {
 	c := Default()
 	c.Dashboard.UID = strings.Repeat("x", 41)
@@ -328,8 +397,10 @@ func TestValidateDashboardPrefixesPaths(t *testing.T) {
 // PromQL engine: one application with traffic gives the expected numbers,
 // an idle one gives no sample (gauges show "No data", never NaN).
 func TestDashboardQueriesOnData(t *testing.T) {
-	// Per minute, for job "busy": 60 SELECTs, 6 of them slow (≥ 100ms);
-	// 54 fall in le=0.1, all 60 in le=0.5. Job "idle" exports only zeros.
+	// Per minute, for job "busy": 60 SELECTs, 6 of them slow (≥ 100ms),
+	// 3 failed; 54 fall in le=0.1, all 60 in le=0.5. Its pool has 8
+	// connections in use, 2 idle, a limit of 10, and 240 waits a minute
+	// that last 12 s in all. Job "idle" exports only zeros.
 	load := `load 1m
 	db_queries_total{job="busy",query_type="SELECT"} 0+60x20
 	db_slow_queries_total{job="busy",query_type="SELECT"} 0+6x20
@@ -343,6 +414,18 @@ func TestDashboardQueriesOnData(t *testing.T) {
 	db_query_duration_seconds_bucket{job="idle",query_type="SELECT",le="0.5"} 0x20
 	db_query_duration_seconds_bucket{job="idle",query_type="SELECT",le="+Inf"} 0x20
 	db_query_duration_seconds_count{job="idle",query_type="SELECT"} 0x20
+	db_query_errors_total{job="busy",query_type="SELECT"} 0+3x20
+	db_query_errors_total{job="idle",query_type="SELECT"} 0x20
+	go_sql_in_use_connections{job="busy",db_name="app"} 8x20
+	go_sql_idle_connections{job="busy",db_name="app"} 2x20
+	go_sql_max_open_connections{job="busy",db_name="app"} 10x20
+	go_sql_wait_duration_seconds_total{job="busy",db_name="app"} 0+12x20
+	go_sql_wait_count_total{job="busy",db_name="app"} 0+240x20
+	go_sql_in_use_connections{job="idle",db_name="app"} 0x20
+	go_sql_idle_connections{job="idle",db_name="app"} 0x20
+	go_sql_max_open_connections{job="idle",db_name="app"} 0x20
+	go_sql_wait_duration_seconds_total{job="idle",db_name="app"} 0x20
+	go_sql_wait_count_total{job="idle",db_name="app"} 0x20
 `
 	ll, err := promqltest.NewLazyLoader(load, promqltest.LazyLoaderOpts{EnableAtModifier: true, EnableNegativeOffset: true})
 	if err != nil {
@@ -393,6 +476,13 @@ func TestDashboardQueriesOnData(t *testing.T) {
 		{"the distribution counts queries over the range", PanelDistribution, "A", 600, []float64{0}},
 		{"the table's p99 column is per type", PanelStatisticsTable, "B", 0.46, nil},
 		{"the table's slow column is per type", PanelStatisticsTable, "C", 0.1, nil},
+		{"the error share per type is a 0–1 ratio", PanelErrorRate, "A", 0.05, nil},
+		{"the error share over all types is the alert's ratio", PanelErrorRate, "B", 0.05, nil},
+		{"connections in use per pool", PanelPool, "A", 8, []float64{0}},
+		{"idle connections per pool", PanelPool, "B", 2, []float64{0}},
+		{"the pool's limit", PanelPool, "C", 10, []float64{0}},
+		{"seconds waited per second, the wait alert's signal", PanelPoolWaits, "A", 0.2, []float64{0}},
+		{"the mean wait of one waiting call", PanelPoolWaits, "B", 0.05, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -415,7 +505,7 @@ func TestDashboardQueriesOnData(t *testing.T) {
 }
 
 // TestDashboardUsesContractNames guards against string literals creeping
-// in: every metric the queries name is one of the contract's.
+// in: every metric the queries select is one of the contract's.
 func TestDashboardUsesContractNames(t *testing.T) {
 	names := map[string]bool{}
 	for _, m := range middleware.Contract() {
@@ -426,10 +516,16 @@ func TestDashboardUsesContractNames(t *testing.T) {
 			}
 		}
 	}
-	metric := regexp.MustCompile(`\b(db_[a-z_]+|go_sql_[a-z_]+)\b`)
 	for _, p := range DashboardDefinition(Default()).Panels {
 		for _, q := range p.Queries {
-			for _, m := range metric.FindAllString(q.Expr, -1) {
+			metrics, err := exprMetrics(promcheck.SubstituteGrafanaVars(q.Expr, dashboard.SubstituteWindow))
+			if err != nil {
+				t.Errorf("panel %q %s: %v", p.Title, q.RefID, err)
+			}
+			if len(metrics) == 0 {
+				t.Errorf("panel %q %s selects no metric: %s", p.Title, q.RefID, q.Expr)
+			}
+			for _, m := range metrics {
 				if !names[m] {
 					t.Errorf("panel %q %s names %s, not in the contract", p.Title, q.RefID, m)
 				}

@@ -71,11 +71,14 @@ const (
 // Dashboard panel ids; alert dashboard links open the panel that shows
 // their signal.
 const (
-	PanelQueryRate       = 1 // Query Rate by Type
-	PanelLatencyP99      = 2 // Query Duration p99
-	PanelPercentiles     = 3 // Query Duration Percentiles
-	PanelSlowRate        = 4 // Slow Query Rate by Type
-	PanelSlowPercentage  = 5 // Slow Query Percentage
-	PanelDistribution    = 6 // Query Distribution
-	PanelStatisticsTable = 7 // Query Statistics Table
+	PanelQueryRate       = 1  // Query Rate by Type
+	PanelLatencyP99      = 2  // Query Duration p99
+	PanelPercentiles     = 3  // Query Duration Percentiles
+	PanelSlowRate        = 4  // Slow Query Rate by Type
+	PanelSlowPercentage  = 5  // Slow Query Percentage
+	PanelDistribution    = 6  // Query Distribution
+	PanelStatisticsTable = 7  // Query Statistics Table
+	PanelErrorRate       = 8  // Query Error Rate by Type
+	PanelPool            = 9  // Connection Pool
+	PanelPoolWaits       = 10 // Connection Pool Waits
 )

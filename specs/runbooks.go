@@ -40,6 +40,9 @@ var rbPanelTitles = map[int]string{
 	PanelSlowPercentage:  "Slow Query Percentage",
 	PanelDistribution:    "Query Distribution",
 	PanelStatisticsTable: "Query Statistics Table",
+	PanelErrorRate:       "Query Error Rate by Type",
+	PanelPool:            "Connection Pool",
+	PanelPoolWaits:       "Connection Pool Waits",
 }
 
 // rbBook is one runbook before rendering. Text fields are Markdown.
@@ -679,7 +682,7 @@ func (r rbContext) errorRate() rbBook {
 		fires: fmt.Sprintf("statements that returned an error are more than %s of all statements over %s, for %s",
 			p, r.w, l.For),
 		guard: r.guardText(),
-		panel: PanelQueryRate,
+		panel: PanelErrorRate,
 		meaning: []string{
 			fmt.Sprintf("Per %s, %s / %s over %s has stayed above %s for %s.",
 				rbCode(r.by), rbCode(middleware.MetricQueryErrorsTotal), rbCode(middleware.MetricQueriesTotal), r.w, p, l.For),
@@ -739,7 +742,7 @@ func (r rbContext) slowRateByType() rbBook {
 			rbCode(middleware.LabelQueryType), r.slow, p, r.w, l.For),
 		guard: fmt.Sprintf("only for a %s that runs at least %s over %s: a handful of queries is not a trend",
 			rbCode(middleware.LabelQueryType), r.minQPS, r.w),
-		panel:    PanelSlowRate,
+		panel:    PanelStatisticsTable,
 		grouping: middleware.LabelQueryType,
 		meaning: []string{
 			fmt.Sprintf("Like %s, per %s and %s (the alert's %s label says which). A slow minority type, say `UPDATE` at 3 %% of traffic, vanishes in the overall share; this alert catches it.",
@@ -789,7 +792,7 @@ func (r rbContext) poolSaturated() rbBook {
 		summary:  fmt.Sprintf("More than %s of the connection pool is in use.", p),
 		fires: fmt.Sprintf("%s / %s is above %s on at least one instance, for %s",
 			rbCode(middleware.MetricPoolInUse), rbCode(middleware.MetricPoolMaxOpen), p, l.For),
-		panel:    PanelQueryRate,
+		panel:    PanelPool,
 		grouping: middleware.LabelDBName,
 		meaning: []string{
 			fmt.Sprintf("On at least one instance, the application's %s pool (label %s) has almost every connection allowed by %s busy; the alert reports the worst instance, because one saturated pool hurts even when the others idle. Pools without a limit (%s is 0) never fire: they fail later, at the server's %s.",
@@ -838,7 +841,7 @@ func (r rbContext) poolWaits() rbBook {
 		summary:  "Goroutines wait for a database connection from the pool.",
 		fires: fmt.Sprintf("%s grows faster than %s over %s, for %s",
 			rbCode(middleware.MetricPoolWaitDuration), perSec, r.w, l.For),
-		panel:    PanelQueryRate,
+		panel:    PanelPoolWaits,
 		grouping: middleware.LabelDBName,
 		meaning: []string{
 			fmt.Sprintf("The pool was at its %s limit and callers blocked in database/sql waiting for a connection. %s means that on average %s goroutines were waiting at any instant, for example 10 calls a second waiting %s each.",

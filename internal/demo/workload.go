@@ -89,6 +89,9 @@ type Workload struct {
 	started atomic.Uint64 // statements started
 	skipped atomic.Uint64 // ticks skipped because maxInFlight were running
 	failed  atomic.Uint64 // statements that failed without being meant to
+	// driving is the scenario Run's loop is driving now: SetScenario
+	// changes what is asked, driving follows once the loop has seen it.
+	driving atomic.Value
 }
 
 // New opens the demo database (schema and seed rows are written with the
@@ -306,6 +309,7 @@ func (w *Workload) Run(ctx context.Context) error {
 	sem := make(chan struct{}, maxInFlight)
 	for {
 		s, changed := w.current()
+		w.driving.Store(s)
 		p := s.profile(w.opts.SlowThreshold, w.opts.SpikeLatency)
 		sctx, cancel := context.WithCancel(ctx)
 		if p.holdPool {

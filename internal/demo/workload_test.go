@@ -232,8 +232,10 @@ func TestDemoRunFollowsScenario(t *testing.T) {
 	waitFor(t, "healthy traffic", func() bool { return value(t, reg, middleware.MetricQueriesTotal) >= 20 })
 
 	w.SetScenario(Stopped)
-	// Statements in flight finish however slow the machine is: wait until
-	// every started statement is recorded, not for a fixed time.
+	// However slow the machine is: wait until the loop drives the stopped
+	// scenario (it starts nothing more), then until every started
+	// statement is recorded, not for a fixed time.
+	waitFor(t, "the loop to stop starting statements", func() bool { return w.driving.Load() == Stopped })
 	waitFor(t, "statements in flight to finish", func() bool {
 		return value(t, reg, middleware.MetricQueriesTotal) == float64(w.Status().Started)
 	})

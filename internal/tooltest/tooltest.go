@@ -129,3 +129,45 @@ func CheckAlertmanager(t testing.TB, data []byte, tests []alertmanager.RouteTest
 		}
 	}
 }
+
+// Single is a tool with one release to test against.
+type Single struct {
+	// Binary is the command's name on PATH.
+	Binary string
+	// PathEnv names its path when it is not on PATH.
+	PathEnv string
+	// RequireEnv set to "1" makes a missing binary a failure.
+	RequireEnv string
+	// Install tells the user how to get it.
+	Install string
+}
+
+// VMAlertTool is VictoriaMetrics' rule unit-test runner.
+var VMAlertTool = Single{
+	Binary:     "vmalert-tool",
+	PathEnv:    "DBMON_VMALERT_TOOL",
+	RequireEnv: "DBMON_REQUIRE_VMALERT_TOOL",
+	Install:    "go install github.com/VictoriaMetrics/VictoriaMetrics/app/vmalert-tool@v1.151.0",
+}
+
+// Find returns the path of s: its PathEnv when set (which must exist),
+// else from PATH. A missing binary skips the test, or fails it when
+// RequireEnv is "1".
+func Find(t testing.TB, s Single) string {
+	t.Helper()
+	if p := os.Getenv(s.PathEnv); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("%s=%s: %v", s.PathEnv, p, err)
+		}
+		return p
+	}
+	p, err := exec.LookPath(s.Binary)
+	if err == nil {
+		return p
+	}
+	if os.Getenv(s.RequireEnv) == "1" {
+		t.Fatalf("%s is required (%s=1) but neither %s nor PATH has it (%s)", s.Binary, s.RequireEnv, s.PathEnv, s.Install)
+	}
+	t.Skipf("%s not found (%s, or set %s); set %s=1 to make this a failure", s.Binary, s.Install, s.PathEnv, s.RequireEnv)
+	return ""
+}

@@ -114,7 +114,7 @@ func variable(v Variable, ds DatasourceRef) (cog.Builder[sdk.VariableModel], err
 			b.Description(v.Description)
 		}
 		if v.Default != "" {
-			b.Current(option(v.Default, v.Default, false))
+			b.Current(option(orDefault(v.DefaultText, v.Default), v.Default, false))
 		}
 		return b, nil
 	case VariableQuery:
@@ -136,7 +136,7 @@ func variable(v Variable, ds DatasourceRef) (cog.Builder[sdk.VariableModel], err
 		}
 		switch {
 		case v.Default != "":
-			b.Current(option(v.Default, v.Default, v.Multi))
+			b.Current(option(orDefault(v.DefaultText, v.Default), v.Default, v.Multi))
 		case v.IncludeAll:
 			b.Current(option("All", "$__all", v.Multi))
 		}
@@ -144,6 +144,13 @@ func variable(v Variable, ds DatasourceRef) (cog.Builder[sdk.VariableModel], err
 	default:
 		return nil, fmt.Errorf("unknown variable kind %q (want %q or %q)", v.Kind, VariableDatasource, VariableQuery)
 	}
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 // option is a variable's selected value; a multi-value variable stores

@@ -482,3 +482,36 @@ func TestRenderProvisioningRejects(t *testing.T) {
 		})
 	}
 }
+
+// TestBuildDatasourceVariableStoresTheUID follows Grafana's model of a
+// datasource variable: the value is the data source's UID (what
+// ${datasource} expands to in a panel's datasource reference) and the text
+// its name.
+func TestBuildDatasourceVariableStoresTheUID(t *testing.T) {
+	def := fixture()
+	def.Variables[0].Default, def.Variables[0].DefaultText = "prom-main", "Main Prometheus"
+	d, err := Build(def)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur := d.Templating.List[0].Current
+	if cur == nil || cur.Value.String == nil || cur.Text.String == nil {
+		t.Fatalf("current = %+v, want a single text and value", cur)
+	}
+	if *cur.Value.String != "prom-main" || *cur.Text.String != "Main Prometheus" {
+		t.Errorf("current = {text %q, value %q}, want {text \"Main Prometheus\", value \"prom-main\"}", *cur.Text.String, *cur.Value.String)
+	}
+	for _, p := range d.Panels {
+		if ds := p.Panel.Datasource; ds == nil || ds.Uid == nil || *ds.Uid != "${datasource}" || ds.Type == nil || *ds.Type != "prometheus" {
+			t.Errorf("panel %d datasource = %+v, want {prometheus ${datasource}}", *p.Panel.Id, ds)
+		}
+	}
+	// Without a text, the value is shown.
+	def.Variables[0].DefaultText = ""
+	if d, err = Build(def); err != nil {
+		t.Fatal(err)
+	}
+	if cur := d.Templating.List[0].Current; *cur.Text.String != "prom-main" {
+		t.Errorf("text without DefaultText = %q, want the value", *cur.Text.String)
+	}
+}

@@ -79,9 +79,15 @@ type Variable struct {
 	// (`label_values(db_queries_total, job)`).
 	Query string
 	// Default is the value selected when the dashboard opens: for a
-	// datasource variable the data source's name; for a query variable a
-	// value, or empty to select All when IncludeAll is set.
+	// datasource variable the data source's UID, which is what Grafana
+	// stores as the variable's value and substitutes into ${name}; for a
+	// query variable a value, or empty to select All when IncludeAll is set.
 	Default string
+	// DefaultText is the text shown for Default; empty shows Default. For a
+	// datasource variable it is the data source's name: Grafana selects the
+	// option whose UID is Default and, when there is none, the one whose
+	// name is DefaultText.
+	DefaultText string
 	// Multi allows selecting several values.
 	Multi bool
 	// IncludeAll offers an "All" option.
