@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dbmonctl/dbmonctl/pkg/rules"
 	"github.com/dbmonctl/dbmonctl/internal/tooltest"
+	"github.com/dbmonctl/dbmonctl/pkg/rules"
 )
 
 // absentStopCase is the QueryMetricsAbsent case whose counter stops.

@@ -10,9 +10,9 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 
+	"github.com/dbmonctl/dbmonctl/pkg/dashboard"
 	"github.com/dbmonctl/dbmonctl/pkg/diag"
 	"github.com/dbmonctl/dbmonctl/pkg/promcheck"
-	"github.com/dbmonctl/dbmonctl/pkg/dashboard"
 	"github.com/dbmonctl/dbmonctl/pkg/rules"
 )
 

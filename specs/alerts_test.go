@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dbmonctl/dbmonctl/pkg/promcheck"
 	"github.com/dbmonctl/dbmonctl/internal/tooltest"
+	"github.com/dbmonctl/dbmonctl/pkg/promcheck"
 	"github.com/dbmonctl/dbmonctl/pkg/rules"
 )
 

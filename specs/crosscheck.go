@@ -5,8 +5,8 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/dbmonctl/dbmonctl/pkg/diag"
 	"github.com/dbmonctl/dbmonctl/pkg/alertmanager"
+	"github.com/dbmonctl/dbmonctl/pkg/diag"
 	"github.com/dbmonctl/dbmonctl/pkg/rules"
 )
 

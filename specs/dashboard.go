@@ -9,10 +9,10 @@ import (
 
 	"github.com/prometheus/prometheus/promql/parser"
 
-	"github.com/dbmonctl/dbmonctl/pkg/diag"
-	"github.com/dbmonctl/dbmonctl/pkg/promcheck"
 	"github.com/dbmonctl/dbmonctl/pkg/dashboard"
+	"github.com/dbmonctl/dbmonctl/pkg/diag"
 	"github.com/dbmonctl/dbmonctl/pkg/middleware"
+	"github.com/dbmonctl/dbmonctl/pkg/promcheck"
 )
 
 // Names of the dashboard's own template variables. The identity variables

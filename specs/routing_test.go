@@ -17,11 +17,11 @@ import (
 	amtemplate "github.com/prometheus/alertmanager/template"
 	"github.com/prometheus/common/model"
 
-	"github.com/dbmonctl/dbmonctl/pkg/diag"
-	"github.com/dbmonctl/dbmonctl/pkg/promcheck"
 	"github.com/dbmonctl/dbmonctl/internal/tooltest"
 	"github.com/dbmonctl/dbmonctl/pkg/alertmanager"
+	"github.com/dbmonctl/dbmonctl/pkg/diag"
 	"github.com/dbmonctl/dbmonctl/pkg/middleware"
+	"github.com/dbmonctl/dbmonctl/pkg/promcheck"
 )
 
 // Another test file of specs may define -update too; whoever runs first

@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/dbmonctl/dbmonctl/pkg/diag"
 	"github.com/dbmonctl/dbmonctl/pkg/dashboard"
+	"github.com/dbmonctl/dbmonctl/pkg/diag"
 	"github.com/dbmonctl/dbmonctl/specs"
 )
 

@@ -16,8 +16,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/dbmonctl/dbmonctl/pkg/dashboard"
 	"github.com/dbmonctl/dbmonctl/internal/grafana"
+	"github.com/dbmonctl/dbmonctl/pkg/dashboard"
 )
 
 // renderSpecDashboard renders the dashboard JSON of the loaded spec, for a

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dbmonctl/dbmonctl/pkg/diag"
 	"github.com/dbmonctl/dbmonctl/internal/tooltest"
 	"github.com/dbmonctl/dbmonctl/pkg/alertmanager"
+	"github.com/dbmonctl/dbmonctl/pkg/diag"
 )
 
 // sample is a small but complete tree: two severities, a catch-all, a
