@@ -205,7 +205,8 @@ func TestPlanDiffShowsSecretChangesWithoutValues(t *testing.T) {
 		t.Errorf("a layout change: %+v", p)
 	}
 	p, _ = amconfig.NewPlan(amconfig.Config{}, false, amconfig.Config{AlertmanagerConfig: string(des), TemplateFiles: map[string]string{"a.tmpl": "{{ define \"x\" }}{{ end }}\n"}})
-	if !p.Changed || p.Exists || !strings.Contains(p.Diff, "+++ b/template_files/a.tmpl") {
+	if !p.Changed || p.Exists || !strings.Contains(p.Diff, "+++ b/template_files/a.tmpl") ||
+		!strings.Contains(p.Diff, "+      - routing_key: <secret>\n") || strings.Contains(p.Diff, amconfig.RedactedChanged) {
 		t.Errorf("a creation: %+v", p)
 	}
 }

@@ -113,9 +113,10 @@ func Redact(cfg string, secrets ...string) (string, error) {
 }
 
 // redactPair redacts current and desired for a diff: a desired secret
-// equal to the current one at the same path becomes Redacted, a different
-// or new one RedactedChanged, so the diff shows a secret change without a
-// value.
+// that differs from the current one at the same path becomes
+// RedactedChanged, any other Redacted, so the diff shows that a secret
+// changes without showing a value. (A secret at a new path shows as an
+// added line anyway.)
 func redactPair(current, desired string, secrets []string) (string, string, error) {
 	curValues := map[string]string{}
 	cur, err := redactText(current, func(n *yaml.Node, path string) {
@@ -126,10 +127,10 @@ func redactPair(current, desired string, secrets []string) (string, string, erro
 		return "", "", fmt.Errorf("server configuration: %w", err)
 	}
 	des, err := redactText(desired, func(n *yaml.Node, path string) {
-		if old, ok := curValues[path]; ok && old == n.Value {
-			n.Value = Redacted
-		} else {
+		if old, ok := curValues[path]; ok && old != n.Value {
 			n.Value = RedactedChanged
+		} else {
+			n.Value = Redacted
 		}
 	}, secrets)
 	if err != nil {
