@@ -88,8 +88,8 @@ left alone. --dry-run reads only and prints the redacted diff.`
   dbmonctl alertmanager push --address http://cortex:9009 --tenant team-a --config dbmonctl.yaml`
 		cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "read only: print the redacted diff of what push would write")
 	}
+	o.addFlags(cmd, "the Cortex or Mimir", envAlertmanagerToken)
 	f := cmd.Flags()
-	o.addFlags(f, "the Cortex or Mimir", envAlertmanagerToken)
 	f.StringVar(&o.path, "path", amconfig.DefaultPath, "path of the Alertmanager configuration API")
 	if verb == "diff" {
 		f.BoolVar(&o.exitCode, "exit-code", false, "exit 1 when the configurations differ")

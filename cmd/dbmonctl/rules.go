@@ -14,7 +14,6 @@ import (
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/dbmonctl/dbmonctl/pkg/apiclient"
 	"github.com/dbmonctl/dbmonctl/pkg/ruler"
@@ -48,7 +47,8 @@ type engineOptions struct {
 	insecureSkip bool
 }
 
-func (o *engineOptions) addFlags(f *pflag.FlagSet, what, tokenEnv string) {
+func (o *engineOptions) addFlags(cmd *cobra.Command, what, tokenEnv string) {
+	f := cmd.Flags()
 	f.StringVar(&o.address, "address", "", what+" base URL, with any sub-path (required)")
 	f.StringVar(&o.tenant, "tenant", "", "tenant ID, sent as X-Scope-OrgID (required)")
 	f.StringVar(&o.tokenFile, "token-file", "", "file holding the API token, - for stdin (default $"+tokenEnv+"; none: no Authorization header)")
@@ -259,8 +259,8 @@ managed, and running sync again finishes the job.`
       --tenant 12345 --username 12345 --token-file /run/secrets/mimir --file alerts.yml`
 		cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "read only: print the diff of what sync would write")
 	}
+	o.addFlags(cmd, "the Cortex or Mimir", envRulerToken)
 	f := cmd.Flags()
-	o.addFlags(f, "the Cortex or Mimir", envRulerToken)
 	f.StringVar(&o.namespace, "namespace", rulesOwner, "rule namespace to manage")
 	f.StringVar(&o.prefix, "prefix", ruler.DefaultPrefix, "path of the ruler configuration API ("+ruler.MimirPrefix+" for Mimir)")
 	f.StringVar(&o.file, "file", "", "Prometheus rule file to sync instead of the rules of the spec and --config")
