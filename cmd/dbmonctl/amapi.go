@@ -52,7 +52,8 @@ Exit codes: 2 a secret variable is missing, 4 the token or tenant was refused
 (401/403), 5 not found (404: wrong address or --path, or the API is not
 enabled), 7 too large (413), 8 the Alertmanager refused the configuration
 (400, its reason is printed), 1 any other failure.`,
-		Args: noArgs,
+		Args: subcommandOnly,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	cmd.AddCommand(newAlertmanagerSubCmd(a, "diff"), newAlertmanagerSubCmd(a, "push"))
 	return cmd

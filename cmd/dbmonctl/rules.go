@@ -177,6 +177,15 @@ func explain(err error, prefixFlag, prefixHint string) error {
 	return err
 }
 
+// subcommandOnly rejects an unknown subcommand of a command group with a
+// usage error; cobra would otherwise print the help and exit 0.
+func subcommandOnly(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usageError("unknown command %q for %q", args[0], cmd.CommandPath())
+	}
+	return nil
+}
+
 type rulesOptions struct {
 	engineOptions
 	namespace string
@@ -214,7 +223,8 @@ Exit codes: 4 the token or tenant was refused (401/403), 5 not found (404:
 wrong address or --prefix, or the ruler API is not enabled), 6 not managed by
 dbmonctl, 7 too large (413), 8 the ruler refused the rules (400, its reason
 is printed), 1 any other failure.`,
-		Args: noArgs,
+		Args: subcommandOnly,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	cmd.AddCommand(newRulesSubCmd(a, "diff"), newRulesSubCmd(a, "sync"))
 	return cmd
