@@ -17,15 +17,19 @@ const (
 	ExitUsage = 2
 	// ExitFindings: the spec or config has validation findings.
 	ExitFindings = 3
-	// ExitAuth: Grafana refused the credentials (401) or the permission (403).
+	// ExitAuth: the server refused the credentials (401) or the
+	// permission (403).
 	ExitAuth = 4
-	// ExitNotFound: Grafana answered 404 (wrong URL, folder or org).
+	// ExitNotFound: the server answered 404 (wrong URL, path prefix,
+	// folder or org, or an API that is not enabled).
 	ExitNotFound = 5
 	// ExitConflict: Grafana refused the save (412, or 400 for a
 	// provisioned dashboard), or the dashboard was edited outside dbmonctl
-	// or is provisioned from a file, and --force was not given.
+	// or is provisioned from a file, and --force was not given; or a rule
+	// namespace or group is not managed by dbmonctl.
 	ExitConflict = 6
-	// ExitTooLarge: Grafana refused the dashboard's size (413).
+	// ExitTooLarge: Grafana refused the dashboard's size (413), or a
+	// ruler or Alertmanager API refused a request's size (413).
 	ExitTooLarge = 7
 	// ExitSchemaV2: the dashboard is in schema v2 (Grafana 13 stored it as
 	// v2, GET /api answers 406; or a v2 resource was pushed) and the
@@ -35,6 +39,10 @@ const (
 	// push needs (--api apis without dashboard.grafana.app/v1, or
 	// --schema v2 without dashboard.grafana.app/v2).
 	ExitAPIUnavailable = 9
+	// ExitRejected: a ruler or Alertmanager API refused the content (400:
+	// an invalid group, a limit, a setting it does not allow), or the
+	// content is one it would refuse; the engine's reason is printed.
+	ExitRejected = 10
 )
 
 // exitError carries an exit code with the error that caused it.

@@ -81,6 +81,8 @@ with the metrics the dbmonctl database/sql middleware exports.`,
 		newSecretsCmd(a),
 		newPushCmd(a),
 		newDemoCmd(a),
+		newRulesCmd(a),
+		newAlertmanagerCmd(a),
 		newVersionCmd(a),
 	)
 	return root
