@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/dbmonctl/dbmonctl/internal/textdiff"
 	"strings"
 )
 
@@ -195,11 +196,11 @@ func Push(ctx context.Context, c *Client, o PushOptions) (PushResult, error) {
 		if cur.schema != want.schema {
 			from = fmt.Sprintf("grafana/%s (version %d, schema %s)", uid, cur.version, cur.schema)
 		}
-		res.Diff = UnifiedDiff(from, "dbmonctl/"+uid, cur.content.Pretty(), want.content.Pretty())
+		res.Diff = textdiff.Unified(from, "dbmonctl/"+uid, string(cur.content.Pretty()), string(want.content.Pretty()))
 		res.Action = Updated
 		res.PreviousVersion = cur.version
 	} else {
-		res.Diff = UnifiedDiff("grafana/"+uid+" (absent)", "dbmonctl/"+uid, nil, want.content.Pretty())
+		res.Diff = textdiff.Unified("grafana/"+uid+" (absent)", "dbmonctl/"+uid, "", string(want.content.Pretty()))
 		res.Action = Created
 	}
 

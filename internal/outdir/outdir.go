@@ -13,9 +13,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/pmezard/go-difflib/difflib"
-
 	"github.com/dbmonctl/dbmonctl/internal/atomicfile"
+	"github.com/dbmonctl/dbmonctl/internal/textdiff"
 )
 
 // State is how one file on disk compares with what would be generated.
@@ -141,7 +140,8 @@ func Apply(dir string, changes []Change, prune bool) ([]Change, error) {
 	return done, nil
 }
 
-// Diff is a unified diff of one change, old on disk against new.
+// Diff is a unified diff of one change, old on disk against new, in the
+// format every command prints (internal/textdiff).
 func Diff(c Change) string {
 	from, to := "a/"+c.Path, "b/"+c.Path
 	switch c.State {
@@ -152,15 +152,5 @@ func Diff(c Change) string {
 	case Unchanged:
 		return ""
 	}
-	d, err := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
-		A:        difflib.SplitLines(string(c.Old)),
-		B:        difflib.SplitLines(string(c.New)),
-		FromFile: from,
-		ToFile:   to,
-		Context:  3,
-	})
-	if err != nil {
-		return fmt.Sprintf("--- %s\n+++ %s\n(diff failed: %v)\n", from, to, err)
-	}
-	return d
+	return textdiff.Unified(from, to, string(c.Old), string(c.New))
 }

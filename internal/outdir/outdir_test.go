@@ -124,3 +124,15 @@ func TestApplyReportsWhatItDidWhenARenameFails(t *testing.T) {
 		}
 	}
 }
+
+// TestDiffHasNoSpuriousContextLine: a file ending in a newline must not
+// grow an empty context line at the end of its diff (difflib.SplitLines
+// alone adds one), so generate --check prints what push and the engine
+// commands print for the same change.
+func TestDiffHasNoSpuriousContextLine(t *testing.T) {
+	got := Diff(Change{Path: "f", State: Updated, Old: []byte("a\nb\n"), New: []byte("a\nc\n")})
+	want := "--- a/f\n+++ b/f\n@@ -1,2 +1,2 @@\n a\n-b\n+c\n"
+	if got != want {
+		t.Errorf("got\n%q\nwant\n%q", got, want)
+	}
+}

@@ -1,7 +1,7 @@
-// Package textdiff renders unified diffs for the engine clients' dry runs,
-// with the same differ (go-difflib) and format (diff -u, 3 lines of
-// context) as `generate --check` and the Grafana push, so every command
-// shows changes alike.
+// Package textdiff renders the unified diffs every command prints
+// (generate --check, push --dry-run, rules and alertmanager diff): one
+// differ (go-difflib), one format (diff -u, 3 lines of context), and no
+// spurious empty context line after a final newline.
 package textdiff
 
 import (

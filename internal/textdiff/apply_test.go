@@ -1,4 +1,4 @@
-package grafana
+package textdiff
 
 import (
 	"fmt"
@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-func TestUnifiedDiff(t *testing.T) {
+func TestUnifiedDiffCases(t *testing.T) {
 	lines := func(ls ...string) []byte {
 		if len(ls) == 0 {
 			return nil
@@ -65,7 +65,7 @@ func TestUnifiedDiff(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := UnifiedDiff("a", "b", tt.a, tt.b); got != tt.want {
+			if got := Unified("a", "b", string(tt.a), string(tt.b)); got != tt.want {
 				t.Errorf("got\n%s\nwant\n%s", got, tt.want)
 			}
 		})
@@ -79,7 +79,7 @@ func TestUnifiedDiffApplies(t *testing.T) {
 	for i := range 300 {
 		a := randomLines(r)
 		b := mutate(r, a)
-		d := UnifiedDiff("a", "b", join(a), join(b))
+		d := Unified("a", "b", string(join(a)), string(join(b)))
 		got, err := applyUnified(a, d)
 		if err != nil {
 			t.Fatalf("case %d: %v\na=%q\nb=%q\ndiff:\n%s", i, err, a, b, d)
@@ -97,7 +97,7 @@ func TestUnifiedDiffOfALargeRewriteApplies(t *testing.T) {
 		a = append(a, "a"+strconv.Itoa(i))
 		b = append(b, "b"+strconv.Itoa(i))
 	}
-	d := UnifiedDiff("a", "b", join(a), join(b))
+	d := Unified("a", "b", string(join(a)), string(join(b)))
 	got, err := applyUnified(a, d)
 	if err != nil || strings.Join(got, "\n") != strings.Join(b, "\n") {
 		t.Fatalf("diff does not apply: %v", err)
