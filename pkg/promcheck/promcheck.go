@@ -111,7 +111,7 @@ func (k Known) Check(expr string) (Use, []string) {
 			metrics[name] = true
 			ls, ok := k.metrics[name]
 			if !ok {
-				problems = append(problems, fmt.Sprintf("metric %q is not exported by the middleware", name))
+				problems = append(problems, fmt.Sprintf("metric %q is not exported by any metric contract (the middleware's or an exporter's)", name))
 				return nil
 			}
 			for l := range ls {
