@@ -4,20 +4,23 @@ package middleware
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"time"
 	"unsafe"
 )
 
-// conn wraps a driver.Conn. Its own methods are those every driver.Conn
-// has; each optional interface lives on a mixin type below (same fields,
-// different method set), and the generated connWrappers combine exactly
-// the mixins the wrapped connection has, so database/sql takes the same
-// code path as with the bare driver. The one liberty: a driver with only
-// the legacy Execer (Queryer) gets ExecerContext (QueryerContext), which
-// calls it exactly as database/sql would. The optional views are asserted
-// once per connection.
+// conn wraps a driver.Conn. It implements itself the optional interfaces
+// whose absence database/sql handles by a fallback it can reproduce
+// exactly (Pinger, ConnPrepareContext, ConnBeginTx, NamedValueChecker):
+// without the driver's, its method does what database/sql would have done.
+// The interfaces whose mere presence changes database/sql's path (Execer,
+// ExecerContext, Queryer, QueryerContext, SessionResetter, Validator) live
+// on mixin types below (same fields, different method set), and the
+// generated connWrappers combine exactly the mixins the wrapped connection
+// has. See docs/adr/0006-wrapper-interfaces.md. The optional views are
+// asserted once per connection.
 type conn struct {
 	m     *Middleware
 	inner driver.Conn
@@ -33,7 +36,7 @@ type conn struct {
 	validator  driver.Validator
 	checker    driver.NamedValueChecker
 
-	rowsCaps rowsCapCache // of the Rows that QueryContext returns
+	rowsCaps rowsCapCache // of the Rows that Query and QueryContext return
 
 	// lastQuery and lastKind remember the last statement classified on
 	// this connection (see kindOf).
@@ -56,43 +59,21 @@ func (c *conn) kindOf(query string) kind {
 	return k
 }
 
-// wrapConn returns c wrapped, with exactly c's optional interfaces.
+// wrapConn returns c wrapped: with exactly c's exact interfaces, and
+// every other one.
 func (m *Middleware) wrapConn(c driver.Conn) driver.Conn {
 	w := &conn{m: m, inner: c}
-	mask := 0
-	if v, ok := c.(driver.Pinger); ok {
-		w.pinger, mask = v, mask|capPinger
-	}
-	// The legacy Execer and Queryer are reached through the context
-	// interfaces; database/sql never calls them when those exist.
-	if v, ok := c.(driver.Execer); ok {
-		w.execer, mask = v, mask|capExecerContext
-	}
-	if v, ok := c.(driver.ExecerContext); ok {
-		w.execerCtx, mask = v, mask|capExecerContext
-	}
-	if v, ok := c.(driver.Queryer); ok {
-		w.queryer, mask = v, mask|capQueryerContext
-	}
-	if v, ok := c.(driver.QueryerContext); ok {
-		w.queryerCtx, mask = v, mask|capQueryerContext
-	}
-	if v, ok := c.(driver.ConnPrepareContext); ok {
-		w.prepareCtx, mask = v, mask|capConnPrepareContext
-	}
-	if v, ok := c.(driver.ConnBeginTx); ok {
-		w.beginTx, mask = v, mask|capConnBeginTx
-	}
-	if v, ok := c.(driver.SessionResetter); ok {
-		w.resetter, mask = v, mask|capSessionResetter
-	}
-	if v, ok := c.(driver.Validator); ok {
-		w.validator, mask = v, mask|capValidator
-	}
-	if v, ok := c.(driver.NamedValueChecker); ok {
-		w.checker, mask = v, mask|capConnNamedValueChecker
-	}
-	return connWrappers[mask](w)
+	w.pinger, _ = c.(driver.Pinger)
+	w.execer, _ = c.(driver.Execer)
+	w.execerCtx, _ = c.(driver.ExecerContext)
+	w.queryer, _ = c.(driver.Queryer)
+	w.queryerCtx, _ = c.(driver.QueryerContext)
+	w.prepareCtx, _ = c.(driver.ConnPrepareContext)
+	w.beginTx, _ = c.(driver.ConnBeginTx)
+	w.resetter, _ = c.(driver.SessionResetter)
+	w.validator, _ = c.(driver.Validator)
+	w.checker, _ = c.(driver.NamedValueChecker)
+	return connWrappers[connMask(c)](w)
 }
 
 // Unwrap returns the driver's own connection.
@@ -136,7 +117,7 @@ func (c *conn) Prepare(query string) (driver.Stmt, error) {
 		}
 		return s, err
 	}
-	return m.wrapStmt(s, query), nil
+	return m.wrapStmt(s, query, c.checker), nil
 }
 
 // Close closes the driver's connection.
@@ -151,22 +132,120 @@ func (c *conn) Begin() (driver.Tx, error) {
 	return c.m.wrapTx(t), nil
 }
 
-type connPinger conn
-
 // Ping forwards to the driver; a ping is not a query and is not counted.
-func (c *connPinger) Ping(ctx context.Context) error { return c.pinger.Ping(ctx) }
+// Without a driver.Pinger it returns nil, as database/sql's Ping does for
+// such a driver.
+func (c *conn) Ping(ctx context.Context) error {
+	if c.pinger == nil {
+		return nil
+	}
+	return c.pinger.Ping(ctx)
+}
+
+// PrepareContext prepares a statement whose executions are timed; a
+// failure counts as in Prepare. Without the driver's ConnPrepareContext it
+// does what database/sql does then: Prepare, and if the context ended
+// meanwhile, close the statement and return the context's error.
+func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	if c.prepareCtx == nil {
+		s, err := c.Prepare(query)
+		if err == nil {
+			select {
+			default:
+			case <-ctx.Done():
+				_ = s.Close()
+				return nil, ctx.Err()
+			}
+		}
+		return s, err
+	}
+	m := c.m
+	start := clock()
+	s, err := c.prepareCtx.PrepareContext(ctx, query)
+	if err != nil {
+		if m.installed.Load() {
+			m.finish(ctx, c.kindOf(query), start, err, query)
+		}
+		return s, err
+	}
+	return m.wrapStmt(s, query, c.checker), nil
+}
+
+// BeginTx starts a transaction, timed until Commit or Rollback. Without the
+// driver's ConnBeginTx it does what database/sql does then: it refuses
+// options other than the defaults with database/sql's messages, calls
+// Begin, and rolls back and returns the context's error if the context
+// ended meanwhile.
+func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	if c.beginTx == nil {
+		return c.beginLegacy(ctx, opts)
+	}
+	t, err := c.beginTx.BeginTx(ctx, opts)
+	if err != nil {
+		return t, err
+	}
+	return c.m.wrapTx(t), nil
+}
+
+// beginLegacy is database/sql's ctxDriverBegin for a driver.Conn without
+// ConnBeginTx, on the wrapper's Begin. database/sql passes the zero
+// TxOptions for nil options, which pass both checks, as nil does there.
+func (c *conn) beginLegacy(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	if opts.Isolation != driver.IsolationLevel(sql.LevelDefault) {
+		return nil, errors.New("sql: driver does not support non-default isolation level")
+	}
+	if opts.ReadOnly {
+		return nil, errors.New("sql: driver does not support read-only transactions")
+	}
+	if ctx.Done() == nil {
+		return c.Begin()
+	}
+	t, err := c.Begin()
+	if err == nil {
+		select {
+		default:
+		case <-ctx.Done():
+			_ = t.Rollback()
+			return nil, ctx.Err()
+		}
+	}
+	return t, err
+}
+
+// CheckNamedValue forwards to the driver, so driver-specific argument types
+// (arrays, unsigned integers, custom types) reach it unchanged. Without
+// the driver's NamedValueChecker it returns driver.ErrSkip, on which
+// database/sql goes on exactly as with no checker: to the statement's
+// ColumnConverter if there is one, then to its default conversion.
+func (c *conn) CheckNamedValue(nv *driver.NamedValue) error {
+	if c.checker == nil {
+		return driver.ErrSkip
+	}
+	return c.checker.CheckNamedValue(nv)
+}
+
+type connExecer conn
+
+// Exec times the statement of a driver with the legacy driver.Execer;
+// database/sql calls it only when the driver has no ExecerContext, after
+// refusing named arguments and a done context itself. driver.ErrSkip
+// passes through uncounted.
+func (c *connExecer) Exec(query string, args []driver.Value) (driver.Result, error) {
+	m := c.m
+	if !m.installed.Load() {
+		return c.execer.Exec(query, args)
+	}
+	start := clock()
+	res, err := c.execer.Exec(query, args)
+	m.finish(context.Background(), (*conn)(c).kindOf(query), start, err, query)
+	return res, err
+}
 
 type connExecerContext conn
 
 // ExecContext times the statement; driver.ErrSkip passes through uncounted.
-// A driver with only the legacy driver.Execer is called the way
-// database/sql would call it (see execLegacy), so the wrapper needs one
-// interface, not two.
 func (c *connExecerContext) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	m := c.m
-	if c.execerCtx == nil {
-		return c.execLegacy(ctx, query, args)
-	}
 	if !m.installed.Load() {
 		return c.execerCtx.ExecContext(ctx, query, args)
 	}
@@ -176,106 +255,31 @@ func (c *connExecerContext) ExecContext(ctx context.Context, query string, args 
 	return res, err
 }
 
-// execLegacy does what database/sql does with a driver.Execer: it refuses
-// named arguments with database/sql's own message and returns the
-// context's error, before the driver is called, if the context is done.
-func (c *connExecerContext) execLegacy(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	values, err := namedValueToValue(args)
-	if err != nil {
-		return nil, err
-	}
-	select {
-	default:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
+type connQueryer conn
+
+// Query starts timing the statement of a driver with the legacy
+// driver.Queryer (called as Exec is); the Rows stop it when closed.
+func (c *connQueryer) Query(query string, args []driver.Value) (driver.Rows, error) {
 	m := c.m
 	if !m.installed.Load() {
-		return c.execer.Exec(query, values)
+		return c.queryer.Query(query, args)
 	}
 	start := clock()
-	res, err := c.execer.Exec(query, values)
-	m.finish(ctx, (*conn)(c).kindOf(query), start, err, query)
-	return res, err
+	r, err := c.queryer.Query(query, args)
+	return m.queried(context.Background(), r, err, &c.rowsCaps, (*conn)(c).kindOf(query), query, start)
 }
 
 type connQueryerContext conn
 
 // QueryContext starts timing the statement; the Rows stop it when closed.
-// A driver with only the legacy driver.Queryer is called as in execLegacy.
 func (c *connQueryerContext) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	m := c.m
-	if c.queryerCtx == nil {
-		return c.queryLegacy(ctx, query, args)
-	}
 	if !m.installed.Load() {
 		return c.queryerCtx.QueryContext(ctx, query, args)
 	}
 	start := clock()
 	r, err := c.queryerCtx.QueryContext(ctx, query, args)
 	return m.queried(ctx, r, err, &c.rowsCaps, (*conn)(c).kindOf(query), query, start)
-}
-
-// queryLegacy is execLegacy for driver.Queryer.
-func (c *connQueryerContext) queryLegacy(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	values, err := namedValueToValue(args)
-	if err != nil {
-		return nil, err
-	}
-	select {
-	default:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	m := c.m
-	if !m.installed.Load() {
-		return c.queryer.Query(query, values)
-	}
-	start := clock()
-	r, err := c.queryer.Query(query, values)
-	return m.queried(ctx, r, err, &c.rowsCaps, (*conn)(c).kindOf(query), query, start)
-}
-
-// namedValueToValue is database/sql's conversion for legacy interfaces,
-// with its error text, so a caller sees the same error as with the bare
-// driver.
-func namedValueToValue(named []driver.NamedValue) ([]driver.Value, error) {
-	values := make([]driver.Value, len(named))
-	for i, nv := range named {
-		if nv.Name != "" {
-			return nil, errors.New("sql: driver does not support the use of Named Parameters")
-		}
-		values[i] = nv.Value
-	}
-	return values, nil
-}
-
-type connPrepareContext conn
-
-// PrepareContext prepares a statement whose executions are timed; a
-// failure counts as in Prepare.
-func (c *connPrepareContext) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	m := c.m
-	start := clock()
-	s, err := c.prepareCtx.PrepareContext(ctx, query)
-	if err != nil {
-		if m.installed.Load() {
-			m.finish(ctx, (*conn)(c).kindOf(query), start, err, query)
-		}
-		return s, err
-	}
-	return m.wrapStmt(s, query), nil
-}
-
-type connBeginTx conn
-
-// BeginTx starts a transaction, timed until Commit or Rollback.
-func (c *connBeginTx) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	t, err := c.beginTx.BeginTx(ctx, opts)
-	if err != nil {
-		return t, err
-	}
-	return c.m.wrapTx(t), nil
 }
 
 type connSessionResetter conn
@@ -289,14 +293,6 @@ type connValidator conn
 
 // IsValid forwards to the driver.
 func (c *connValidator) IsValid() bool { return c.validator.IsValid() }
-
-type connNamedValueChecker conn
-
-// CheckNamedValue forwards to the driver, so driver-specific argument types
-// (arrays, unsigned integers, custom types) reach it unchanged.
-func (c *connNamedValueChecker) CheckNamedValue(nv *driver.NamedValue) error {
-	return c.checker.CheckNamedValue(nv)
-}
 
 // queried finishes a Query call: on success the Rows take over the timing
 // (a query's duration runs until its Rows are closed); on failure the

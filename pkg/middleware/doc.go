@@ -49,20 +49,35 @@
 //
 // # Transparency
 //
-// A wrapped connection, statement or rows object has exactly the optional
-// driver interfaces of the object it wraps, so database/sql takes the same
-// path (and returns the same results and errors) as with the bare driver:
-// ExecerContext, QueryerContext, ConnPrepareContext, ConnBeginTx, Pinger,
-// SessionResetter, Validator and NamedValueChecker on connections;
-// StmtExecContext, StmtQueryContext, NamedValueChecker (database/sql falls
-// back to the connection's when a statement has none) and ColumnConverter
-// on statements; RowsNextResultSet and every RowsColumnType* on rows. A
-// connection with only the legacy Execer or Queryer is offered as
-// ExecerContext or QueryerContext and called exactly as database/sql would
-// call it. driver.ErrSkip is returned unwrapped and never counted (the
-// fallback execution is); driver.ErrBadConn and every other error are
-// returned unchanged, and each attempt database/sql makes counts. Raw and
-// the Unwrap methods reach the driver's own objects.
+// database/sql chooses its path by asserting optional driver interfaces; a
+// wrapped connection, statement or rows object makes it take the same path,
+// with the same results and errors, as the driver's own object. Where the
+// mere presence of an interface changes that path, the wrapper has it
+// exactly when the driver's object has it: Execer, ExecerContext, Queryer
+// and QueryerContext (the legacy Execer and Queryer are forwarded as
+// such), SessionResetter and Validator on connections; ColumnConverter on
+// statements; RowsColumnScanner on rows (Go 1.27: database/sql then calls
+// NextRow and ScanColumn instead of Next, which lets pgx scan arrays into
+// slices). Every other optional interface the wrapper always has, and
+// without the driver's it does exactly what database/sql does for a
+// driver without it: Pinger (Ping returns nil), ConnPrepareContext
+// (Prepare, then the context check), ConnBeginTx (database/sql's refusal
+// of non-default options, Begin, then the context check) and
+// NamedValueChecker (driver.ErrSkip, on which database/sql goes on as with
+// no checker) on connections; StmtExecContext and StmtQueryContext (the
+// named-argument and context checks, then Exec or Query) and
+// NamedValueChecker (the connection's, as database/sql falls back to it)
+// on statements; RowsNextResultSet (no further set) and every
+// RowsColumnType* (database/sql's defaults) on rows. The reasoning per
+// interface, checked against database/sql's source, is in the
+// repository's docs/adr/0006-wrapper-interfaces.md.
+//
+// driver.ErrSkip is returned unwrapped and never counted (the fallback
+// execution is); driver.ErrBadConn and every other error are returned
+// unchanged, and each attempt database/sql makes counts. Errors of NextRow
+// fail the query as those of Next do; errors of ScanColumn, like those of
+// database/sql's own conversions in Scan, do not. Raw and the Unwrap
+// methods reach the driver's own objects.
 //
 // # Slow queries
 //

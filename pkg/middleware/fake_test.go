@@ -21,8 +21,9 @@ import (
 //
 // Its "SQL" is keyed on markers in the text:
 //   - "ERR" fails the statement with errFake;
-//   - "SKIP" makes the connection's ExecContext/QueryContext return
-//     driver.ErrSkip (database/sql then prepares the statement);
+//   - "SKIP" makes the connection's ExecContext/QueryContext (and the
+//     legacy Exec/Query) return driver.ErrSkip (database/sql then
+//     prepares the statement);
 //   - "BADCONN" returns driver.ErrBadConn the first time the driver sees it;
 //   - "sleep=<duration>" sleeps, returning early with the context's error;
 //   - "NEXTERR" fails Next after the first row with errFake;
@@ -68,17 +69,26 @@ func (l *callLog) last() string {
 	return l.calls[len(l.calls)-1]
 }
 
+// ifaceInfo describes one optional interface of a driver object, for the
+// generated lists connIfaces, stmtIfaces and rowsIfaces.
+type ifaceInfo struct {
+	bit    int    // the fake's bit: the index of fake*Combos
+	name   string // e.g. "driver.Pinger"
+	always bool   // the wrapper has it whatever the driver has
+	has    func(any) bool
+}
+
 // The masks with every optional interface.
 var (
-	allConnCaps = len(connWrappers) - 1
-	allStmtCaps = len(stmtWrappers) - 1
-	allRowsCaps = len(rowsWrappers) - 1
+	allConnCaps = len(fakeConnCombos) - 1
+	allStmtCaps = len(fakeStmtCombos) - 1
+	allRowsCaps = len(fakeRowsCombos) - 1
 )
 
-// fakeDriver is the driver; its masks choose the optional interfaces.
+// fakeDriver is the driver; its masks choose the optional interfaces (of
+// the generated has* bits).
 type fakeDriver struct {
 	connMask, stmtMask, rowsMask int
-	legacy                       bool // conn has only the legacy Execer and Queryer (connMask is ignored)
 	log                          *callLog
 	badConn                      atomic.Bool // BADCONN was seen
 	plain                        bool        // ignore the markers: the no-op driver of the benchmarks
@@ -95,15 +105,7 @@ func (d *fakeDriver) Open(name string) (driver.Conn, error) {
 }
 
 func (d *fakeDriver) newConn() driver.Conn {
-	c := &fakeConn{d: d}
-	if d.legacy {
-		return &struct {
-			*fakeConn
-			*fakeConnExecer
-			*fakeConnQueryer
-		}{c, (*fakeConnExecer)(c), (*fakeConnQueryer)(c)}
-	}
-	return fakeConnCombos[d.connMask](c)
+	return fakeConnCombos[d.connMask](&fakeConn{d: d})
 }
 
 // benchDriver is the no-op driver without markers or log: each call does
@@ -185,6 +187,9 @@ type fakeConnExecer fakeConn
 
 func (c *fakeConnExecer) Exec(query string, args []driver.Value) (driver.Result, error) {
 	c.d.log.add("Exec %s %v", query, args)
+	if !c.d.plain && strings.Contains(query, "SKIP") {
+		return nil, driver.ErrSkip
+	}
 	return (*fakeConn)(c).exec(context.Background(), query, len(args))
 }
 
@@ -192,6 +197,9 @@ type fakeConnQueryer fakeConn
 
 func (c *fakeConnQueryer) Query(query string, args []driver.Value) (driver.Rows, error) {
 	c.d.log.add("Query %s %v", query, args)
+	if !c.d.plain && strings.Contains(query, "SKIP") {
+		return nil, driver.ErrSkip
+	}
 	return (*fakeConn)(c).query(context.Background(), query, args)
 }
 
@@ -287,7 +295,13 @@ func (c *fakeConn) run(ctx context.Context, query string) error {
 		select {
 		case <-t.C:
 		case <-ctx.Done():
-			return ctx.Err()
+		}
+		// A context that ended during the sleep wins even when the timer
+		// fired too (select picks at random among ready cases, and on a
+		// loaded machine both can be ready), so the outcome never depends
+		// on scheduling.
+		if err := ctx.Err(); err != nil {
+			return err
 		}
 	}
 	if strings.Contains(query, "ERR") && !strings.Contains(query, "NEXTERR") {
@@ -371,13 +385,21 @@ func (r *fakeRows) Close() error {
 }
 
 func (r *fakeRows) Next(dest []driver.Value) error {
+	if err := r.advance(); err != nil {
+		return err
+	}
+	copy(dest, r.data[r.i-1])
+	return nil
+}
+
+// advance moves to the next row, which is then r.data[r.i-1].
+func (r *fakeRows) advance() error {
 	if r.nextErr && r.i == 1 {
 		return errFake
 	}
 	if r.i >= len(r.data) {
 		return io.EOF
 	}
-	copy(dest, r.data[r.i])
 	r.i++
 	return nil
 }

@@ -17,8 +17,12 @@ import (
 // context is cancelled, or when the caller calls Close; Rows that are never
 // closed are never recorded (they also leak the connection).
 //
-// The optional interfaces are methods of the generated rows1…rows63 types,
-// which embed rows by value. A wrapper is allocated the first time a
+// rows implements itself RowsNextResultSet and every RowsColumnType*
+// interface, answering as database/sql does for a driver without them
+// when the driver's rows lack one. RowsColumnScanner (Go 1.27), whose
+// presence makes database/sql stop calling Next, is a method set of the
+// generated rows1 type, which embeds rows by value and is used exactly
+// when the driver's rows have it. A wrapper is allocated the first time a
 // connection or statement returns rows; when database/sql closes them, the
 // wrapper goes back to the connection (or statement) that made it and the
 // next query there reuses it, so a query costs no allocation. That is
@@ -36,17 +40,17 @@ type rows struct {
 	ctx   context.Context
 	query string
 	start time.Duration
-	err   error // first error Next or NextResultSet returned, io.EOF excluded
+	err   error // first error Next, NextRow or NextResultSet returned, io.EOF excluded
 	kind  kind
-	eof   bool // Next returned io.EOF: every row was read
+	eof   bool // Next or NextRow returned io.EOF: every row was read
 	done  bool // the query was recorded
 }
 
 // base returns the rows that a generated wrapper embeds.
 func (r *rows) base() *rows { return r }
 
-// wrapRows returns r wrapped, with exactly r's optional interfaces, which
-// caps looks up. It reuses the wrapper that caps holds when that has the
+// wrapRows returns r wrapped, with exactly r's exact optional interfaces,
+// which caps looks up. It reuses the wrapper that caps holds when that has the
 // same interfaces, and allocates one otherwise.
 func (m *Middleware) wrapRows(ctx context.Context, r driver.Rows, caps *rowsCapCache, k kind, query string, start time.Duration) driver.Rows {
 	mask := caps.mask(r)
@@ -63,10 +67,10 @@ func (m *Middleware) wrapRows(ctx context.Context, r driver.Rows, caps *rowsCapC
 	return w.self
 }
 
-// rowsCapCache remembers the optional interfaces of the last type of
+// rowsCapCache remembers the rowsWrappers index of the last type of
 // driver.Rows a connection or statement returned, and holds the wrapper of
 // its last closed rows for reuse. A driver returns the same type query
-// after query, so the six type assertions run once instead of per query.
+// after query, so the type assertions run once instead of per query.
 // Like the connection or statement that holds it, it is used by one
 // goroutine at a time (database/sql holds the connection's lock).
 type rowsCapCache struct {
@@ -81,27 +85,8 @@ func (c *rowsCapCache) mask(r driver.Rows) int {
 	if t == c.typ && t != nil {
 		return c.bits
 	}
-	mask := 0
-	if _, ok := r.(driver.RowsNextResultSet); ok {
-		mask |= capRowsNextResultSet
-	}
-	if _, ok := r.(driver.RowsColumnTypeScanType); ok {
-		mask |= capRowsColumnTypeScanType
-	}
-	if _, ok := r.(driver.RowsColumnTypeDatabaseTypeName); ok {
-		mask |= capRowsColumnTypeDatabaseTypeName
-	}
-	if _, ok := r.(driver.RowsColumnTypeLength); ok {
-		mask |= capRowsColumnTypeLength
-	}
-	if _, ok := r.(driver.RowsColumnTypeNullable); ok {
-		mask |= capRowsColumnTypeNullable
-	}
-	if _, ok := r.(driver.RowsColumnTypePrecisionScale); ok {
-		mask |= capRowsColumnTypePrecisionScale
-	}
-	c.typ, c.bits = t, mask
-	return mask
+	c.typ, c.bits = t, rowsMask(r)
+	return c.bits
 }
 
 // Unwrap returns the driver's own rows.
@@ -113,6 +98,12 @@ func (r *rows) Columns() []string { return r.inner.Columns() }
 // Next forwards to the driver and remembers how iteration ended.
 func (r *rows) Next(dest []driver.Value) error {
 	err := r.inner.Next(dest)
+	r.advanced(err)
+	return err
+}
+
+// advanced notes the error of a step to the next row.
+func (r *rows) advanced(err error) {
 	if err != nil {
 		if err == io.EOF { // drivers must return io.EOF itself, unwrapped
 			r.eof = true
@@ -120,7 +111,6 @@ func (r *rows) Next(dest []driver.Value) error {
 			r.err = err
 		}
 	}
-	return err
 }
 
 // Close closes the driver's rows and records the query once. It counts as
@@ -151,17 +141,24 @@ func (r *rows) Close() error {
 	return err
 }
 
-type rowsNextResultSet rows
-
-// HasNextResultSet forwards to the driver.
-func (r *rowsNextResultSet) HasNextResultSet() bool {
-	return r.inner.(driver.RowsNextResultSet).HasNextResultSet()
+// HasNextResultSet forwards to the driver; false without its
+// RowsNextResultSet, on which database/sql closes the rows at the end of
+// the set as it does for such a driver.
+func (r *rows) HasNextResultSet() bool {
+	n, ok := r.inner.(driver.RowsNextResultSet)
+	return ok && n.HasNextResultSet()
 }
 
 // NextResultSet forwards to the driver; an error other than io.EOF makes
-// the query count as failed.
-func (r *rowsNextResultSet) NextResultSet() error {
-	err := r.inner.(driver.RowsNextResultSet).NextResultSet()
+// the query count as failed. Without the driver's RowsNextResultSet it
+// returns io.EOF: database/sql then closes the rows and reports no error,
+// as it does for such a driver (it treats io.EOF as no error throughout).
+func (r *rows) NextResultSet() error {
+	n, ok := r.inner.(driver.RowsNextResultSet)
+	if !ok {
+		return io.EOF
+	}
+	err := n.NextResultSet()
 	if err == nil {
 		r.eof = false
 	} else if err != io.EOF && r.err == nil {
@@ -170,41 +167,46 @@ func (r *rowsNextResultSet) NextResultSet() error {
 	return err
 }
 
-// The column-type mixins assert the driver's interface at each call: they
-// are called once per column at most, and not storing the views keeps the
-// per-query allocation small.
+// The column-type methods assert the driver's interface at each call: they
+// are called once per column at most. Without it they answer what
+// database/sql assumes for a driver without it.
 
-type rowsColumnTypeScanType rows
-
-// ColumnTypeScanType forwards to the driver.
-func (r *rowsColumnTypeScanType) ColumnTypeScanType(index int) reflect.Type {
-	return r.inner.(driver.RowsColumnTypeScanType).ColumnTypeScanType(index)
+// ColumnTypeScanType forwards to the driver; the type of any without it.
+func (r *rows) ColumnTypeScanType(index int) reflect.Type {
+	if c, ok := r.inner.(driver.RowsColumnTypeScanType); ok {
+		return c.ColumnTypeScanType(index)
+	}
+	return reflect.TypeFor[any]()
 }
 
-type rowsColumnTypeDatabaseTypeName rows
-
-// ColumnTypeDatabaseTypeName forwards to the driver.
-func (r *rowsColumnTypeDatabaseTypeName) ColumnTypeDatabaseTypeName(index int) string {
-	return r.inner.(driver.RowsColumnTypeDatabaseTypeName).ColumnTypeDatabaseTypeName(index)
+// ColumnTypeDatabaseTypeName forwards to the driver; "" without it.
+func (r *rows) ColumnTypeDatabaseTypeName(index int) string {
+	if c, ok := r.inner.(driver.RowsColumnTypeDatabaseTypeName); ok {
+		return c.ColumnTypeDatabaseTypeName(index)
+	}
+	return ""
 }
 
-type rowsColumnTypeLength rows
-
-// ColumnTypeLength forwards to the driver.
-func (r *rowsColumnTypeLength) ColumnTypeLength(index int) (length int64, ok bool) {
-	return r.inner.(driver.RowsColumnTypeLength).ColumnTypeLength(index)
+// ColumnTypeLength forwards to the driver; 0, false without it.
+func (r *rows) ColumnTypeLength(index int) (length int64, ok bool) {
+	if c, ok := r.inner.(driver.RowsColumnTypeLength); ok {
+		return c.ColumnTypeLength(index)
+	}
+	return 0, false
 }
 
-type rowsColumnTypeNullable rows
-
-// ColumnTypeNullable forwards to the driver.
-func (r *rowsColumnTypeNullable) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return r.inner.(driver.RowsColumnTypeNullable).ColumnTypeNullable(index)
+// ColumnTypeNullable forwards to the driver; false, false without it.
+func (r *rows) ColumnTypeNullable(index int) (nullable, ok bool) {
+	if c, ok := r.inner.(driver.RowsColumnTypeNullable); ok {
+		return c.ColumnTypeNullable(index)
+	}
+	return false, false
 }
 
-type rowsColumnTypePrecisionScale rows
-
-// ColumnTypePrecisionScale forwards to the driver.
-func (r *rowsColumnTypePrecisionScale) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return r.inner.(driver.RowsColumnTypePrecisionScale).ColumnTypePrecisionScale(index)
+// ColumnTypePrecisionScale forwards to the driver; 0, 0, false without it.
+func (r *rows) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
+	if c, ok := r.inner.(driver.RowsColumnTypePrecisionScale); ok {
+		return c.ColumnTypePrecisionScale(index)
+	}
+	return 0, 0, false
 }

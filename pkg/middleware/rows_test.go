@@ -14,7 +14,7 @@ func TestClosedRowsWrapperIsReusedByTheNextQuery(t *testing.T) {
 	newRows := func(mask int) driver.Rows {
 		return fakeRowsCombos[mask](&fakeRows{d: d, sets: 1, data: [][]driver.Value{{int64(1)}}})
 	}
-	first := m.wrapRows(context.Background(), newRows(allRowsCaps), &caps, kindSelect, "SELECT 1", clock())
+	first := m.wrapRows(context.Background(), newRows(0), &caps, kindSelect, "SELECT 1", clock())
 	must(t, first.Close())
 	must(t, first.Close()) // before the next query, a second Close still reaches the driver
 	if got := d.log.snapshot(); len(got) != 2 || got[0] != "Rows.Close" || got[1] != "Rows.Close" {
@@ -24,9 +24,9 @@ func TestClosedRowsWrapperIsReusedByTheNextQuery(t *testing.T) {
 		t.Fatalf("after one query closed twice: %d recorded, want 1", s.Total)
 	}
 
-	second := m.wrapRows(context.Background(), newRows(allRowsCaps), &caps, kindSelect, "SELECT 2", clock())
+	second := m.wrapRows(context.Background(), newRows(0), &caps, kindSelect, "SELECT 2", clock())
 	if second != first {
-		t.Fatal("the closed wrapper was not reused by the next query with the same interfaces")
+		t.Fatal("the closed wrapper was not reused by the next query with the same rows type")
 	}
 	// Reused, it is a fresh wrapper: not done, no error, reads the new rows.
 	dest := make([]driver.Value, 1)
@@ -39,13 +39,16 @@ func TestClosedRowsWrapperIsReusedByTheNextQuery(t *testing.T) {
 		t.Fatal("a wrapper in use was handed out again")
 	}
 	must(t, second.Close())
-	// The idle wrapper has every interface; rows with none get their own.
-	fourth := m.wrapRows(context.Background(), newRows(0), &caps, kindSelect, "SELECT 4", clock())
-	if fourth == second {
-		t.Fatal("a wrapper with other interfaces than the driver's rows was reused")
+	// Rows with other optional interfaces, but the same exact ones (none
+	// of the fakes' before Go 1.27), reuse the idle wrapper: it has every
+	// interface that is not exact. Go 1.27's RowsColumnScanner is exact:
+	// see TestRowsColumnScannerIsForwardedExactlyWhenTheDriverHasIt.
+	fourth := m.wrapRows(context.Background(), newRows(rowsFakeWithSameExactInterfaces(0)), &caps, kindSelect, "SELECT 4", clock())
+	if fourth != second {
+		t.Fatal("the idle wrapper was not reused by rows with the same exact interfaces")
 	}
-	if _, ok := fourth.(driver.RowsNextResultSet); ok {
-		t.Fatal("rows without optional interfaces got a wrapper with them")
+	if _, ok := fourth.(driver.RowsNextResultSet); !ok {
+		t.Fatal("the wrapper lacks RowsNextResultSet, which it always has")
 	}
 	must(t, third.Close())
 	must(t, fourth.Close())
@@ -160,4 +163,16 @@ func TestConnectionRemembersTheLastClassification(t *testing.T) {
 			t.Errorf("step %d: kindOf(%q) = %v, want %v", i, s.query, kindTypes[got], kindTypes[s.want])
 		}
 	}
+}
+
+// rowsFakeWithSameExactInterfaces returns a fake rows mask with every
+// optional interface that the wrapper always has and the exact interfaces
+// of mask.
+func rowsFakeWithSameExactInterfaces(mask int) int {
+	for _, c := range rowsIfaces {
+		if c.always {
+			mask |= c.bit
+		}
+	}
+	return mask
 }

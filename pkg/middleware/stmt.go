@@ -3,44 +3,41 @@ package middleware
 import (
 	"context"
 	"database/sql/driver"
+	"errors"
 )
 
 // stmt wraps a prepared driver.Stmt. The statement is classified once, when
-// prepared, so its executions skip the classifier. As with conn, optional
-// interfaces live on mixins combined by stmtWrappers.
+// prepared, so its executions skip the classifier. It implements itself
+// StmtExecContext, StmtQueryContext and NamedValueChecker, falling back to
+// what database/sql would do without the driver's; ColumnConverter, whose
+// presence changes how database/sql converts arguments, lives on a mixin
+// that the generated stmtWrappers add exactly when the driver's statement
+// has it.
 type stmt struct {
 	m     *Middleware
 	inner driver.Stmt
 	query string
 	kind  kind
 
-	execCtx   driver.StmtExecContext
-	queryCtx  driver.StmtQueryContext
-	checker   driver.NamedValueChecker
-	converter driver.ColumnConverter
+	execCtx     driver.StmtExecContext
+	queryCtx    driver.StmtQueryContext
+	checker     driver.NamedValueChecker // the statement's
+	connChecker driver.NamedValueChecker // the connection's that prepared it
+	converter   driver.ColumnConverter
 
 	rowsCaps rowsCapCache // of the Rows that Query and QueryContext return
 }
 
-// wrapStmt returns s wrapped, with exactly s's optional interfaces. When s
-// has no NamedValueChecker, neither has the wrapper, so database/sql falls
-// back to the connection's checker exactly as it does for the bare driver.
-func (m *Middleware) wrapStmt(s driver.Stmt, query string) driver.Stmt {
-	w := &stmt{m: m, inner: s, query: query, kind: classify(query)}
-	mask := 0
-	if v, ok := s.(driver.StmtExecContext); ok {
-		w.execCtx, mask = v, mask|capStmtExecContext
-	}
-	if v, ok := s.(driver.StmtQueryContext); ok {
-		w.queryCtx, mask = v, mask|capStmtQueryContext
-	}
-	if v, ok := s.(driver.NamedValueChecker); ok {
-		w.checker, mask = v, mask|capStmtNamedValueChecker
-	}
-	if v, ok := s.(driver.ColumnConverter); ok {
-		w.converter, mask = v, mask|capColumnConverter
-	}
-	return stmtWrappers[mask](w)
+// wrapStmt returns s wrapped. connChecker is the NamedValueChecker of the
+// driver's connection that prepared s, or nil: database/sql falls back to
+// it when the statement has none.
+func (m *Middleware) wrapStmt(s driver.Stmt, query string, connChecker driver.NamedValueChecker) driver.Stmt {
+	w := &stmt{m: m, inner: s, query: query, kind: classify(query), connChecker: connChecker}
+	w.execCtx, _ = s.(driver.StmtExecContext)
+	w.queryCtx, _ = s.(driver.StmtQueryContext)
+	w.checker, _ = s.(driver.NamedValueChecker)
+	w.converter, _ = s.(driver.ColumnConverter)
+	return stmtWrappers[stmtMask(s)](w)
 }
 
 // Unwrap returns the driver's own statement.
@@ -75,10 +72,22 @@ func (s *stmt) Query(args []driver.Value) (driver.Rows, error) {
 	return m.queried(context.Background(), r, err, &s.rowsCaps, s.kind, s.query, start)
 }
 
-type stmtExecContext stmt
-
-// ExecContext times one execution of the statement.
-func (s *stmtExecContext) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+// ExecContext times one execution of the statement. Without the driver's
+// StmtExecContext it does what database/sql does then: it refuses named
+// arguments and a done context with database/sql's errors, and calls Exec.
+func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	if s.execCtx == nil {
+		values, err := namedValueToValue(args)
+		if err != nil {
+			return nil, err
+		}
+		select {
+		default:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		return s.Exec(values)
+	}
 	m := s.m
 	if !m.installed.Load() {
 		return s.execCtx.ExecContext(ctx, args)
@@ -89,10 +98,21 @@ func (s *stmtExecContext) ExecContext(ctx context.Context, args []driver.NamedVa
 	return res, err
 }
 
-type stmtQueryContext stmt
-
 // QueryContext starts timing one execution; the Rows stop it when closed.
-func (s *stmtQueryContext) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+// Without the driver's StmtQueryContext it falls back as ExecContext does.
+func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	if s.queryCtx == nil {
+		values, err := namedValueToValue(args)
+		if err != nil {
+			return nil, err
+		}
+		select {
+		default:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		return s.Query(values)
+	}
 	m := s.m
 	if !m.installed.Load() {
 		return s.queryCtx.QueryContext(ctx, args)
@@ -102,11 +122,18 @@ func (s *stmtQueryContext) QueryContext(ctx context.Context, args []driver.Named
 	return m.queried(ctx, r, err, &s.rowsCaps, s.kind, s.query, start)
 }
 
-type stmtNamedValueChecker stmt
-
-// CheckNamedValue forwards to the driver's statement.
-func (s *stmtNamedValueChecker) CheckNamedValue(nv *driver.NamedValue) error {
-	return s.checker.CheckNamedValue(nv)
+// CheckNamedValue forwards to the driver's statement, or, as database/sql
+// does when the statement has no checker, to the checker of the
+// connection that prepared it. With neither it returns driver.ErrSkip, on
+// which database/sql goes on exactly as with no checker.
+func (s *stmt) CheckNamedValue(nv *driver.NamedValue) error {
+	switch {
+	case s.checker != nil:
+		return s.checker.CheckNamedValue(nv)
+	case s.connChecker != nil:
+		return s.connChecker.CheckNamedValue(nv)
+	}
+	return driver.ErrSkip
 }
 
 type stmtColumnConverter stmt
@@ -114,4 +141,18 @@ type stmtColumnConverter stmt
 // ColumnConverter forwards to the driver's statement.
 func (s *stmtColumnConverter) ColumnConverter(idx int) driver.ValueConverter {
 	return s.converter.ColumnConverter(idx)
+}
+
+// namedValueToValue is database/sql's conversion for the interfaces without
+// a context, with its error text, so a caller sees the same error as with
+// the bare driver.
+func namedValueToValue(named []driver.NamedValue) ([]driver.Value, error) {
+	values := make([]driver.Value, len(named))
+	for i, nv := range named {
+		if nv.Name != "" {
+			return nil, errors.New("sql: driver does not support the use of Named Parameters")
+		}
+		values[i] = nv.Value
+	}
+	return values, nil
 }

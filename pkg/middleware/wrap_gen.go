@@ -5,24 +5,48 @@ package middleware
 import (
 	"context"
 	"database/sql/driver"
-	"reflect"
 )
 
-// Optional interfaces of a driver.Conn, one bit each: the index of connWrappers.
+// Optional interfaces that a wrapped driver.Conn has exactly when the driver's
+// has them, one bit each: the index of connWrappers.
 const (
-	capPinger                = 1 << 0 // driver.Pinger
-	capExecerContext         = 1 << 1 // driver.ExecerContext
-	capQueryerContext        = 1 << 2 // driver.QueryerContext
-	capConnPrepareContext    = 1 << 3 // driver.ConnPrepareContext
-	capConnBeginTx           = 1 << 4 // driver.ConnBeginTx
-	capSessionResetter       = 1 << 5 // driver.SessionResetter
-	capValidator             = 1 << 6 // driver.Validator
-	capConnNamedValueChecker = 1 << 7 // driver.NamedValueChecker
+	capExecer          = 1 << 0 // driver.Execer
+	capExecerContext   = 1 << 1 // driver.ExecerContext
+	capQueryer         = 1 << 2 // driver.Queryer
+	capQueryerContext  = 1 << 3 // driver.QueryerContext
+	capSessionResetter = 1 << 4 // driver.SessionResetter
+	capValidator       = 1 << 5 // driver.Validator
 )
+
+// connMask returns the connWrappers index for v.
+func connMask(v driver.Conn) int {
+	mask := 0
+	if _, ok := v.(driver.Execer); ok {
+		mask |= capExecer
+	}
+	if _, ok := v.(driver.ExecerContext); ok {
+		mask |= capExecerContext
+	}
+	if _, ok := v.(driver.Queryer); ok {
+		mask |= capQueryer
+	}
+	if _, ok := v.(driver.QueryerContext); ok {
+		mask |= capQueryerContext
+	}
+	if _, ok := v.(driver.SessionResetter); ok {
+		mask |= capSessionResetter
+	}
+	if _, ok := v.(driver.Validator); ok {
+		mask |= capValidator
+	}
+	return mask
+}
 
 type conn1 struct{ *conn }
 
-func (x *conn1) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
+func (x *conn1) Exec(query string, args []driver.Value) (driver.Result, error) {
+	return (*connExecer)(x.conn).Exec(query, args)
+}
 
 type conn2 struct{ *conn }
 
@@ -32,22 +56,26 @@ func (x *conn2) ExecContext(ctx context.Context, query string, args []driver.Nam
 
 type conn3 struct{ *conn }
 
-func (x *conn3) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
+func (x *conn3) Exec(query string, args []driver.Value) (driver.Result, error) {
+	return (*connExecer)(x.conn).Exec(query, args)
+}
 func (x *conn3) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
 }
 
 type conn4 struct{ *conn }
 
-func (x *conn4) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
+func (x *conn4) Query(query string, args []driver.Value) (driver.Rows, error) {
+	return (*connQueryer)(x.conn).Query(query, args)
 }
 
 type conn5 struct{ *conn }
 
-func (x *conn5) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn5) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
+func (x *conn5) Exec(query string, args []driver.Value) (driver.Result, error) {
+	return (*connExecer)(x.conn).Exec(query, args)
+}
+func (x *conn5) Query(query string, args []driver.Value) (driver.Rows, error) {
+	return (*connQueryer)(x.conn).Query(query, args)
 }
 
 type conn6 struct{ *conn }
@@ -55,31 +83,35 @@ type conn6 struct{ *conn }
 func (x *conn6) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
 }
-func (x *conn6) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
+func (x *conn6) Query(query string, args []driver.Value) (driver.Rows, error) {
+	return (*connQueryer)(x.conn).Query(query, args)
 }
 
 type conn7 struct{ *conn }
 
-func (x *conn7) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
+func (x *conn7) Exec(query string, args []driver.Value) (driver.Result, error) {
+	return (*connExecer)(x.conn).Exec(query, args)
+}
 func (x *conn7) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
 }
-func (x *conn7) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
+func (x *conn7) Query(query string, args []driver.Value) (driver.Rows, error) {
+	return (*connQueryer)(x.conn).Query(query, args)
 }
 
 type conn8 struct{ *conn }
 
-func (x *conn8) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
+func (x *conn8) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
 }
 
 type conn9 struct{ *conn }
 
-func (x *conn9) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn9) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
+func (x *conn9) Exec(query string, args []driver.Value) (driver.Result, error) {
+	return (*connExecer)(x.conn).Exec(query, args)
+}
+func (x *conn9) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
 }
 
 type conn10 struct{ *conn }
@@ -87,37 +119,41 @@ type conn10 struct{ *conn }
 func (x *conn10) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
 }
-func (x *conn10) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
+func (x *conn10) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
 }
 
 type conn11 struct{ *conn }
 
-func (x *conn11) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
+func (x *conn11) Exec(query string, args []driver.Value) (driver.Result, error) {
+	return (*connExecer)(x.conn).Exec(query, args)
+}
 func (x *conn11) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
 }
-func (x *conn11) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
+func (x *conn11) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
 }
 
 type conn12 struct{ *conn }
 
+func (x *conn12) Query(query string, args []driver.Value) (driver.Rows, error) {
+	return (*connQueryer)(x.conn).Query(query, args)
+}
 func (x *conn12) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn12) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
 }
 
 type conn13 struct{ *conn }
 
-func (x *conn13) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
+func (x *conn13) Exec(query string, args []driver.Value) (driver.Result, error) {
+	return (*connExecer)(x.conn).Exec(query, args)
+}
+func (x *conn13) Query(query string, args []driver.Value) (driver.Rows, error) {
+	return (*connQueryer)(x.conn).Query(query, args)
+}
 func (x *conn13) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn13) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
 }
 
 type conn14 struct{ *conn }
@@ -125,37 +161,41 @@ type conn14 struct{ *conn }
 func (x *conn14) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
 }
+func (x *conn14) Query(query string, args []driver.Value) (driver.Rows, error) {
+	return (*connQueryer)(x.conn).Query(query, args)
+}
 func (x *conn14) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn14) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
 }
 
 type conn15 struct{ *conn }
 
-func (x *conn15) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
+func (x *conn15) Exec(query string, args []driver.Value) (driver.Result, error) {
+	return (*connExecer)(x.conn).Exec(query, args)
+}
 func (x *conn15) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
+}
+func (x *conn15) Query(query string, args []driver.Value) (driver.Rows, error) {
+	return (*connQueryer)(x.conn).Query(query, args)
 }
 func (x *conn15) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
 }
-func (x *conn15) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
 
 type conn16 struct{ *conn }
 
-func (x *conn16) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
+func (x *conn16) ResetSession(ctx context.Context) error {
+	return (*connSessionResetter)(x.conn).ResetSession(ctx)
 }
 
 type conn17 struct{ *conn }
 
-func (x *conn17) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn17) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
+func (x *conn17) Exec(query string, args []driver.Value) (driver.Result, error) {
+	return (*connExecer)(x.conn).Exec(query, args)
+}
+func (x *conn17) ResetSession(ctx context.Context) error {
+	return (*connSessionResetter)(x.conn).ResetSession(ctx)
 }
 
 type conn18 struct{ *conn }
@@ -163,37 +203,41 @@ type conn18 struct{ *conn }
 func (x *conn18) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
 }
-func (x *conn18) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
+func (x *conn18) ResetSession(ctx context.Context) error {
+	return (*connSessionResetter)(x.conn).ResetSession(ctx)
 }
 
 type conn19 struct{ *conn }
 
-func (x *conn19) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
+func (x *conn19) Exec(query string, args []driver.Value) (driver.Result, error) {
+	return (*connExecer)(x.conn).Exec(query, args)
+}
 func (x *conn19) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
 }
-func (x *conn19) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
+func (x *conn19) ResetSession(ctx context.Context) error {
+	return (*connSessionResetter)(x.conn).ResetSession(ctx)
 }
 
 type conn20 struct{ *conn }
 
-func (x *conn20) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
+func (x *conn20) Query(query string, args []driver.Value) (driver.Rows, error) {
+	return (*connQueryer)(x.conn).Query(query, args)
 }
-func (x *conn20) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
+func (x *conn20) ResetSession(ctx context.Context) error {
+	return (*connSessionResetter)(x.conn).ResetSession(ctx)
 }
 
 type conn21 struct{ *conn }
 
-func (x *conn21) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn21) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
+func (x *conn21) Exec(query string, args []driver.Value) (driver.Result, error) {
+	return (*connExecer)(x.conn).Exec(query, args)
 }
-func (x *conn21) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
+func (x *conn21) Query(query string, args []driver.Value) (driver.Rows, error) {
+	return (*connQueryer)(x.conn).Query(query, args)
+}
+func (x *conn21) ResetSession(ctx context.Context) error {
+	return (*connSessionResetter)(x.conn).ResetSession(ctx)
 }
 
 type conn22 struct{ *conn }
@@ -201,43 +245,47 @@ type conn22 struct{ *conn }
 func (x *conn22) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
 }
-func (x *conn22) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
+func (x *conn22) Query(query string, args []driver.Value) (driver.Rows, error) {
+	return (*connQueryer)(x.conn).Query(query, args)
 }
-func (x *conn22) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
+func (x *conn22) ResetSession(ctx context.Context) error {
+	return (*connSessionResetter)(x.conn).ResetSession(ctx)
 }
 
 type conn23 struct{ *conn }
 
-func (x *conn23) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
+func (x *conn23) Exec(query string, args []driver.Value) (driver.Result, error) {
+	return (*connExecer)(x.conn).Exec(query, args)
+}
 func (x *conn23) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
 }
-func (x *conn23) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
+func (x *conn23) Query(query string, args []driver.Value) (driver.Rows, error) {
+	return (*connQueryer)(x.conn).Query(query, args)
 }
-func (x *conn23) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
+func (x *conn23) ResetSession(ctx context.Context) error {
+	return (*connSessionResetter)(x.conn).ResetSession(ctx)
 }
 
 type conn24 struct{ *conn }
 
-func (x *conn24) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
+func (x *conn24) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
 }
-func (x *conn24) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
+func (x *conn24) ResetSession(ctx context.Context) error {
+	return (*connSessionResetter)(x.conn).ResetSession(ctx)
 }
 
 type conn25 struct{ *conn }
 
-func (x *conn25) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn25) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
+func (x *conn25) Exec(query string, args []driver.Value) (driver.Result, error) {
+	return (*connExecer)(x.conn).Exec(query, args)
 }
-func (x *conn25) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
+func (x *conn25) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
+}
+func (x *conn25) ResetSession(ctx context.Context) error {
+	return (*connSessionResetter)(x.conn).ResetSession(ctx)
 }
 
 type conn26 struct{ *conn }
@@ -245,49 +293,53 @@ type conn26 struct{ *conn }
 func (x *conn26) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
 }
-func (x *conn26) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
+func (x *conn26) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
 }
-func (x *conn26) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
+func (x *conn26) ResetSession(ctx context.Context) error {
+	return (*connSessionResetter)(x.conn).ResetSession(ctx)
 }
 
 type conn27 struct{ *conn }
 
-func (x *conn27) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
+func (x *conn27) Exec(query string, args []driver.Value) (driver.Result, error) {
+	return (*connExecer)(x.conn).Exec(query, args)
+}
 func (x *conn27) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
 }
-func (x *conn27) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
+func (x *conn27) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
 }
-func (x *conn27) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
+func (x *conn27) ResetSession(ctx context.Context) error {
+	return (*connSessionResetter)(x.conn).ResetSession(ctx)
 }
 
 type conn28 struct{ *conn }
 
+func (x *conn28) Query(query string, args []driver.Value) (driver.Rows, error) {
+	return (*connQueryer)(x.conn).Query(query, args)
+}
 func (x *conn28) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
 }
-func (x *conn28) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn28) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
+func (x *conn28) ResetSession(ctx context.Context) error {
+	return (*connSessionResetter)(x.conn).ResetSession(ctx)
 }
 
 type conn29 struct{ *conn }
 
-func (x *conn29) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
+func (x *conn29) Exec(query string, args []driver.Value) (driver.Result, error) {
+	return (*connExecer)(x.conn).Exec(query, args)
+}
+func (x *conn29) Query(query string, args []driver.Value) (driver.Rows, error) {
+	return (*connQueryer)(x.conn).Query(query, args)
+}
 func (x *conn29) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
 }
-func (x *conn29) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn29) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
+func (x *conn29) ResetSession(ctx context.Context) error {
+	return (*connSessionResetter)(x.conn).ResetSession(ctx)
 }
 
 type conn30 struct{ *conn }
@@ -295,3058 +347,404 @@ type conn30 struct{ *conn }
 func (x *conn30) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
 }
+func (x *conn30) Query(query string, args []driver.Value) (driver.Rows, error) {
+	return (*connQueryer)(x.conn).Query(query, args)
+}
 func (x *conn30) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
 }
-func (x *conn30) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn30) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
+func (x *conn30) ResetSession(ctx context.Context) error {
+	return (*connSessionResetter)(x.conn).ResetSession(ctx)
 }
 
 type conn31 struct{ *conn }
 
-func (x *conn31) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
+func (x *conn31) Exec(query string, args []driver.Value) (driver.Result, error) {
+	return (*connExecer)(x.conn).Exec(query, args)
+}
 func (x *conn31) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
+}
+func (x *conn31) Query(query string, args []driver.Value) (driver.Rows, error) {
+	return (*connQueryer)(x.conn).Query(query, args)
 }
 func (x *conn31) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
 }
-func (x *conn31) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn31) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
+func (x *conn31) ResetSession(ctx context.Context) error {
+	return (*connSessionResetter)(x.conn).ResetSession(ctx)
 }
 
 type conn32 struct{ *conn }
 
-func (x *conn32) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
+func (x *conn32) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
 
 type conn33 struct{ *conn }
 
-func (x *conn33) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn33) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
+func (x *conn33) Exec(query string, args []driver.Value) (driver.Result, error) {
+	return (*connExecer)(x.conn).Exec(query, args)
 }
+func (x *conn33) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
 
 type conn34 struct{ *conn }
 
 func (x *conn34) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
 }
-func (x *conn34) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
+func (x *conn34) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
 
 type conn35 struct{ *conn }
 
-func (x *conn35) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
+func (x *conn35) Exec(query string, args []driver.Value) (driver.Result, error) {
+	return (*connExecer)(x.conn).Exec(query, args)
+}
 func (x *conn35) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
 }
-func (x *conn35) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
+func (x *conn35) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
 
 type conn36 struct{ *conn }
 
-func (x *conn36) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
+func (x *conn36) Query(query string, args []driver.Value) (driver.Rows, error) {
+	return (*connQueryer)(x.conn).Query(query, args)
 }
-func (x *conn36) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
+func (x *conn36) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
 
 type conn37 struct{ *conn }
 
-func (x *conn37) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn37) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
+func (x *conn37) Exec(query string, args []driver.Value) (driver.Result, error) {
+	return (*connExecer)(x.conn).Exec(query, args)
 }
-func (x *conn37) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
+func (x *conn37) Query(query string, args []driver.Value) (driver.Rows, error) {
+	return (*connQueryer)(x.conn).Query(query, args)
 }
+func (x *conn37) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
 
 type conn38 struct{ *conn }
 
 func (x *conn38) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
 }
-func (x *conn38) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
+func (x *conn38) Query(query string, args []driver.Value) (driver.Rows, error) {
+	return (*connQueryer)(x.conn).Query(query, args)
 }
-func (x *conn38) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
+func (x *conn38) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
 
 type conn39 struct{ *conn }
 
-func (x *conn39) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
+func (x *conn39) Exec(query string, args []driver.Value) (driver.Result, error) {
+	return (*connExecer)(x.conn).Exec(query, args)
+}
 func (x *conn39) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
 }
-func (x *conn39) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
+func (x *conn39) Query(query string, args []driver.Value) (driver.Rows, error) {
+	return (*connQueryer)(x.conn).Query(query, args)
 }
-func (x *conn39) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
+func (x *conn39) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
 
 type conn40 struct{ *conn }
 
-func (x *conn40) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
+func (x *conn40) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
 }
-func (x *conn40) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
+func (x *conn40) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
 
 type conn41 struct{ *conn }
 
-func (x *conn41) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn41) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
+func (x *conn41) Exec(query string, args []driver.Value) (driver.Result, error) {
+	return (*connExecer)(x.conn).Exec(query, args)
 }
-func (x *conn41) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
+func (x *conn41) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
 }
+func (x *conn41) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
 
 type conn42 struct{ *conn }
 
 func (x *conn42) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
 }
-func (x *conn42) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
+func (x *conn42) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
 }
-func (x *conn42) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
+func (x *conn42) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
 
 type conn43 struct{ *conn }
 
-func (x *conn43) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
+func (x *conn43) Exec(query string, args []driver.Value) (driver.Result, error) {
+	return (*connExecer)(x.conn).Exec(query, args)
+}
 func (x *conn43) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
 }
-func (x *conn43) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
+func (x *conn43) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
 }
-func (x *conn43) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
+func (x *conn43) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
 
 type conn44 struct{ *conn }
 
+func (x *conn44) Query(query string, args []driver.Value) (driver.Rows, error) {
+	return (*connQueryer)(x.conn).Query(query, args)
+}
 func (x *conn44) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
 }
-func (x *conn44) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn44) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
+func (x *conn44) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
 
 type conn45 struct{ *conn }
 
-func (x *conn45) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
+func (x *conn45) Exec(query string, args []driver.Value) (driver.Result, error) {
+	return (*connExecer)(x.conn).Exec(query, args)
+}
+func (x *conn45) Query(query string, args []driver.Value) (driver.Rows, error) {
+	return (*connQueryer)(x.conn).Query(query, args)
+}
 func (x *conn45) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
 }
-func (x *conn45) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn45) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
+func (x *conn45) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
 
 type conn46 struct{ *conn }
 
 func (x *conn46) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
 }
+func (x *conn46) Query(query string, args []driver.Value) (driver.Rows, error) {
+	return (*connQueryer)(x.conn).Query(query, args)
+}
 func (x *conn46) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
 }
-func (x *conn46) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn46) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
+func (x *conn46) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
 
 type conn47 struct{ *conn }
 
-func (x *conn47) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
+func (x *conn47) Exec(query string, args []driver.Value) (driver.Result, error) {
+	return (*connExecer)(x.conn).Exec(query, args)
+}
 func (x *conn47) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
+}
+func (x *conn47) Query(query string, args []driver.Value) (driver.Rows, error) {
+	return (*connQueryer)(x.conn).Query(query, args)
 }
 func (x *conn47) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
 }
-func (x *conn47) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn47) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
+func (x *conn47) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
 
 type conn48 struct{ *conn }
 
-func (x *conn48) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
 func (x *conn48) ResetSession(ctx context.Context) error {
 	return (*connSessionResetter)(x.conn).ResetSession(ctx)
 }
+func (x *conn48) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
 
 type conn49 struct{ *conn }
 
-func (x *conn49) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn49) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
+func (x *conn49) Exec(query string, args []driver.Value) (driver.Result, error) {
+	return (*connExecer)(x.conn).Exec(query, args)
 }
 func (x *conn49) ResetSession(ctx context.Context) error {
 	return (*connSessionResetter)(x.conn).ResetSession(ctx)
 }
+func (x *conn49) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
 
 type conn50 struct{ *conn }
 
 func (x *conn50) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
 }
-func (x *conn50) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
 func (x *conn50) ResetSession(ctx context.Context) error {
 	return (*connSessionResetter)(x.conn).ResetSession(ctx)
 }
+func (x *conn50) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
 
 type conn51 struct{ *conn }
 
-func (x *conn51) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
+func (x *conn51) Exec(query string, args []driver.Value) (driver.Result, error) {
+	return (*connExecer)(x.conn).Exec(query, args)
+}
 func (x *conn51) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn51) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
 }
 func (x *conn51) ResetSession(ctx context.Context) error {
 	return (*connSessionResetter)(x.conn).ResetSession(ctx)
 }
+func (x *conn51) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
 
 type conn52 struct{ *conn }
 
-func (x *conn52) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn52) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
+func (x *conn52) Query(query string, args []driver.Value) (driver.Rows, error) {
+	return (*connQueryer)(x.conn).Query(query, args)
 }
 func (x *conn52) ResetSession(ctx context.Context) error {
 	return (*connSessionResetter)(x.conn).ResetSession(ctx)
 }
+func (x *conn52) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
 
 type conn53 struct{ *conn }
 
-func (x *conn53) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn53) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
+func (x *conn53) Exec(query string, args []driver.Value) (driver.Result, error) {
+	return (*connExecer)(x.conn).Exec(query, args)
 }
-func (x *conn53) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
+func (x *conn53) Query(query string, args []driver.Value) (driver.Rows, error) {
+	return (*connQueryer)(x.conn).Query(query, args)
 }
 func (x *conn53) ResetSession(ctx context.Context) error {
 	return (*connSessionResetter)(x.conn).ResetSession(ctx)
 }
+func (x *conn53) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
 
 type conn54 struct{ *conn }
 
 func (x *conn54) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
 }
-func (x *conn54) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn54) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
+func (x *conn54) Query(query string, args []driver.Value) (driver.Rows, error) {
+	return (*connQueryer)(x.conn).Query(query, args)
 }
 func (x *conn54) ResetSession(ctx context.Context) error {
 	return (*connSessionResetter)(x.conn).ResetSession(ctx)
 }
+func (x *conn54) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
 
 type conn55 struct{ *conn }
 
-func (x *conn55) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
+func (x *conn55) Exec(query string, args []driver.Value) (driver.Result, error) {
+	return (*connExecer)(x.conn).Exec(query, args)
+}
 func (x *conn55) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
 }
-func (x *conn55) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn55) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
+func (x *conn55) Query(query string, args []driver.Value) (driver.Rows, error) {
+	return (*connQueryer)(x.conn).Query(query, args)
 }
 func (x *conn55) ResetSession(ctx context.Context) error {
 	return (*connSessionResetter)(x.conn).ResetSession(ctx)
 }
+func (x *conn55) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
 
 type conn56 struct{ *conn }
 
-func (x *conn56) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn56) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
+func (x *conn56) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
 }
 func (x *conn56) ResetSession(ctx context.Context) error {
 	return (*connSessionResetter)(x.conn).ResetSession(ctx)
 }
+func (x *conn56) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
 
 type conn57 struct{ *conn }
 
-func (x *conn57) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn57) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
+func (x *conn57) Exec(query string, args []driver.Value) (driver.Result, error) {
+	return (*connExecer)(x.conn).Exec(query, args)
 }
-func (x *conn57) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
+func (x *conn57) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
 }
 func (x *conn57) ResetSession(ctx context.Context) error {
 	return (*connSessionResetter)(x.conn).ResetSession(ctx)
 }
+func (x *conn57) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
 
 type conn58 struct{ *conn }
 
 func (x *conn58) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
 }
-func (x *conn58) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn58) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
+func (x *conn58) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
 }
 func (x *conn58) ResetSession(ctx context.Context) error {
 	return (*connSessionResetter)(x.conn).ResetSession(ctx)
 }
+func (x *conn58) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
 
 type conn59 struct{ *conn }
 
-func (x *conn59) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
+func (x *conn59) Exec(query string, args []driver.Value) (driver.Result, error) {
+	return (*connExecer)(x.conn).Exec(query, args)
+}
 func (x *conn59) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
 }
-func (x *conn59) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn59) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
+func (x *conn59) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
 }
 func (x *conn59) ResetSession(ctx context.Context) error {
 	return (*connSessionResetter)(x.conn).ResetSession(ctx)
 }
+func (x *conn59) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
 
 type conn60 struct{ *conn }
 
+func (x *conn60) Query(query string, args []driver.Value) (driver.Rows, error) {
+	return (*connQueryer)(x.conn).Query(query, args)
+}
 func (x *conn60) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn60) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn60) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
 }
 func (x *conn60) ResetSession(ctx context.Context) error {
 	return (*connSessionResetter)(x.conn).ResetSession(ctx)
 }
+func (x *conn60) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
 
 type conn61 struct{ *conn }
 
-func (x *conn61) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
+func (x *conn61) Exec(query string, args []driver.Value) (driver.Result, error) {
+	return (*connExecer)(x.conn).Exec(query, args)
+}
+func (x *conn61) Query(query string, args []driver.Value) (driver.Rows, error) {
+	return (*connQueryer)(x.conn).Query(query, args)
+}
 func (x *conn61) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn61) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn61) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
 }
 func (x *conn61) ResetSession(ctx context.Context) error {
 	return (*connSessionResetter)(x.conn).ResetSession(ctx)
 }
+func (x *conn61) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
 
 type conn62 struct{ *conn }
 
 func (x *conn62) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
 }
+func (x *conn62) Query(query string, args []driver.Value) (driver.Rows, error) {
+	return (*connQueryer)(x.conn).Query(query, args)
+}
 func (x *conn62) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn62) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn62) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
 }
 func (x *conn62) ResetSession(ctx context.Context) error {
 	return (*connSessionResetter)(x.conn).ResetSession(ctx)
 }
+func (x *conn62) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
 
 type conn63 struct{ *conn }
 
-func (x *conn63) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
+func (x *conn63) Exec(query string, args []driver.Value) (driver.Result, error) {
+	return (*connExecer)(x.conn).Exec(query, args)
+}
 func (x *conn63) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
+}
+func (x *conn63) Query(query string, args []driver.Value) (driver.Rows, error) {
+	return (*connQueryer)(x.conn).Query(query, args)
 }
 func (x *conn63) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
 }
-func (x *conn63) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn63) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
 func (x *conn63) ResetSession(ctx context.Context) error {
 	return (*connSessionResetter)(x.conn).ResetSession(ctx)
 }
-
-type conn64 struct{ *conn }
-
-func (x *conn64) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn65 struct{ *conn }
-
-func (x *conn65) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn65) IsValid() bool                  { return (*connValidator)(x.conn).IsValid() }
-
-type conn66 struct{ *conn }
-
-func (x *conn66) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn66) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn67 struct{ *conn }
-
-func (x *conn67) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn67) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn67) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn68 struct{ *conn }
-
-func (x *conn68) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn68) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn69 struct{ *conn }
-
-func (x *conn69) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn69) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn69) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn70 struct{ *conn }
-
-func (x *conn70) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn70) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn70) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn71 struct{ *conn }
-
-func (x *conn71) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn71) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn71) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn71) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn72 struct{ *conn }
-
-func (x *conn72) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn72) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn73 struct{ *conn }
-
-func (x *conn73) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn73) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn73) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn74 struct{ *conn }
-
-func (x *conn74) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn74) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn74) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn75 struct{ *conn }
-
-func (x *conn75) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn75) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn75) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn75) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn76 struct{ *conn }
-
-func (x *conn76) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn76) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn76) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn77 struct{ *conn }
-
-func (x *conn77) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn77) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn77) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn77) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn78 struct{ *conn }
-
-func (x *conn78) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn78) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn78) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn78) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn79 struct{ *conn }
-
-func (x *conn79) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn79) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn79) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn79) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn79) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn80 struct{ *conn }
-
-func (x *conn80) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn80) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn81 struct{ *conn }
-
-func (x *conn81) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn81) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn81) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn82 struct{ *conn }
-
-func (x *conn82) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn82) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn82) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn83 struct{ *conn }
-
-func (x *conn83) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn83) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn83) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn83) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn84 struct{ *conn }
-
-func (x *conn84) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn84) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn84) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn85 struct{ *conn }
-
-func (x *conn85) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn85) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn85) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn85) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn86 struct{ *conn }
-
-func (x *conn86) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn86) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn86) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn86) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn87 struct{ *conn }
-
-func (x *conn87) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn87) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn87) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn87) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn87) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn88 struct{ *conn }
-
-func (x *conn88) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn88) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn88) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn89 struct{ *conn }
-
-func (x *conn89) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn89) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn89) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn89) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn90 struct{ *conn }
-
-func (x *conn90) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn90) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn90) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn90) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn91 struct{ *conn }
-
-func (x *conn91) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn91) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn91) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn91) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn91) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn92 struct{ *conn }
-
-func (x *conn92) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn92) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn92) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn92) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn93 struct{ *conn }
-
-func (x *conn93) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn93) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn93) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn93) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn93) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn94 struct{ *conn }
-
-func (x *conn94) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn94) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn94) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn94) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn94) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn95 struct{ *conn }
-
-func (x *conn95) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn95) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn95) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn95) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn95) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn95) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn96 struct{ *conn }
-
-func (x *conn96) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn96) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn97 struct{ *conn }
-
-func (x *conn97) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn97) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn97) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn98 struct{ *conn }
-
-func (x *conn98) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn98) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn98) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn99 struct{ *conn }
-
-func (x *conn99) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn99) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn99) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn99) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn100 struct{ *conn }
-
-func (x *conn100) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn100) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn100) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn101 struct{ *conn }
-
-func (x *conn101) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn101) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn101) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn101) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn102 struct{ *conn }
-
-func (x *conn102) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn102) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn102) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn102) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn103 struct{ *conn }
-
-func (x *conn103) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn103) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn103) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn103) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn103) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn104 struct{ *conn }
-
-func (x *conn104) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn104) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn104) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn105 struct{ *conn }
-
-func (x *conn105) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn105) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn105) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn105) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn106 struct{ *conn }
-
-func (x *conn106) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn106) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn106) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn106) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn107 struct{ *conn }
-
-func (x *conn107) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn107) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn107) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn107) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn107) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn108 struct{ *conn }
-
-func (x *conn108) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn108) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn108) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn108) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn109 struct{ *conn }
-
-func (x *conn109) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn109) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn109) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn109) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn109) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn110 struct{ *conn }
-
-func (x *conn110) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn110) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn110) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn110) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn110) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn111 struct{ *conn }
-
-func (x *conn111) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn111) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn111) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn111) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn111) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn111) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn112 struct{ *conn }
-
-func (x *conn112) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn112) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn112) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn113 struct{ *conn }
-
-func (x *conn113) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn113) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn113) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn113) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn114 struct{ *conn }
-
-func (x *conn114) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn114) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn114) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn114) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn115 struct{ *conn }
-
-func (x *conn115) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn115) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn115) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn115) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn115) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn116 struct{ *conn }
-
-func (x *conn116) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn116) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn116) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn116) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn117 struct{ *conn }
-
-func (x *conn117) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn117) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn117) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn117) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn117) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn118 struct{ *conn }
-
-func (x *conn118) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn118) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn118) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn118) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn118) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn119 struct{ *conn }
-
-func (x *conn119) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn119) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn119) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn119) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn119) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn119) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn120 struct{ *conn }
-
-func (x *conn120) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn120) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn120) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn120) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn121 struct{ *conn }
-
-func (x *conn121) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn121) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn121) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn121) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn121) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn122 struct{ *conn }
-
-func (x *conn122) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn122) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn122) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn122) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn122) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn123 struct{ *conn }
-
-func (x *conn123) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn123) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn123) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn123) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn123) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn123) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn124 struct{ *conn }
-
-func (x *conn124) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn124) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn124) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn124) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn124) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn125 struct{ *conn }
-
-func (x *conn125) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn125) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn125) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn125) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn125) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn125) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn126 struct{ *conn }
-
-func (x *conn126) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn126) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn126) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn126) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn126) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn126) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn127 struct{ *conn }
-
-func (x *conn127) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn127) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn127) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn127) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn127) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn127) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn127) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-
-type conn128 struct{ *conn }
-
-func (x *conn128) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn129 struct{ *conn }
-
-func (x *conn129) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn129) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn130 struct{ *conn }
-
-func (x *conn130) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn130) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn131 struct{ *conn }
-
-func (x *conn131) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn131) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn131) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn132 struct{ *conn }
-
-func (x *conn132) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn132) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn133 struct{ *conn }
-
-func (x *conn133) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn133) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn133) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn134 struct{ *conn }
-
-func (x *conn134) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn134) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn134) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn135 struct{ *conn }
-
-func (x *conn135) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn135) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn135) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn135) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn136 struct{ *conn }
-
-func (x *conn136) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn136) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn137 struct{ *conn }
-
-func (x *conn137) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn137) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn137) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn138 struct{ *conn }
-
-func (x *conn138) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn138) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn138) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn139 struct{ *conn }
-
-func (x *conn139) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn139) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn139) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn139) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn140 struct{ *conn }
-
-func (x *conn140) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn140) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn140) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn141 struct{ *conn }
-
-func (x *conn141) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn141) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn141) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn141) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn142 struct{ *conn }
-
-func (x *conn142) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn142) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn142) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn142) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn143 struct{ *conn }
-
-func (x *conn143) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn143) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn143) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn143) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn143) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn144 struct{ *conn }
-
-func (x *conn144) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn144) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn145 struct{ *conn }
-
-func (x *conn145) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn145) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn145) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn146 struct{ *conn }
-
-func (x *conn146) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn146) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn146) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn147 struct{ *conn }
-
-func (x *conn147) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn147) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn147) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn147) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn148 struct{ *conn }
-
-func (x *conn148) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn148) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn148) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn149 struct{ *conn }
-
-func (x *conn149) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn149) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn149) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn149) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn150 struct{ *conn }
-
-func (x *conn150) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn150) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn150) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn150) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn151 struct{ *conn }
-
-func (x *conn151) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn151) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn151) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn151) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn151) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn152 struct{ *conn }
-
-func (x *conn152) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn152) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn152) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn153 struct{ *conn }
-
-func (x *conn153) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn153) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn153) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn153) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn154 struct{ *conn }
-
-func (x *conn154) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn154) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn154) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn154) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn155 struct{ *conn }
-
-func (x *conn155) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn155) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn155) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn155) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn155) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn156 struct{ *conn }
-
-func (x *conn156) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn156) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn156) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn156) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn157 struct{ *conn }
-
-func (x *conn157) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn157) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn157) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn157) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn157) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn158 struct{ *conn }
-
-func (x *conn158) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn158) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn158) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn158) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn158) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn159 struct{ *conn }
-
-func (x *conn159) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn159) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn159) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn159) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn159) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn159) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn160 struct{ *conn }
-
-func (x *conn160) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn160) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn161 struct{ *conn }
-
-func (x *conn161) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn161) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn161) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn162 struct{ *conn }
-
-func (x *conn162) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn162) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn162) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn163 struct{ *conn }
-
-func (x *conn163) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn163) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn163) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn163) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn164 struct{ *conn }
-
-func (x *conn164) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn164) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn164) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn165 struct{ *conn }
-
-func (x *conn165) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn165) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn165) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn165) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn166 struct{ *conn }
-
-func (x *conn166) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn166) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn166) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn166) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn167 struct{ *conn }
-
-func (x *conn167) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn167) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn167) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn167) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn167) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn168 struct{ *conn }
-
-func (x *conn168) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn168) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn168) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn169 struct{ *conn }
-
-func (x *conn169) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn169) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn169) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn169) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn170 struct{ *conn }
-
-func (x *conn170) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn170) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn170) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn170) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn171 struct{ *conn }
-
-func (x *conn171) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn171) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn171) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn171) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn171) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn172 struct{ *conn }
-
-func (x *conn172) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn172) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn172) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn172) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn173 struct{ *conn }
-
-func (x *conn173) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn173) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn173) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn173) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn173) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn174 struct{ *conn }
-
-func (x *conn174) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn174) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn174) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn174) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn174) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn175 struct{ *conn }
-
-func (x *conn175) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn175) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn175) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn175) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn175) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn175) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn176 struct{ *conn }
-
-func (x *conn176) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn176) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn176) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn177 struct{ *conn }
-
-func (x *conn177) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn177) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn177) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn177) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn178 struct{ *conn }
-
-func (x *conn178) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn178) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn178) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn178) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn179 struct{ *conn }
-
-func (x *conn179) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn179) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn179) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn179) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn179) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn180 struct{ *conn }
-
-func (x *conn180) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn180) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn180) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn180) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn181 struct{ *conn }
-
-func (x *conn181) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn181) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn181) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn181) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn181) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn182 struct{ *conn }
-
-func (x *conn182) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn182) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn182) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn182) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn182) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn183 struct{ *conn }
-
-func (x *conn183) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn183) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn183) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn183) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn183) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn183) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn184 struct{ *conn }
-
-func (x *conn184) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn184) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn184) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn184) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn185 struct{ *conn }
-
-func (x *conn185) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn185) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn185) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn185) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn185) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn186 struct{ *conn }
-
-func (x *conn186) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn186) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn186) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn186) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn186) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn187 struct{ *conn }
-
-func (x *conn187) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn187) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn187) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn187) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn187) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn187) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn188 struct{ *conn }
-
-func (x *conn188) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn188) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn188) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn188) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn188) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn189 struct{ *conn }
-
-func (x *conn189) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn189) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn189) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn189) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn189) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn189) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn190 struct{ *conn }
-
-func (x *conn190) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn190) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn190) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn190) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn190) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn190) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn191 struct{ *conn }
-
-func (x *conn191) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn191) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn191) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn191) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn191) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn191) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn191) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn192 struct{ *conn }
-
-func (x *conn192) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn192) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn193 struct{ *conn }
-
-func (x *conn193) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn193) IsValid() bool                  { return (*connValidator)(x.conn).IsValid() }
-func (x *conn193) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn194 struct{ *conn }
-
-func (x *conn194) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn194) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn194) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn195 struct{ *conn }
-
-func (x *conn195) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn195) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn195) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn195) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn196 struct{ *conn }
-
-func (x *conn196) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn196) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn196) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn197 struct{ *conn }
-
-func (x *conn197) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn197) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn197) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn197) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn198 struct{ *conn }
-
-func (x *conn198) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn198) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn198) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn198) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn199 struct{ *conn }
-
-func (x *conn199) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn199) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn199) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn199) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn199) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn200 struct{ *conn }
-
-func (x *conn200) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn200) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn200) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn201 struct{ *conn }
-
-func (x *conn201) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn201) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn201) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn201) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn202 struct{ *conn }
-
-func (x *conn202) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn202) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn202) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn202) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn203 struct{ *conn }
-
-func (x *conn203) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn203) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn203) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn203) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn203) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn204 struct{ *conn }
-
-func (x *conn204) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn204) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn204) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn204) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn205 struct{ *conn }
-
-func (x *conn205) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn205) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn205) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn205) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn205) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn206 struct{ *conn }
-
-func (x *conn206) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn206) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn206) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn206) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn206) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn207 struct{ *conn }
-
-func (x *conn207) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn207) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn207) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn207) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn207) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn207) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn208 struct{ *conn }
-
-func (x *conn208) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn208) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn208) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn209 struct{ *conn }
-
-func (x *conn209) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn209) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn209) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn209) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn210 struct{ *conn }
-
-func (x *conn210) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn210) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn210) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn210) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn211 struct{ *conn }
-
-func (x *conn211) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn211) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn211) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn211) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn211) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn212 struct{ *conn }
-
-func (x *conn212) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn212) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn212) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn212) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn213 struct{ *conn }
-
-func (x *conn213) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn213) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn213) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn213) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn213) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn214 struct{ *conn }
-
-func (x *conn214) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn214) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn214) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn214) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn214) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn215 struct{ *conn }
-
-func (x *conn215) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn215) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn215) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn215) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn215) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn215) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn216 struct{ *conn }
-
-func (x *conn216) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn216) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn216) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn216) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn217 struct{ *conn }
-
-func (x *conn217) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn217) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn217) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn217) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn217) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn218 struct{ *conn }
-
-func (x *conn218) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn218) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn218) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn218) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn218) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn219 struct{ *conn }
-
-func (x *conn219) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn219) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn219) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn219) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn219) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn219) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn220 struct{ *conn }
-
-func (x *conn220) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn220) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn220) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn220) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn220) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn221 struct{ *conn }
-
-func (x *conn221) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn221) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn221) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn221) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn221) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn221) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn222 struct{ *conn }
-
-func (x *conn222) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn222) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn222) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn222) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn222) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn222) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn223 struct{ *conn }
-
-func (x *conn223) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn223) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn223) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn223) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn223) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn223) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn223) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn224 struct{ *conn }
-
-func (x *conn224) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn224) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn224) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn225 struct{ *conn }
-
-func (x *conn225) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn225) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn225) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn225) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn226 struct{ *conn }
-
-func (x *conn226) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn226) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn226) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn226) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn227 struct{ *conn }
-
-func (x *conn227) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn227) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn227) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn227) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn227) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn228 struct{ *conn }
-
-func (x *conn228) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn228) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn228) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn228) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn229 struct{ *conn }
-
-func (x *conn229) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn229) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn229) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn229) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn229) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn230 struct{ *conn }
-
-func (x *conn230) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn230) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn230) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn230) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn230) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn231 struct{ *conn }
-
-func (x *conn231) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn231) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn231) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn231) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn231) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn231) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn232 struct{ *conn }
-
-func (x *conn232) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn232) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn232) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn232) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn233 struct{ *conn }
-
-func (x *conn233) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn233) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn233) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn233) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn233) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn234 struct{ *conn }
-
-func (x *conn234) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn234) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn234) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn234) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn234) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn235 struct{ *conn }
-
-func (x *conn235) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn235) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn235) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn235) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn235) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn235) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn236 struct{ *conn }
-
-func (x *conn236) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn236) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn236) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn236) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn236) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn237 struct{ *conn }
-
-func (x *conn237) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn237) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn237) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn237) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn237) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn237) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn238 struct{ *conn }
-
-func (x *conn238) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn238) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn238) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn238) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn238) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn238) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn239 struct{ *conn }
-
-func (x *conn239) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn239) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn239) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn239) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn239) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn239) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn239) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn240 struct{ *conn }
-
-func (x *conn240) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn240) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn240) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn240) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn241 struct{ *conn }
-
-func (x *conn241) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn241) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn241) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn241) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn241) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn242 struct{ *conn }
-
-func (x *conn242) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn242) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn242) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn242) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn242) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn243 struct{ *conn }
-
-func (x *conn243) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn243) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn243) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn243) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn243) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn243) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn244 struct{ *conn }
-
-func (x *conn244) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn244) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn244) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn244) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn244) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn245 struct{ *conn }
-
-func (x *conn245) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn245) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn245) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn245) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn245) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn245) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn246 struct{ *conn }
-
-func (x *conn246) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn246) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn246) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn246) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn246) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn246) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn247 struct{ *conn }
-
-func (x *conn247) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn247) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn247) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn247) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn247) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn247) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn247) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn248 struct{ *conn }
-
-func (x *conn248) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn248) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn248) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn248) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn248) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn249 struct{ *conn }
-
-func (x *conn249) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn249) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn249) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn249) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn249) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn249) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn250 struct{ *conn }
-
-func (x *conn250) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn250) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn250) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn250) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn250) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn250) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn251 struct{ *conn }
-
-func (x *conn251) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn251) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn251) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn251) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn251) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn251) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn251) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn252 struct{ *conn }
-
-func (x *conn252) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn252) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn252) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn252) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn252) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn252) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn253 struct{ *conn }
-
-func (x *conn253) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn253) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn253) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn253) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn253) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn253) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn253) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn254 struct{ *conn }
-
-func (x *conn254) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn254) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn254) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn254) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn254) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn254) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn254) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
-
-type conn255 struct{ *conn }
-
-func (x *conn255) Ping(ctx context.Context) error { return (*connPinger)(x.conn).Ping(ctx) }
-func (x *conn255) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*connExecerContext)(x.conn).ExecContext(ctx, query, args)
-}
-func (x *conn255) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*connQueryerContext)(x.conn).QueryContext(ctx, query, args)
-}
-func (x *conn255) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*connPrepareContext)(x.conn).PrepareContext(ctx, query)
-}
-func (x *conn255) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*connBeginTx)(x.conn).BeginTx(ctx, opts)
-}
-func (x *conn255) ResetSession(ctx context.Context) error {
-	return (*connSessionResetter)(x.conn).ResetSession(ctx)
-}
-func (x *conn255) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
-func (x *conn255) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*connNamedValueChecker)(x.conn).CheckNamedValue(nv)
-}
+func (x *conn63) IsValid() bool { return (*connValidator)(x.conn).IsValid() }
 
 // connWrappers[mask] returns x as a driver.Conn that has exactly the optional interfaces in mask.
-var connWrappers = [256]func(x *conn) driver.Conn{
+var connWrappers = [64]func(x *conn) driver.Conn{
 	func(x *conn) driver.Conn { return x },
 	func(x *conn) driver.Conn { return &conn1{x} },
 	func(x *conn) driver.Conn { return &conn2{x} },
@@ -3411,1176 +809,31 @@ var connWrappers = [256]func(x *conn) driver.Conn{
 	func(x *conn) driver.Conn { return &conn61{x} },
 	func(x *conn) driver.Conn { return &conn62{x} },
 	func(x *conn) driver.Conn { return &conn63{x} },
-	func(x *conn) driver.Conn { return &conn64{x} },
-	func(x *conn) driver.Conn { return &conn65{x} },
-	func(x *conn) driver.Conn { return &conn66{x} },
-	func(x *conn) driver.Conn { return &conn67{x} },
-	func(x *conn) driver.Conn { return &conn68{x} },
-	func(x *conn) driver.Conn { return &conn69{x} },
-	func(x *conn) driver.Conn { return &conn70{x} },
-	func(x *conn) driver.Conn { return &conn71{x} },
-	func(x *conn) driver.Conn { return &conn72{x} },
-	func(x *conn) driver.Conn { return &conn73{x} },
-	func(x *conn) driver.Conn { return &conn74{x} },
-	func(x *conn) driver.Conn { return &conn75{x} },
-	func(x *conn) driver.Conn { return &conn76{x} },
-	func(x *conn) driver.Conn { return &conn77{x} },
-	func(x *conn) driver.Conn { return &conn78{x} },
-	func(x *conn) driver.Conn { return &conn79{x} },
-	func(x *conn) driver.Conn { return &conn80{x} },
-	func(x *conn) driver.Conn { return &conn81{x} },
-	func(x *conn) driver.Conn { return &conn82{x} },
-	func(x *conn) driver.Conn { return &conn83{x} },
-	func(x *conn) driver.Conn { return &conn84{x} },
-	func(x *conn) driver.Conn { return &conn85{x} },
-	func(x *conn) driver.Conn { return &conn86{x} },
-	func(x *conn) driver.Conn { return &conn87{x} },
-	func(x *conn) driver.Conn { return &conn88{x} },
-	func(x *conn) driver.Conn { return &conn89{x} },
-	func(x *conn) driver.Conn { return &conn90{x} },
-	func(x *conn) driver.Conn { return &conn91{x} },
-	func(x *conn) driver.Conn { return &conn92{x} },
-	func(x *conn) driver.Conn { return &conn93{x} },
-	func(x *conn) driver.Conn { return &conn94{x} },
-	func(x *conn) driver.Conn { return &conn95{x} },
-	func(x *conn) driver.Conn { return &conn96{x} },
-	func(x *conn) driver.Conn { return &conn97{x} },
-	func(x *conn) driver.Conn { return &conn98{x} },
-	func(x *conn) driver.Conn { return &conn99{x} },
-	func(x *conn) driver.Conn { return &conn100{x} },
-	func(x *conn) driver.Conn { return &conn101{x} },
-	func(x *conn) driver.Conn { return &conn102{x} },
-	func(x *conn) driver.Conn { return &conn103{x} },
-	func(x *conn) driver.Conn { return &conn104{x} },
-	func(x *conn) driver.Conn { return &conn105{x} },
-	func(x *conn) driver.Conn { return &conn106{x} },
-	func(x *conn) driver.Conn { return &conn107{x} },
-	func(x *conn) driver.Conn { return &conn108{x} },
-	func(x *conn) driver.Conn { return &conn109{x} },
-	func(x *conn) driver.Conn { return &conn110{x} },
-	func(x *conn) driver.Conn { return &conn111{x} },
-	func(x *conn) driver.Conn { return &conn112{x} },
-	func(x *conn) driver.Conn { return &conn113{x} },
-	func(x *conn) driver.Conn { return &conn114{x} },
-	func(x *conn) driver.Conn { return &conn115{x} },
-	func(x *conn) driver.Conn { return &conn116{x} },
-	func(x *conn) driver.Conn { return &conn117{x} },
-	func(x *conn) driver.Conn { return &conn118{x} },
-	func(x *conn) driver.Conn { return &conn119{x} },
-	func(x *conn) driver.Conn { return &conn120{x} },
-	func(x *conn) driver.Conn { return &conn121{x} },
-	func(x *conn) driver.Conn { return &conn122{x} },
-	func(x *conn) driver.Conn { return &conn123{x} },
-	func(x *conn) driver.Conn { return &conn124{x} },
-	func(x *conn) driver.Conn { return &conn125{x} },
-	func(x *conn) driver.Conn { return &conn126{x} },
-	func(x *conn) driver.Conn { return &conn127{x} },
-	func(x *conn) driver.Conn { return &conn128{x} },
-	func(x *conn) driver.Conn { return &conn129{x} },
-	func(x *conn) driver.Conn { return &conn130{x} },
-	func(x *conn) driver.Conn { return &conn131{x} },
-	func(x *conn) driver.Conn { return &conn132{x} },
-	func(x *conn) driver.Conn { return &conn133{x} },
-	func(x *conn) driver.Conn { return &conn134{x} },
-	func(x *conn) driver.Conn { return &conn135{x} },
-	func(x *conn) driver.Conn { return &conn136{x} },
-	func(x *conn) driver.Conn { return &conn137{x} },
-	func(x *conn) driver.Conn { return &conn138{x} },
-	func(x *conn) driver.Conn { return &conn139{x} },
-	func(x *conn) driver.Conn { return &conn140{x} },
-	func(x *conn) driver.Conn { return &conn141{x} },
-	func(x *conn) driver.Conn { return &conn142{x} },
-	func(x *conn) driver.Conn { return &conn143{x} },
-	func(x *conn) driver.Conn { return &conn144{x} },
-	func(x *conn) driver.Conn { return &conn145{x} },
-	func(x *conn) driver.Conn { return &conn146{x} },
-	func(x *conn) driver.Conn { return &conn147{x} },
-	func(x *conn) driver.Conn { return &conn148{x} },
-	func(x *conn) driver.Conn { return &conn149{x} },
-	func(x *conn) driver.Conn { return &conn150{x} },
-	func(x *conn) driver.Conn { return &conn151{x} },
-	func(x *conn) driver.Conn { return &conn152{x} },
-	func(x *conn) driver.Conn { return &conn153{x} },
-	func(x *conn) driver.Conn { return &conn154{x} },
-	func(x *conn) driver.Conn { return &conn155{x} },
-	func(x *conn) driver.Conn { return &conn156{x} },
-	func(x *conn) driver.Conn { return &conn157{x} },
-	func(x *conn) driver.Conn { return &conn158{x} },
-	func(x *conn) driver.Conn { return &conn159{x} },
-	func(x *conn) driver.Conn { return &conn160{x} },
-	func(x *conn) driver.Conn { return &conn161{x} },
-	func(x *conn) driver.Conn { return &conn162{x} },
-	func(x *conn) driver.Conn { return &conn163{x} },
-	func(x *conn) driver.Conn { return &conn164{x} },
-	func(x *conn) driver.Conn { return &conn165{x} },
-	func(x *conn) driver.Conn { return &conn166{x} },
-	func(x *conn) driver.Conn { return &conn167{x} },
-	func(x *conn) driver.Conn { return &conn168{x} },
-	func(x *conn) driver.Conn { return &conn169{x} },
-	func(x *conn) driver.Conn { return &conn170{x} },
-	func(x *conn) driver.Conn { return &conn171{x} },
-	func(x *conn) driver.Conn { return &conn172{x} },
-	func(x *conn) driver.Conn { return &conn173{x} },
-	func(x *conn) driver.Conn { return &conn174{x} },
-	func(x *conn) driver.Conn { return &conn175{x} },
-	func(x *conn) driver.Conn { return &conn176{x} },
-	func(x *conn) driver.Conn { return &conn177{x} },
-	func(x *conn) driver.Conn { return &conn178{x} },
-	func(x *conn) driver.Conn { return &conn179{x} },
-	func(x *conn) driver.Conn { return &conn180{x} },
-	func(x *conn) driver.Conn { return &conn181{x} },
-	func(x *conn) driver.Conn { return &conn182{x} },
-	func(x *conn) driver.Conn { return &conn183{x} },
-	func(x *conn) driver.Conn { return &conn184{x} },
-	func(x *conn) driver.Conn { return &conn185{x} },
-	func(x *conn) driver.Conn { return &conn186{x} },
-	func(x *conn) driver.Conn { return &conn187{x} },
-	func(x *conn) driver.Conn { return &conn188{x} },
-	func(x *conn) driver.Conn { return &conn189{x} },
-	func(x *conn) driver.Conn { return &conn190{x} },
-	func(x *conn) driver.Conn { return &conn191{x} },
-	func(x *conn) driver.Conn { return &conn192{x} },
-	func(x *conn) driver.Conn { return &conn193{x} },
-	func(x *conn) driver.Conn { return &conn194{x} },
-	func(x *conn) driver.Conn { return &conn195{x} },
-	func(x *conn) driver.Conn { return &conn196{x} },
-	func(x *conn) driver.Conn { return &conn197{x} },
-	func(x *conn) driver.Conn { return &conn198{x} },
-	func(x *conn) driver.Conn { return &conn199{x} },
-	func(x *conn) driver.Conn { return &conn200{x} },
-	func(x *conn) driver.Conn { return &conn201{x} },
-	func(x *conn) driver.Conn { return &conn202{x} },
-	func(x *conn) driver.Conn { return &conn203{x} },
-	func(x *conn) driver.Conn { return &conn204{x} },
-	func(x *conn) driver.Conn { return &conn205{x} },
-	func(x *conn) driver.Conn { return &conn206{x} },
-	func(x *conn) driver.Conn { return &conn207{x} },
-	func(x *conn) driver.Conn { return &conn208{x} },
-	func(x *conn) driver.Conn { return &conn209{x} },
-	func(x *conn) driver.Conn { return &conn210{x} },
-	func(x *conn) driver.Conn { return &conn211{x} },
-	func(x *conn) driver.Conn { return &conn212{x} },
-	func(x *conn) driver.Conn { return &conn213{x} },
-	func(x *conn) driver.Conn { return &conn214{x} },
-	func(x *conn) driver.Conn { return &conn215{x} },
-	func(x *conn) driver.Conn { return &conn216{x} },
-	func(x *conn) driver.Conn { return &conn217{x} },
-	func(x *conn) driver.Conn { return &conn218{x} },
-	func(x *conn) driver.Conn { return &conn219{x} },
-	func(x *conn) driver.Conn { return &conn220{x} },
-	func(x *conn) driver.Conn { return &conn221{x} },
-	func(x *conn) driver.Conn { return &conn222{x} },
-	func(x *conn) driver.Conn { return &conn223{x} },
-	func(x *conn) driver.Conn { return &conn224{x} },
-	func(x *conn) driver.Conn { return &conn225{x} },
-	func(x *conn) driver.Conn { return &conn226{x} },
-	func(x *conn) driver.Conn { return &conn227{x} },
-	func(x *conn) driver.Conn { return &conn228{x} },
-	func(x *conn) driver.Conn { return &conn229{x} },
-	func(x *conn) driver.Conn { return &conn230{x} },
-	func(x *conn) driver.Conn { return &conn231{x} },
-	func(x *conn) driver.Conn { return &conn232{x} },
-	func(x *conn) driver.Conn { return &conn233{x} },
-	func(x *conn) driver.Conn { return &conn234{x} },
-	func(x *conn) driver.Conn { return &conn235{x} },
-	func(x *conn) driver.Conn { return &conn236{x} },
-	func(x *conn) driver.Conn { return &conn237{x} },
-	func(x *conn) driver.Conn { return &conn238{x} },
-	func(x *conn) driver.Conn { return &conn239{x} },
-	func(x *conn) driver.Conn { return &conn240{x} },
-	func(x *conn) driver.Conn { return &conn241{x} },
-	func(x *conn) driver.Conn { return &conn242{x} },
-	func(x *conn) driver.Conn { return &conn243{x} },
-	func(x *conn) driver.Conn { return &conn244{x} },
-	func(x *conn) driver.Conn { return &conn245{x} },
-	func(x *conn) driver.Conn { return &conn246{x} },
-	func(x *conn) driver.Conn { return &conn247{x} },
-	func(x *conn) driver.Conn { return &conn248{x} },
-	func(x *conn) driver.Conn { return &conn249{x} },
-	func(x *conn) driver.Conn { return &conn250{x} },
-	func(x *conn) driver.Conn { return &conn251{x} },
-	func(x *conn) driver.Conn { return &conn252{x} },
-	func(x *conn) driver.Conn { return &conn253{x} },
-	func(x *conn) driver.Conn { return &conn254{x} },
-	func(x *conn) driver.Conn { return &conn255{x} },
 }
 
-// Optional interfaces of a driver.Stmt, one bit each: the index of stmtWrappers.
+// Optional interfaces that a wrapped driver.Stmt has exactly when the driver's
+// has them, one bit each: the index of stmtWrappers.
 const (
-	capStmtExecContext       = 1 << 0 // driver.StmtExecContext
-	capStmtQueryContext      = 1 << 1 // driver.StmtQueryContext
-	capStmtNamedValueChecker = 1 << 2 // driver.NamedValueChecker
-	capColumnConverter       = 1 << 3 // driver.ColumnConverter
+	capColumnConverter = 1 << 0 // driver.ColumnConverter
 )
+
+// stmtMask returns the stmtWrappers index for v.
+func stmtMask(v driver.Stmt) int {
+	mask := 0
+	if _, ok := v.(driver.ColumnConverter); ok {
+		mask |= capColumnConverter
+	}
+	return mask
+}
 
 type stmt1 struct{ *stmt }
 
-func (x *stmt1) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
-	return (*stmtExecContext)(x.stmt).ExecContext(ctx, args)
-}
-
-type stmt2 struct{ *stmt }
-
-func (x *stmt2) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
-	return (*stmtQueryContext)(x.stmt).QueryContext(ctx, args)
-}
-
-type stmt3 struct{ *stmt }
-
-func (x *stmt3) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
-	return (*stmtExecContext)(x.stmt).ExecContext(ctx, args)
-}
-func (x *stmt3) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
-	return (*stmtQueryContext)(x.stmt).QueryContext(ctx, args)
-}
-
-type stmt4 struct{ *stmt }
-
-func (x *stmt4) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*stmtNamedValueChecker)(x.stmt).CheckNamedValue(nv)
-}
-
-type stmt5 struct{ *stmt }
-
-func (x *stmt5) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
-	return (*stmtExecContext)(x.stmt).ExecContext(ctx, args)
-}
-func (x *stmt5) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*stmtNamedValueChecker)(x.stmt).CheckNamedValue(nv)
-}
-
-type stmt6 struct{ *stmt }
-
-func (x *stmt6) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
-	return (*stmtQueryContext)(x.stmt).QueryContext(ctx, args)
-}
-func (x *stmt6) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*stmtNamedValueChecker)(x.stmt).CheckNamedValue(nv)
-}
-
-type stmt7 struct{ *stmt }
-
-func (x *stmt7) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
-	return (*stmtExecContext)(x.stmt).ExecContext(ctx, args)
-}
-func (x *stmt7) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
-	return (*stmtQueryContext)(x.stmt).QueryContext(ctx, args)
-}
-func (x *stmt7) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*stmtNamedValueChecker)(x.stmt).CheckNamedValue(nv)
-}
-
-type stmt8 struct{ *stmt }
-
-func (x *stmt8) ColumnConverter(idx int) driver.ValueConverter {
-	return (*stmtColumnConverter)(x.stmt).ColumnConverter(idx)
-}
-
-type stmt9 struct{ *stmt }
-
-func (x *stmt9) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
-	return (*stmtExecContext)(x.stmt).ExecContext(ctx, args)
-}
-func (x *stmt9) ColumnConverter(idx int) driver.ValueConverter {
-	return (*stmtColumnConverter)(x.stmt).ColumnConverter(idx)
-}
-
-type stmt10 struct{ *stmt }
-
-func (x *stmt10) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
-	return (*stmtQueryContext)(x.stmt).QueryContext(ctx, args)
-}
-func (x *stmt10) ColumnConverter(idx int) driver.ValueConverter {
-	return (*stmtColumnConverter)(x.stmt).ColumnConverter(idx)
-}
-
-type stmt11 struct{ *stmt }
-
-func (x *stmt11) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
-	return (*stmtExecContext)(x.stmt).ExecContext(ctx, args)
-}
-func (x *stmt11) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
-	return (*stmtQueryContext)(x.stmt).QueryContext(ctx, args)
-}
-func (x *stmt11) ColumnConverter(idx int) driver.ValueConverter {
-	return (*stmtColumnConverter)(x.stmt).ColumnConverter(idx)
-}
-
-type stmt12 struct{ *stmt }
-
-func (x *stmt12) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*stmtNamedValueChecker)(x.stmt).CheckNamedValue(nv)
-}
-func (x *stmt12) ColumnConverter(idx int) driver.ValueConverter {
-	return (*stmtColumnConverter)(x.stmt).ColumnConverter(idx)
-}
-
-type stmt13 struct{ *stmt }
-
-func (x *stmt13) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
-	return (*stmtExecContext)(x.stmt).ExecContext(ctx, args)
-}
-func (x *stmt13) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*stmtNamedValueChecker)(x.stmt).CheckNamedValue(nv)
-}
-func (x *stmt13) ColumnConverter(idx int) driver.ValueConverter {
-	return (*stmtColumnConverter)(x.stmt).ColumnConverter(idx)
-}
-
-type stmt14 struct{ *stmt }
-
-func (x *stmt14) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
-	return (*stmtQueryContext)(x.stmt).QueryContext(ctx, args)
-}
-func (x *stmt14) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*stmtNamedValueChecker)(x.stmt).CheckNamedValue(nv)
-}
-func (x *stmt14) ColumnConverter(idx int) driver.ValueConverter {
-	return (*stmtColumnConverter)(x.stmt).ColumnConverter(idx)
-}
-
-type stmt15 struct{ *stmt }
-
-func (x *stmt15) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
-	return (*stmtExecContext)(x.stmt).ExecContext(ctx, args)
-}
-func (x *stmt15) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
-	return (*stmtQueryContext)(x.stmt).QueryContext(ctx, args)
-}
-func (x *stmt15) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*stmtNamedValueChecker)(x.stmt).CheckNamedValue(nv)
-}
-func (x *stmt15) ColumnConverter(idx int) driver.ValueConverter {
+func (x *stmt1) ColumnConverter(idx int) driver.ValueConverter {
 	return (*stmtColumnConverter)(x.stmt).ColumnConverter(idx)
 }
 
 // stmtWrappers[mask] returns x as a driver.Stmt that has exactly the optional interfaces in mask.
-var stmtWrappers = [16]func(x *stmt) driver.Stmt{
+var stmtWrappers = [2]func(x *stmt) driver.Stmt{
 	func(x *stmt) driver.Stmt { return x },
 	func(x *stmt) driver.Stmt { return &stmt1{x} },
-	func(x *stmt) driver.Stmt { return &stmt2{x} },
-	func(x *stmt) driver.Stmt { return &stmt3{x} },
-	func(x *stmt) driver.Stmt { return &stmt4{x} },
-	func(x *stmt) driver.Stmt { return &stmt5{x} },
-	func(x *stmt) driver.Stmt { return &stmt6{x} },
-	func(x *stmt) driver.Stmt { return &stmt7{x} },
-	func(x *stmt) driver.Stmt { return &stmt8{x} },
-	func(x *stmt) driver.Stmt { return &stmt9{x} },
-	func(x *stmt) driver.Stmt { return &stmt10{x} },
-	func(x *stmt) driver.Stmt { return &stmt11{x} },
-	func(x *stmt) driver.Stmt { return &stmt12{x} },
-	func(x *stmt) driver.Stmt { return &stmt13{x} },
-	func(x *stmt) driver.Stmt { return &stmt14{x} },
-	func(x *stmt) driver.Stmt { return &stmt15{x} },
-}
-
-// Optional interfaces of a driver.Rows, one bit each: the index of rowsWrappers.
-const (
-	capRowsNextResultSet              = 1 << 0 // driver.RowsNextResultSet
-	capRowsColumnTypeScanType         = 1 << 1 // driver.RowsColumnTypeScanType
-	capRowsColumnTypeDatabaseTypeName = 1 << 2 // driver.RowsColumnTypeDatabaseTypeName
-	capRowsColumnTypeLength           = 1 << 3 // driver.RowsColumnTypeLength
-	capRowsColumnTypeNullable         = 1 << 4 // driver.RowsColumnTypeNullable
-	capRowsColumnTypePrecisionScale   = 1 << 5 // driver.RowsColumnTypePrecisionScale
-)
-
-type rows1 struct{ rows }
-
-func (x *rows1) HasNextResultSet() bool { return (*rowsNextResultSet)(&x.rows).HasNextResultSet() }
-func (x *rows1) NextResultSet() error   { return (*rowsNextResultSet)(&x.rows).NextResultSet() }
-
-type rows2 struct{ rows }
-
-func (x *rows2) ColumnTypeScanType(index int) reflect.Type {
-	return (*rowsColumnTypeScanType)(&x.rows).ColumnTypeScanType(index)
-}
-
-type rows3 struct{ rows }
-
-func (x *rows3) HasNextResultSet() bool { return (*rowsNextResultSet)(&x.rows).HasNextResultSet() }
-func (x *rows3) NextResultSet() error   { return (*rowsNextResultSet)(&x.rows).NextResultSet() }
-func (x *rows3) ColumnTypeScanType(index int) reflect.Type {
-	return (*rowsColumnTypeScanType)(&x.rows).ColumnTypeScanType(index)
-}
-
-type rows4 struct{ rows }
-
-func (x *rows4) ColumnTypeDatabaseTypeName(index int) string {
-	return (*rowsColumnTypeDatabaseTypeName)(&x.rows).ColumnTypeDatabaseTypeName(index)
-}
-
-type rows5 struct{ rows }
-
-func (x *rows5) HasNextResultSet() bool { return (*rowsNextResultSet)(&x.rows).HasNextResultSet() }
-func (x *rows5) NextResultSet() error   { return (*rowsNextResultSet)(&x.rows).NextResultSet() }
-func (x *rows5) ColumnTypeDatabaseTypeName(index int) string {
-	return (*rowsColumnTypeDatabaseTypeName)(&x.rows).ColumnTypeDatabaseTypeName(index)
-}
-
-type rows6 struct{ rows }
-
-func (x *rows6) ColumnTypeScanType(index int) reflect.Type {
-	return (*rowsColumnTypeScanType)(&x.rows).ColumnTypeScanType(index)
-}
-func (x *rows6) ColumnTypeDatabaseTypeName(index int) string {
-	return (*rowsColumnTypeDatabaseTypeName)(&x.rows).ColumnTypeDatabaseTypeName(index)
-}
-
-type rows7 struct{ rows }
-
-func (x *rows7) HasNextResultSet() bool { return (*rowsNextResultSet)(&x.rows).HasNextResultSet() }
-func (x *rows7) NextResultSet() error   { return (*rowsNextResultSet)(&x.rows).NextResultSet() }
-func (x *rows7) ColumnTypeScanType(index int) reflect.Type {
-	return (*rowsColumnTypeScanType)(&x.rows).ColumnTypeScanType(index)
-}
-func (x *rows7) ColumnTypeDatabaseTypeName(index int) string {
-	return (*rowsColumnTypeDatabaseTypeName)(&x.rows).ColumnTypeDatabaseTypeName(index)
-}
-
-type rows8 struct{ rows }
-
-func (x *rows8) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*rowsColumnTypeLength)(&x.rows).ColumnTypeLength(index)
-}
-
-type rows9 struct{ rows }
-
-func (x *rows9) HasNextResultSet() bool { return (*rowsNextResultSet)(&x.rows).HasNextResultSet() }
-func (x *rows9) NextResultSet() error   { return (*rowsNextResultSet)(&x.rows).NextResultSet() }
-func (x *rows9) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*rowsColumnTypeLength)(&x.rows).ColumnTypeLength(index)
-}
-
-type rows10 struct{ rows }
-
-func (x *rows10) ColumnTypeScanType(index int) reflect.Type {
-	return (*rowsColumnTypeScanType)(&x.rows).ColumnTypeScanType(index)
-}
-func (x *rows10) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*rowsColumnTypeLength)(&x.rows).ColumnTypeLength(index)
-}
-
-type rows11 struct{ rows }
-
-func (x *rows11) HasNextResultSet() bool { return (*rowsNextResultSet)(&x.rows).HasNextResultSet() }
-func (x *rows11) NextResultSet() error   { return (*rowsNextResultSet)(&x.rows).NextResultSet() }
-func (x *rows11) ColumnTypeScanType(index int) reflect.Type {
-	return (*rowsColumnTypeScanType)(&x.rows).ColumnTypeScanType(index)
-}
-func (x *rows11) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*rowsColumnTypeLength)(&x.rows).ColumnTypeLength(index)
-}
-
-type rows12 struct{ rows }
-
-func (x *rows12) ColumnTypeDatabaseTypeName(index int) string {
-	return (*rowsColumnTypeDatabaseTypeName)(&x.rows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *rows12) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*rowsColumnTypeLength)(&x.rows).ColumnTypeLength(index)
-}
-
-type rows13 struct{ rows }
-
-func (x *rows13) HasNextResultSet() bool { return (*rowsNextResultSet)(&x.rows).HasNextResultSet() }
-func (x *rows13) NextResultSet() error   { return (*rowsNextResultSet)(&x.rows).NextResultSet() }
-func (x *rows13) ColumnTypeDatabaseTypeName(index int) string {
-	return (*rowsColumnTypeDatabaseTypeName)(&x.rows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *rows13) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*rowsColumnTypeLength)(&x.rows).ColumnTypeLength(index)
-}
-
-type rows14 struct{ rows }
-
-func (x *rows14) ColumnTypeScanType(index int) reflect.Type {
-	return (*rowsColumnTypeScanType)(&x.rows).ColumnTypeScanType(index)
-}
-func (x *rows14) ColumnTypeDatabaseTypeName(index int) string {
-	return (*rowsColumnTypeDatabaseTypeName)(&x.rows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *rows14) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*rowsColumnTypeLength)(&x.rows).ColumnTypeLength(index)
-}
-
-type rows15 struct{ rows }
-
-func (x *rows15) HasNextResultSet() bool { return (*rowsNextResultSet)(&x.rows).HasNextResultSet() }
-func (x *rows15) NextResultSet() error   { return (*rowsNextResultSet)(&x.rows).NextResultSet() }
-func (x *rows15) ColumnTypeScanType(index int) reflect.Type {
-	return (*rowsColumnTypeScanType)(&x.rows).ColumnTypeScanType(index)
-}
-func (x *rows15) ColumnTypeDatabaseTypeName(index int) string {
-	return (*rowsColumnTypeDatabaseTypeName)(&x.rows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *rows15) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*rowsColumnTypeLength)(&x.rows).ColumnTypeLength(index)
-}
-
-type rows16 struct{ rows }
-
-func (x *rows16) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*rowsColumnTypeNullable)(&x.rows).ColumnTypeNullable(index)
-}
-
-type rows17 struct{ rows }
-
-func (x *rows17) HasNextResultSet() bool { return (*rowsNextResultSet)(&x.rows).HasNextResultSet() }
-func (x *rows17) NextResultSet() error   { return (*rowsNextResultSet)(&x.rows).NextResultSet() }
-func (x *rows17) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*rowsColumnTypeNullable)(&x.rows).ColumnTypeNullable(index)
-}
-
-type rows18 struct{ rows }
-
-func (x *rows18) ColumnTypeScanType(index int) reflect.Type {
-	return (*rowsColumnTypeScanType)(&x.rows).ColumnTypeScanType(index)
-}
-func (x *rows18) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*rowsColumnTypeNullable)(&x.rows).ColumnTypeNullable(index)
-}
-
-type rows19 struct{ rows }
-
-func (x *rows19) HasNextResultSet() bool { return (*rowsNextResultSet)(&x.rows).HasNextResultSet() }
-func (x *rows19) NextResultSet() error   { return (*rowsNextResultSet)(&x.rows).NextResultSet() }
-func (x *rows19) ColumnTypeScanType(index int) reflect.Type {
-	return (*rowsColumnTypeScanType)(&x.rows).ColumnTypeScanType(index)
-}
-func (x *rows19) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*rowsColumnTypeNullable)(&x.rows).ColumnTypeNullable(index)
-}
-
-type rows20 struct{ rows }
-
-func (x *rows20) ColumnTypeDatabaseTypeName(index int) string {
-	return (*rowsColumnTypeDatabaseTypeName)(&x.rows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *rows20) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*rowsColumnTypeNullable)(&x.rows).ColumnTypeNullable(index)
-}
-
-type rows21 struct{ rows }
-
-func (x *rows21) HasNextResultSet() bool { return (*rowsNextResultSet)(&x.rows).HasNextResultSet() }
-func (x *rows21) NextResultSet() error   { return (*rowsNextResultSet)(&x.rows).NextResultSet() }
-func (x *rows21) ColumnTypeDatabaseTypeName(index int) string {
-	return (*rowsColumnTypeDatabaseTypeName)(&x.rows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *rows21) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*rowsColumnTypeNullable)(&x.rows).ColumnTypeNullable(index)
-}
-
-type rows22 struct{ rows }
-
-func (x *rows22) ColumnTypeScanType(index int) reflect.Type {
-	return (*rowsColumnTypeScanType)(&x.rows).ColumnTypeScanType(index)
-}
-func (x *rows22) ColumnTypeDatabaseTypeName(index int) string {
-	return (*rowsColumnTypeDatabaseTypeName)(&x.rows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *rows22) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*rowsColumnTypeNullable)(&x.rows).ColumnTypeNullable(index)
-}
-
-type rows23 struct{ rows }
-
-func (x *rows23) HasNextResultSet() bool { return (*rowsNextResultSet)(&x.rows).HasNextResultSet() }
-func (x *rows23) NextResultSet() error   { return (*rowsNextResultSet)(&x.rows).NextResultSet() }
-func (x *rows23) ColumnTypeScanType(index int) reflect.Type {
-	return (*rowsColumnTypeScanType)(&x.rows).ColumnTypeScanType(index)
-}
-func (x *rows23) ColumnTypeDatabaseTypeName(index int) string {
-	return (*rowsColumnTypeDatabaseTypeName)(&x.rows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *rows23) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*rowsColumnTypeNullable)(&x.rows).ColumnTypeNullable(index)
-}
-
-type rows24 struct{ rows }
-
-func (x *rows24) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*rowsColumnTypeLength)(&x.rows).ColumnTypeLength(index)
-}
-func (x *rows24) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*rowsColumnTypeNullable)(&x.rows).ColumnTypeNullable(index)
-}
-
-type rows25 struct{ rows }
-
-func (x *rows25) HasNextResultSet() bool { return (*rowsNextResultSet)(&x.rows).HasNextResultSet() }
-func (x *rows25) NextResultSet() error   { return (*rowsNextResultSet)(&x.rows).NextResultSet() }
-func (x *rows25) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*rowsColumnTypeLength)(&x.rows).ColumnTypeLength(index)
-}
-func (x *rows25) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*rowsColumnTypeNullable)(&x.rows).ColumnTypeNullable(index)
-}
-
-type rows26 struct{ rows }
-
-func (x *rows26) ColumnTypeScanType(index int) reflect.Type {
-	return (*rowsColumnTypeScanType)(&x.rows).ColumnTypeScanType(index)
-}
-func (x *rows26) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*rowsColumnTypeLength)(&x.rows).ColumnTypeLength(index)
-}
-func (x *rows26) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*rowsColumnTypeNullable)(&x.rows).ColumnTypeNullable(index)
-}
-
-type rows27 struct{ rows }
-
-func (x *rows27) HasNextResultSet() bool { return (*rowsNextResultSet)(&x.rows).HasNextResultSet() }
-func (x *rows27) NextResultSet() error   { return (*rowsNextResultSet)(&x.rows).NextResultSet() }
-func (x *rows27) ColumnTypeScanType(index int) reflect.Type {
-	return (*rowsColumnTypeScanType)(&x.rows).ColumnTypeScanType(index)
-}
-func (x *rows27) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*rowsColumnTypeLength)(&x.rows).ColumnTypeLength(index)
-}
-func (x *rows27) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*rowsColumnTypeNullable)(&x.rows).ColumnTypeNullable(index)
-}
-
-type rows28 struct{ rows }
-
-func (x *rows28) ColumnTypeDatabaseTypeName(index int) string {
-	return (*rowsColumnTypeDatabaseTypeName)(&x.rows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *rows28) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*rowsColumnTypeLength)(&x.rows).ColumnTypeLength(index)
-}
-func (x *rows28) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*rowsColumnTypeNullable)(&x.rows).ColumnTypeNullable(index)
-}
-
-type rows29 struct{ rows }
-
-func (x *rows29) HasNextResultSet() bool { return (*rowsNextResultSet)(&x.rows).HasNextResultSet() }
-func (x *rows29) NextResultSet() error   { return (*rowsNextResultSet)(&x.rows).NextResultSet() }
-func (x *rows29) ColumnTypeDatabaseTypeName(index int) string {
-	return (*rowsColumnTypeDatabaseTypeName)(&x.rows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *rows29) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*rowsColumnTypeLength)(&x.rows).ColumnTypeLength(index)
-}
-func (x *rows29) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*rowsColumnTypeNullable)(&x.rows).ColumnTypeNullable(index)
-}
-
-type rows30 struct{ rows }
-
-func (x *rows30) ColumnTypeScanType(index int) reflect.Type {
-	return (*rowsColumnTypeScanType)(&x.rows).ColumnTypeScanType(index)
-}
-func (x *rows30) ColumnTypeDatabaseTypeName(index int) string {
-	return (*rowsColumnTypeDatabaseTypeName)(&x.rows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *rows30) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*rowsColumnTypeLength)(&x.rows).ColumnTypeLength(index)
-}
-func (x *rows30) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*rowsColumnTypeNullable)(&x.rows).ColumnTypeNullable(index)
-}
-
-type rows31 struct{ rows }
-
-func (x *rows31) HasNextResultSet() bool { return (*rowsNextResultSet)(&x.rows).HasNextResultSet() }
-func (x *rows31) NextResultSet() error   { return (*rowsNextResultSet)(&x.rows).NextResultSet() }
-func (x *rows31) ColumnTypeScanType(index int) reflect.Type {
-	return (*rowsColumnTypeScanType)(&x.rows).ColumnTypeScanType(index)
-}
-func (x *rows31) ColumnTypeDatabaseTypeName(index int) string {
-	return (*rowsColumnTypeDatabaseTypeName)(&x.rows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *rows31) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*rowsColumnTypeLength)(&x.rows).ColumnTypeLength(index)
-}
-func (x *rows31) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*rowsColumnTypeNullable)(&x.rows).ColumnTypeNullable(index)
-}
-
-type rows32 struct{ rows }
-
-func (x *rows32) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*rowsColumnTypePrecisionScale)(&x.rows).ColumnTypePrecisionScale(index)
-}
-
-type rows33 struct{ rows }
-
-func (x *rows33) HasNextResultSet() bool { return (*rowsNextResultSet)(&x.rows).HasNextResultSet() }
-func (x *rows33) NextResultSet() error   { return (*rowsNextResultSet)(&x.rows).NextResultSet() }
-func (x *rows33) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*rowsColumnTypePrecisionScale)(&x.rows).ColumnTypePrecisionScale(index)
-}
-
-type rows34 struct{ rows }
-
-func (x *rows34) ColumnTypeScanType(index int) reflect.Type {
-	return (*rowsColumnTypeScanType)(&x.rows).ColumnTypeScanType(index)
-}
-func (x *rows34) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*rowsColumnTypePrecisionScale)(&x.rows).ColumnTypePrecisionScale(index)
-}
-
-type rows35 struct{ rows }
-
-func (x *rows35) HasNextResultSet() bool { return (*rowsNextResultSet)(&x.rows).HasNextResultSet() }
-func (x *rows35) NextResultSet() error   { return (*rowsNextResultSet)(&x.rows).NextResultSet() }
-func (x *rows35) ColumnTypeScanType(index int) reflect.Type {
-	return (*rowsColumnTypeScanType)(&x.rows).ColumnTypeScanType(index)
-}
-func (x *rows35) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*rowsColumnTypePrecisionScale)(&x.rows).ColumnTypePrecisionScale(index)
-}
-
-type rows36 struct{ rows }
-
-func (x *rows36) ColumnTypeDatabaseTypeName(index int) string {
-	return (*rowsColumnTypeDatabaseTypeName)(&x.rows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *rows36) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*rowsColumnTypePrecisionScale)(&x.rows).ColumnTypePrecisionScale(index)
-}
-
-type rows37 struct{ rows }
-
-func (x *rows37) HasNextResultSet() bool { return (*rowsNextResultSet)(&x.rows).HasNextResultSet() }
-func (x *rows37) NextResultSet() error   { return (*rowsNextResultSet)(&x.rows).NextResultSet() }
-func (x *rows37) ColumnTypeDatabaseTypeName(index int) string {
-	return (*rowsColumnTypeDatabaseTypeName)(&x.rows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *rows37) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*rowsColumnTypePrecisionScale)(&x.rows).ColumnTypePrecisionScale(index)
-}
-
-type rows38 struct{ rows }
-
-func (x *rows38) ColumnTypeScanType(index int) reflect.Type {
-	return (*rowsColumnTypeScanType)(&x.rows).ColumnTypeScanType(index)
-}
-func (x *rows38) ColumnTypeDatabaseTypeName(index int) string {
-	return (*rowsColumnTypeDatabaseTypeName)(&x.rows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *rows38) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*rowsColumnTypePrecisionScale)(&x.rows).ColumnTypePrecisionScale(index)
-}
-
-type rows39 struct{ rows }
-
-func (x *rows39) HasNextResultSet() bool { return (*rowsNextResultSet)(&x.rows).HasNextResultSet() }
-func (x *rows39) NextResultSet() error   { return (*rowsNextResultSet)(&x.rows).NextResultSet() }
-func (x *rows39) ColumnTypeScanType(index int) reflect.Type {
-	return (*rowsColumnTypeScanType)(&x.rows).ColumnTypeScanType(index)
-}
-func (x *rows39) ColumnTypeDatabaseTypeName(index int) string {
-	return (*rowsColumnTypeDatabaseTypeName)(&x.rows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *rows39) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*rowsColumnTypePrecisionScale)(&x.rows).ColumnTypePrecisionScale(index)
-}
-
-type rows40 struct{ rows }
-
-func (x *rows40) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*rowsColumnTypeLength)(&x.rows).ColumnTypeLength(index)
-}
-func (x *rows40) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*rowsColumnTypePrecisionScale)(&x.rows).ColumnTypePrecisionScale(index)
-}
-
-type rows41 struct{ rows }
-
-func (x *rows41) HasNextResultSet() bool { return (*rowsNextResultSet)(&x.rows).HasNextResultSet() }
-func (x *rows41) NextResultSet() error   { return (*rowsNextResultSet)(&x.rows).NextResultSet() }
-func (x *rows41) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*rowsColumnTypeLength)(&x.rows).ColumnTypeLength(index)
-}
-func (x *rows41) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*rowsColumnTypePrecisionScale)(&x.rows).ColumnTypePrecisionScale(index)
-}
-
-type rows42 struct{ rows }
-
-func (x *rows42) ColumnTypeScanType(index int) reflect.Type {
-	return (*rowsColumnTypeScanType)(&x.rows).ColumnTypeScanType(index)
-}
-func (x *rows42) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*rowsColumnTypeLength)(&x.rows).ColumnTypeLength(index)
-}
-func (x *rows42) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*rowsColumnTypePrecisionScale)(&x.rows).ColumnTypePrecisionScale(index)
-}
-
-type rows43 struct{ rows }
-
-func (x *rows43) HasNextResultSet() bool { return (*rowsNextResultSet)(&x.rows).HasNextResultSet() }
-func (x *rows43) NextResultSet() error   { return (*rowsNextResultSet)(&x.rows).NextResultSet() }
-func (x *rows43) ColumnTypeScanType(index int) reflect.Type {
-	return (*rowsColumnTypeScanType)(&x.rows).ColumnTypeScanType(index)
-}
-func (x *rows43) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*rowsColumnTypeLength)(&x.rows).ColumnTypeLength(index)
-}
-func (x *rows43) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*rowsColumnTypePrecisionScale)(&x.rows).ColumnTypePrecisionScale(index)
-}
-
-type rows44 struct{ rows }
-
-func (x *rows44) ColumnTypeDatabaseTypeName(index int) string {
-	return (*rowsColumnTypeDatabaseTypeName)(&x.rows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *rows44) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*rowsColumnTypeLength)(&x.rows).ColumnTypeLength(index)
-}
-func (x *rows44) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*rowsColumnTypePrecisionScale)(&x.rows).ColumnTypePrecisionScale(index)
-}
-
-type rows45 struct{ rows }
-
-func (x *rows45) HasNextResultSet() bool { return (*rowsNextResultSet)(&x.rows).HasNextResultSet() }
-func (x *rows45) NextResultSet() error   { return (*rowsNextResultSet)(&x.rows).NextResultSet() }
-func (x *rows45) ColumnTypeDatabaseTypeName(index int) string {
-	return (*rowsColumnTypeDatabaseTypeName)(&x.rows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *rows45) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*rowsColumnTypeLength)(&x.rows).ColumnTypeLength(index)
-}
-func (x *rows45) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*rowsColumnTypePrecisionScale)(&x.rows).ColumnTypePrecisionScale(index)
-}
-
-type rows46 struct{ rows }
-
-func (x *rows46) ColumnTypeScanType(index int) reflect.Type {
-	return (*rowsColumnTypeScanType)(&x.rows).ColumnTypeScanType(index)
-}
-func (x *rows46) ColumnTypeDatabaseTypeName(index int) string {
-	return (*rowsColumnTypeDatabaseTypeName)(&x.rows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *rows46) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*rowsColumnTypeLength)(&x.rows).ColumnTypeLength(index)
-}
-func (x *rows46) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*rowsColumnTypePrecisionScale)(&x.rows).ColumnTypePrecisionScale(index)
-}
-
-type rows47 struct{ rows }
-
-func (x *rows47) HasNextResultSet() bool { return (*rowsNextResultSet)(&x.rows).HasNextResultSet() }
-func (x *rows47) NextResultSet() error   { return (*rowsNextResultSet)(&x.rows).NextResultSet() }
-func (x *rows47) ColumnTypeScanType(index int) reflect.Type {
-	return (*rowsColumnTypeScanType)(&x.rows).ColumnTypeScanType(index)
-}
-func (x *rows47) ColumnTypeDatabaseTypeName(index int) string {
-	return (*rowsColumnTypeDatabaseTypeName)(&x.rows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *rows47) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*rowsColumnTypeLength)(&x.rows).ColumnTypeLength(index)
-}
-func (x *rows47) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*rowsColumnTypePrecisionScale)(&x.rows).ColumnTypePrecisionScale(index)
-}
-
-type rows48 struct{ rows }
-
-func (x *rows48) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*rowsColumnTypeNullable)(&x.rows).ColumnTypeNullable(index)
-}
-func (x *rows48) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*rowsColumnTypePrecisionScale)(&x.rows).ColumnTypePrecisionScale(index)
-}
-
-type rows49 struct{ rows }
-
-func (x *rows49) HasNextResultSet() bool { return (*rowsNextResultSet)(&x.rows).HasNextResultSet() }
-func (x *rows49) NextResultSet() error   { return (*rowsNextResultSet)(&x.rows).NextResultSet() }
-func (x *rows49) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*rowsColumnTypeNullable)(&x.rows).ColumnTypeNullable(index)
-}
-func (x *rows49) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*rowsColumnTypePrecisionScale)(&x.rows).ColumnTypePrecisionScale(index)
-}
-
-type rows50 struct{ rows }
-
-func (x *rows50) ColumnTypeScanType(index int) reflect.Type {
-	return (*rowsColumnTypeScanType)(&x.rows).ColumnTypeScanType(index)
-}
-func (x *rows50) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*rowsColumnTypeNullable)(&x.rows).ColumnTypeNullable(index)
-}
-func (x *rows50) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*rowsColumnTypePrecisionScale)(&x.rows).ColumnTypePrecisionScale(index)
-}
-
-type rows51 struct{ rows }
-
-func (x *rows51) HasNextResultSet() bool { return (*rowsNextResultSet)(&x.rows).HasNextResultSet() }
-func (x *rows51) NextResultSet() error   { return (*rowsNextResultSet)(&x.rows).NextResultSet() }
-func (x *rows51) ColumnTypeScanType(index int) reflect.Type {
-	return (*rowsColumnTypeScanType)(&x.rows).ColumnTypeScanType(index)
-}
-func (x *rows51) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*rowsColumnTypeNullable)(&x.rows).ColumnTypeNullable(index)
-}
-func (x *rows51) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*rowsColumnTypePrecisionScale)(&x.rows).ColumnTypePrecisionScale(index)
-}
-
-type rows52 struct{ rows }
-
-func (x *rows52) ColumnTypeDatabaseTypeName(index int) string {
-	return (*rowsColumnTypeDatabaseTypeName)(&x.rows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *rows52) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*rowsColumnTypeNullable)(&x.rows).ColumnTypeNullable(index)
-}
-func (x *rows52) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*rowsColumnTypePrecisionScale)(&x.rows).ColumnTypePrecisionScale(index)
-}
-
-type rows53 struct{ rows }
-
-func (x *rows53) HasNextResultSet() bool { return (*rowsNextResultSet)(&x.rows).HasNextResultSet() }
-func (x *rows53) NextResultSet() error   { return (*rowsNextResultSet)(&x.rows).NextResultSet() }
-func (x *rows53) ColumnTypeDatabaseTypeName(index int) string {
-	return (*rowsColumnTypeDatabaseTypeName)(&x.rows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *rows53) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*rowsColumnTypeNullable)(&x.rows).ColumnTypeNullable(index)
-}
-func (x *rows53) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*rowsColumnTypePrecisionScale)(&x.rows).ColumnTypePrecisionScale(index)
-}
-
-type rows54 struct{ rows }
-
-func (x *rows54) ColumnTypeScanType(index int) reflect.Type {
-	return (*rowsColumnTypeScanType)(&x.rows).ColumnTypeScanType(index)
-}
-func (x *rows54) ColumnTypeDatabaseTypeName(index int) string {
-	return (*rowsColumnTypeDatabaseTypeName)(&x.rows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *rows54) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*rowsColumnTypeNullable)(&x.rows).ColumnTypeNullable(index)
-}
-func (x *rows54) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*rowsColumnTypePrecisionScale)(&x.rows).ColumnTypePrecisionScale(index)
-}
-
-type rows55 struct{ rows }
-
-func (x *rows55) HasNextResultSet() bool { return (*rowsNextResultSet)(&x.rows).HasNextResultSet() }
-func (x *rows55) NextResultSet() error   { return (*rowsNextResultSet)(&x.rows).NextResultSet() }
-func (x *rows55) ColumnTypeScanType(index int) reflect.Type {
-	return (*rowsColumnTypeScanType)(&x.rows).ColumnTypeScanType(index)
-}
-func (x *rows55) ColumnTypeDatabaseTypeName(index int) string {
-	return (*rowsColumnTypeDatabaseTypeName)(&x.rows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *rows55) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*rowsColumnTypeNullable)(&x.rows).ColumnTypeNullable(index)
-}
-func (x *rows55) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*rowsColumnTypePrecisionScale)(&x.rows).ColumnTypePrecisionScale(index)
-}
-
-type rows56 struct{ rows }
-
-func (x *rows56) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*rowsColumnTypeLength)(&x.rows).ColumnTypeLength(index)
-}
-func (x *rows56) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*rowsColumnTypeNullable)(&x.rows).ColumnTypeNullable(index)
-}
-func (x *rows56) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*rowsColumnTypePrecisionScale)(&x.rows).ColumnTypePrecisionScale(index)
-}
-
-type rows57 struct{ rows }
-
-func (x *rows57) HasNextResultSet() bool { return (*rowsNextResultSet)(&x.rows).HasNextResultSet() }
-func (x *rows57) NextResultSet() error   { return (*rowsNextResultSet)(&x.rows).NextResultSet() }
-func (x *rows57) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*rowsColumnTypeLength)(&x.rows).ColumnTypeLength(index)
-}
-func (x *rows57) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*rowsColumnTypeNullable)(&x.rows).ColumnTypeNullable(index)
-}
-func (x *rows57) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*rowsColumnTypePrecisionScale)(&x.rows).ColumnTypePrecisionScale(index)
-}
-
-type rows58 struct{ rows }
-
-func (x *rows58) ColumnTypeScanType(index int) reflect.Type {
-	return (*rowsColumnTypeScanType)(&x.rows).ColumnTypeScanType(index)
-}
-func (x *rows58) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*rowsColumnTypeLength)(&x.rows).ColumnTypeLength(index)
-}
-func (x *rows58) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*rowsColumnTypeNullable)(&x.rows).ColumnTypeNullable(index)
-}
-func (x *rows58) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*rowsColumnTypePrecisionScale)(&x.rows).ColumnTypePrecisionScale(index)
-}
-
-type rows59 struct{ rows }
-
-func (x *rows59) HasNextResultSet() bool { return (*rowsNextResultSet)(&x.rows).HasNextResultSet() }
-func (x *rows59) NextResultSet() error   { return (*rowsNextResultSet)(&x.rows).NextResultSet() }
-func (x *rows59) ColumnTypeScanType(index int) reflect.Type {
-	return (*rowsColumnTypeScanType)(&x.rows).ColumnTypeScanType(index)
-}
-func (x *rows59) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*rowsColumnTypeLength)(&x.rows).ColumnTypeLength(index)
-}
-func (x *rows59) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*rowsColumnTypeNullable)(&x.rows).ColumnTypeNullable(index)
-}
-func (x *rows59) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*rowsColumnTypePrecisionScale)(&x.rows).ColumnTypePrecisionScale(index)
-}
-
-type rows60 struct{ rows }
-
-func (x *rows60) ColumnTypeDatabaseTypeName(index int) string {
-	return (*rowsColumnTypeDatabaseTypeName)(&x.rows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *rows60) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*rowsColumnTypeLength)(&x.rows).ColumnTypeLength(index)
-}
-func (x *rows60) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*rowsColumnTypeNullable)(&x.rows).ColumnTypeNullable(index)
-}
-func (x *rows60) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*rowsColumnTypePrecisionScale)(&x.rows).ColumnTypePrecisionScale(index)
-}
-
-type rows61 struct{ rows }
-
-func (x *rows61) HasNextResultSet() bool { return (*rowsNextResultSet)(&x.rows).HasNextResultSet() }
-func (x *rows61) NextResultSet() error   { return (*rowsNextResultSet)(&x.rows).NextResultSet() }
-func (x *rows61) ColumnTypeDatabaseTypeName(index int) string {
-	return (*rowsColumnTypeDatabaseTypeName)(&x.rows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *rows61) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*rowsColumnTypeLength)(&x.rows).ColumnTypeLength(index)
-}
-func (x *rows61) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*rowsColumnTypeNullable)(&x.rows).ColumnTypeNullable(index)
-}
-func (x *rows61) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*rowsColumnTypePrecisionScale)(&x.rows).ColumnTypePrecisionScale(index)
-}
-
-type rows62 struct{ rows }
-
-func (x *rows62) ColumnTypeScanType(index int) reflect.Type {
-	return (*rowsColumnTypeScanType)(&x.rows).ColumnTypeScanType(index)
-}
-func (x *rows62) ColumnTypeDatabaseTypeName(index int) string {
-	return (*rowsColumnTypeDatabaseTypeName)(&x.rows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *rows62) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*rowsColumnTypeLength)(&x.rows).ColumnTypeLength(index)
-}
-func (x *rows62) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*rowsColumnTypeNullable)(&x.rows).ColumnTypeNullable(index)
-}
-func (x *rows62) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*rowsColumnTypePrecisionScale)(&x.rows).ColumnTypePrecisionScale(index)
-}
-
-type rows63 struct{ rows }
-
-func (x *rows63) HasNextResultSet() bool { return (*rowsNextResultSet)(&x.rows).HasNextResultSet() }
-func (x *rows63) NextResultSet() error   { return (*rowsNextResultSet)(&x.rows).NextResultSet() }
-func (x *rows63) ColumnTypeScanType(index int) reflect.Type {
-	return (*rowsColumnTypeScanType)(&x.rows).ColumnTypeScanType(index)
-}
-func (x *rows63) ColumnTypeDatabaseTypeName(index int) string {
-	return (*rowsColumnTypeDatabaseTypeName)(&x.rows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *rows63) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*rowsColumnTypeLength)(&x.rows).ColumnTypeLength(index)
-}
-func (x *rows63) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*rowsColumnTypeNullable)(&x.rows).ColumnTypeNullable(index)
-}
-func (x *rows63) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*rowsColumnTypePrecisionScale)(&x.rows).ColumnTypePrecisionScale(index)
-}
-
-// rowsWrappers[mask] returns x as a driver.Rows that has exactly the optional interfaces in mask.
-var rowsWrappers = [64]func(x rows) driver.Rows{
-	func(x rows) driver.Rows { return &x },
-	func(x rows) driver.Rows { return &rows1{x} },
-	func(x rows) driver.Rows { return &rows2{x} },
-	func(x rows) driver.Rows { return &rows3{x} },
-	func(x rows) driver.Rows { return &rows4{x} },
-	func(x rows) driver.Rows { return &rows5{x} },
-	func(x rows) driver.Rows { return &rows6{x} },
-	func(x rows) driver.Rows { return &rows7{x} },
-	func(x rows) driver.Rows { return &rows8{x} },
-	func(x rows) driver.Rows { return &rows9{x} },
-	func(x rows) driver.Rows { return &rows10{x} },
-	func(x rows) driver.Rows { return &rows11{x} },
-	func(x rows) driver.Rows { return &rows12{x} },
-	func(x rows) driver.Rows { return &rows13{x} },
-	func(x rows) driver.Rows { return &rows14{x} },
-	func(x rows) driver.Rows { return &rows15{x} },
-	func(x rows) driver.Rows { return &rows16{x} },
-	func(x rows) driver.Rows { return &rows17{x} },
-	func(x rows) driver.Rows { return &rows18{x} },
-	func(x rows) driver.Rows { return &rows19{x} },
-	func(x rows) driver.Rows { return &rows20{x} },
-	func(x rows) driver.Rows { return &rows21{x} },
-	func(x rows) driver.Rows { return &rows22{x} },
-	func(x rows) driver.Rows { return &rows23{x} },
-	func(x rows) driver.Rows { return &rows24{x} },
-	func(x rows) driver.Rows { return &rows25{x} },
-	func(x rows) driver.Rows { return &rows26{x} },
-	func(x rows) driver.Rows { return &rows27{x} },
-	func(x rows) driver.Rows { return &rows28{x} },
-	func(x rows) driver.Rows { return &rows29{x} },
-	func(x rows) driver.Rows { return &rows30{x} },
-	func(x rows) driver.Rows { return &rows31{x} },
-	func(x rows) driver.Rows { return &rows32{x} },
-	func(x rows) driver.Rows { return &rows33{x} },
-	func(x rows) driver.Rows { return &rows34{x} },
-	func(x rows) driver.Rows { return &rows35{x} },
-	func(x rows) driver.Rows { return &rows36{x} },
-	func(x rows) driver.Rows { return &rows37{x} },
-	func(x rows) driver.Rows { return &rows38{x} },
-	func(x rows) driver.Rows { return &rows39{x} },
-	func(x rows) driver.Rows { return &rows40{x} },
-	func(x rows) driver.Rows { return &rows41{x} },
-	func(x rows) driver.Rows { return &rows42{x} },
-	func(x rows) driver.Rows { return &rows43{x} },
-	func(x rows) driver.Rows { return &rows44{x} },
-	func(x rows) driver.Rows { return &rows45{x} },
-	func(x rows) driver.Rows { return &rows46{x} },
-	func(x rows) driver.Rows { return &rows47{x} },
-	func(x rows) driver.Rows { return &rows48{x} },
-	func(x rows) driver.Rows { return &rows49{x} },
-	func(x rows) driver.Rows { return &rows50{x} },
-	func(x rows) driver.Rows { return &rows51{x} },
-	func(x rows) driver.Rows { return &rows52{x} },
-	func(x rows) driver.Rows { return &rows53{x} },
-	func(x rows) driver.Rows { return &rows54{x} },
-	func(x rows) driver.Rows { return &rows55{x} },
-	func(x rows) driver.Rows { return &rows56{x} },
-	func(x rows) driver.Rows { return &rows57{x} },
-	func(x rows) driver.Rows { return &rows58{x} },
-	func(x rows) driver.Rows { return &rows59{x} },
-	func(x rows) driver.Rows { return &rows60{x} },
-	func(x rows) driver.Rows { return &rows61{x} },
-	func(x rows) driver.Rows { return &rows62{x} },
-	func(x rows) driver.Rows { return &rows63{x} },
 }

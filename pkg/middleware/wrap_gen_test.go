@@ -5,4722 +5,8010 @@ package middleware
 import (
 	"context"
 	"database/sql/driver"
-	"reflect"
 )
 
-// connCaps lists the optional interfaces of a driver.Conn by capability bit.
-var connCaps = []struct {
-	bit  int
-	name string
-	has  func(any) bool
-}{
-	{capPinger, "driver.Pinger", func(v any) bool { _, ok := v.(driver.Pinger); return ok }},
-	{capExecerContext, "driver.ExecerContext", func(v any) bool { _, ok := v.(driver.ExecerContext); return ok }},
-	{capQueryerContext, "driver.QueryerContext", func(v any) bool { _, ok := v.(driver.QueryerContext); return ok }},
-	{capConnPrepareContext, "driver.ConnPrepareContext", func(v any) bool { _, ok := v.(driver.ConnPrepareContext); return ok }},
-	{capConnBeginTx, "driver.ConnBeginTx", func(v any) bool { _, ok := v.(driver.ConnBeginTx); return ok }},
-	{capSessionResetter, "driver.SessionResetter", func(v any) bool { _, ok := v.(driver.SessionResetter); return ok }},
-	{capValidator, "driver.Validator", func(v any) bool { _, ok := v.(driver.Validator); return ok }},
-	{capConnNamedValueChecker, "driver.NamedValueChecker", func(v any) bool { _, ok := v.(driver.NamedValueChecker); return ok }},
-}
-
-type fakeConn1 struct{ *fakeConn }
-
-func (x *fakeConn1) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-
-type fakeConn2 struct{ *fakeConn }
-
-func (x *fakeConn2) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
+// Optional interfaces of a fake driver.Conn, one bit each: the index of fakeConnCombos.
+const (
+	hasPinger                = 1 << 0 // driver.Pinger
+	hasExecer                = 1 << 1 // driver.Execer
+	hasExecerContext         = 1 << 2 // driver.ExecerContext
+	hasQueryer               = 1 << 3 // driver.Queryer
+	hasQueryerContext        = 1 << 4 // driver.QueryerContext
+	hasConnPrepareContext    = 1 << 5 // driver.ConnPrepareContext
+	hasConnBeginTx           = 1 << 6 // driver.ConnBeginTx
+	hasSessionResetter       = 1 << 7 // driver.SessionResetter
+	hasValidator             = 1 << 8 // driver.Validator
+	hasConnNamedValueChecker = 1 << 9 // driver.NamedValueChecker
+)
+
+// connIfaces lists the optional interfaces of a driver.Conn by fake bit.
+var connIfaces = []ifaceInfo{
+	{hasPinger, "driver.Pinger", true, func(v any) bool { _, ok := v.(driver.Pinger); return ok }},
+	{hasExecer, "driver.Execer", false, func(v any) bool { _, ok := v.(driver.Execer); return ok }},
+	{hasExecerContext, "driver.ExecerContext", false, func(v any) bool { _, ok := v.(driver.ExecerContext); return ok }},
+	{hasQueryer, "driver.Queryer", false, func(v any) bool { _, ok := v.(driver.Queryer); return ok }},
+	{hasQueryerContext, "driver.QueryerContext", false, func(v any) bool { _, ok := v.(driver.QueryerContext); return ok }},
+	{hasConnPrepareContext, "driver.ConnPrepareContext", true, func(v any) bool { _, ok := v.(driver.ConnPrepareContext); return ok }},
+	{hasConnBeginTx, "driver.ConnBeginTx", true, func(v any) bool { _, ok := v.(driver.ConnBeginTx); return ok }},
+	{hasSessionResetter, "driver.SessionResetter", false, func(v any) bool { _, ok := v.(driver.SessionResetter); return ok }},
+	{hasValidator, "driver.Validator", false, func(v any) bool { _, ok := v.(driver.Validator); return ok }},
+	{hasConnNamedValueChecker, "driver.NamedValueChecker", true, func(v any) bool { _, ok := v.(driver.NamedValueChecker); return ok }},
 }
 
-type fakeConn3 struct{ *fakeConn }
+type fakeConnLo0 struct{ *fakeConn }
 
-func (x *fakeConn3) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn3) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
+type fakeConnLo1 struct{ *fakeConn }
 
-type fakeConn4 struct{ *fakeConn }
+func (x *fakeConnLo1) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
 
-func (x *fakeConn4) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
+type fakeConnLo2 struct{ *fakeConn }
+
+func (x *fakeConnLo2) Exec(query string, args []driver.Value) (driver.Result, error) {
+	return (*fakeConnExecer)(x.fakeConn).Exec(query, args)
 }
 
-type fakeConn5 struct{ *fakeConn }
+type fakeConnLo3 struct{ *fakeConn }
 
-func (x *fakeConn5) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn5) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
+func (x *fakeConnLo3) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
+func (x *fakeConnLo3) Exec(query string, args []driver.Value) (driver.Result, error) {
+	return (*fakeConnExecer)(x.fakeConn).Exec(query, args)
 }
 
-type fakeConn6 struct{ *fakeConn }
+type fakeConnLo4 struct{ *fakeConn }
 
-func (x *fakeConn6) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+func (x *fakeConnLo4) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn6) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
 }
 
-type fakeConn7 struct{ *fakeConn }
+type fakeConnLo5 struct{ *fakeConn }
 
-func (x *fakeConn7) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn7) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+func (x *fakeConnLo5) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
+func (x *fakeConnLo5) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn7) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
 }
 
-type fakeConn8 struct{ *fakeConn }
+type fakeConnLo6 struct{ *fakeConn }
 
-func (x *fakeConn8) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
+func (x *fakeConnLo6) Exec(query string, args []driver.Value) (driver.Result, error) {
+	return (*fakeConnExecer)(x.fakeConn).Exec(query, args)
 }
-
-type fakeConn9 struct{ *fakeConn }
-
-func (x *fakeConn9) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn9) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
+func (x *fakeConnLo6) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
 }
 
-type fakeConn10 struct{ *fakeConn }
+type fakeConnLo7 struct{ *fakeConn }
 
-func (x *fakeConn10) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
+func (x *fakeConnLo7) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
+func (x *fakeConnLo7) Exec(query string, args []driver.Value) (driver.Result, error) {
+	return (*fakeConnExecer)(x.fakeConn).Exec(query, args)
 }
-func (x *fakeConn10) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
+func (x *fakeConnLo7) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
 }
 
-type fakeConn11 struct{ *fakeConn }
+type fakeConnLo8 struct{ *fakeConn }
 
-func (x *fakeConn11) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn11) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
+func (x *fakeConnLo8) Query(query string, args []driver.Value) (driver.Rows, error) {
+	return (*fakeConnQueryer)(x.fakeConn).Query(query, args)
 }
-func (x *fakeConn11) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
 
-type fakeConn12 struct{ *fakeConn }
+type fakeConnLo9 struct{ *fakeConn }
 
-func (x *fakeConn12) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn12) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
+func (x *fakeConnLo9) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
+func (x *fakeConnLo9) Query(query string, args []driver.Value) (driver.Rows, error) {
+	return (*fakeConnQueryer)(x.fakeConn).Query(query, args)
 }
 
-type fakeConn13 struct{ *fakeConn }
+type fakeConnLo10 struct{ *fakeConn }
 
-func (x *fakeConn13) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn13) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
+func (x *fakeConnLo10) Exec(query string, args []driver.Value) (driver.Result, error) {
+	return (*fakeConnExecer)(x.fakeConn).Exec(query, args)
 }
-func (x *fakeConn13) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
+func (x *fakeConnLo10) Query(query string, args []driver.Value) (driver.Rows, error) {
+	return (*fakeConnQueryer)(x.fakeConn).Query(query, args)
 }
 
-type fakeConn14 struct{ *fakeConn }
+type fakeConnLo11 struct{ *fakeConn }
 
-func (x *fakeConn14) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
+func (x *fakeConnLo11) Ping(ctx context.Context) error {
+	return (*fakeConnPinger)(x.fakeConn).Ping(ctx)
 }
-func (x *fakeConn14) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
+func (x *fakeConnLo11) Exec(query string, args []driver.Value) (driver.Result, error) {
+	return (*fakeConnExecer)(x.fakeConn).Exec(query, args)
 }
-func (x *fakeConn14) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
+func (x *fakeConnLo11) Query(query string, args []driver.Value) (driver.Rows, error) {
+	return (*fakeConnQueryer)(x.fakeConn).Query(query, args)
 }
 
-type fakeConn15 struct{ *fakeConn }
+type fakeConnLo12 struct{ *fakeConn }
 
-func (x *fakeConn15) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn15) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+func (x *fakeConnLo12) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn15) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
 }
-func (x *fakeConn15) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-
-type fakeConn16 struct{ *fakeConn }
-
-func (x *fakeConn16) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
+func (x *fakeConnLo12) Query(query string, args []driver.Value) (driver.Rows, error) {
+	return (*fakeConnQueryer)(x.fakeConn).Query(query, args)
 }
 
-type fakeConn17 struct{ *fakeConn }
+type fakeConnLo13 struct{ *fakeConn }
 
-func (x *fakeConn17) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn17) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
+func (x *fakeConnLo13) Ping(ctx context.Context) error {
+	return (*fakeConnPinger)(x.fakeConn).Ping(ctx)
 }
-
-type fakeConn18 struct{ *fakeConn }
-
-func (x *fakeConn18) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+func (x *fakeConnLo13) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
 }
-func (x *fakeConn18) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
+func (x *fakeConnLo13) Query(query string, args []driver.Value) (driver.Rows, error) {
+	return (*fakeConnQueryer)(x.fakeConn).Query(query, args)
 }
 
-type fakeConn19 struct{ *fakeConn }
+type fakeConnLo14 struct{ *fakeConn }
 
-func (x *fakeConn19) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn19) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+func (x *fakeConnLo14) Exec(query string, args []driver.Value) (driver.Result, error) {
+	return (*fakeConnExecer)(x.fakeConn).Exec(query, args)
+}
+func (x *fakeConnLo14) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
 }
-func (x *fakeConn19) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
+func (x *fakeConnLo14) Query(query string, args []driver.Value) (driver.Rows, error) {
+	return (*fakeConnQueryer)(x.fakeConn).Query(query, args)
 }
 
-type fakeConn20 struct{ *fakeConn }
+type fakeConnLo15 struct{ *fakeConn }
 
-func (x *fakeConn20) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
+func (x *fakeConnLo15) Ping(ctx context.Context) error {
+	return (*fakeConnPinger)(x.fakeConn).Ping(ctx)
 }
-func (x *fakeConn20) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
+func (x *fakeConnLo15) Exec(query string, args []driver.Value) (driver.Result, error) {
+	return (*fakeConnExecer)(x.fakeConn).Exec(query, args)
 }
-
-type fakeConn21 struct{ *fakeConn }
-
-func (x *fakeConn21) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn21) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
+func (x *fakeConnLo15) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
 }
-func (x *fakeConn21) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
+func (x *fakeConnLo15) Query(query string, args []driver.Value) (driver.Rows, error) {
+	return (*fakeConnQueryer)(x.fakeConn).Query(query, args)
 }
 
-type fakeConn22 struct{ *fakeConn }
+type fakeConnLo16 struct{ *fakeConn }
 
-func (x *fakeConn22) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn22) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+func (x *fakeConnLo16) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
 }
-func (x *fakeConn22) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
 
-type fakeConn23 struct{ *fakeConn }
+type fakeConnLo17 struct{ *fakeConn }
 
-func (x *fakeConn23) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn23) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
+func (x *fakeConnLo17) Ping(ctx context.Context) error {
+	return (*fakeConnPinger)(x.fakeConn).Ping(ctx)
 }
-func (x *fakeConn23) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+func (x *fakeConnLo17) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn23) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
 }
 
-type fakeConn24 struct{ *fakeConn }
+type fakeConnLo18 struct{ *fakeConn }
 
-func (x *fakeConn24) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
+func (x *fakeConnLo18) Exec(query string, args []driver.Value) (driver.Result, error) {
+	return (*fakeConnExecer)(x.fakeConn).Exec(query, args)
 }
-func (x *fakeConn24) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
+func (x *fakeConnLo18) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
 }
 
-type fakeConn25 struct{ *fakeConn }
+type fakeConnLo19 struct{ *fakeConn }
 
-func (x *fakeConn25) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn25) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
+func (x *fakeConnLo19) Ping(ctx context.Context) error {
+	return (*fakeConnPinger)(x.fakeConn).Ping(ctx)
 }
-func (x *fakeConn25) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
+func (x *fakeConnLo19) Exec(query string, args []driver.Value) (driver.Result, error) {
+	return (*fakeConnExecer)(x.fakeConn).Exec(query, args)
+}
+func (x *fakeConnLo19) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
 }
 
-type fakeConn26 struct{ *fakeConn }
+type fakeConnLo20 struct{ *fakeConn }
 
-func (x *fakeConn26) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+func (x *fakeConnLo20) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
 }
-func (x *fakeConn26) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn26) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
+func (x *fakeConnLo20) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
 }
 
-type fakeConn27 struct{ *fakeConn }
+type fakeConnLo21 struct{ *fakeConn }
 
-func (x *fakeConn27) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn27) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
+func (x *fakeConnLo21) Ping(ctx context.Context) error {
+	return (*fakeConnPinger)(x.fakeConn).Ping(ctx)
 }
-func (x *fakeConn27) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
+func (x *fakeConnLo21) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
 }
-func (x *fakeConn27) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
+func (x *fakeConnLo21) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
 }
 
-type fakeConn28 struct{ *fakeConn }
+type fakeConnLo22 struct{ *fakeConn }
 
-func (x *fakeConn28) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
+func (x *fakeConnLo22) Exec(query string, args []driver.Value) (driver.Result, error) {
+	return (*fakeConnExecer)(x.fakeConn).Exec(query, args)
 }
-func (x *fakeConn28) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
+func (x *fakeConnLo22) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
 }
-func (x *fakeConn28) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
+func (x *fakeConnLo22) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
 }
 
-type fakeConn29 struct{ *fakeConn }
+type fakeConnLo23 struct{ *fakeConn }
 
-func (x *fakeConn29) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn29) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn29) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
+func (x *fakeConnLo23) Ping(ctx context.Context) error {
+	return (*fakeConnPinger)(x.fakeConn).Ping(ctx)
 }
-func (x *fakeConn29) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
+func (x *fakeConnLo23) Exec(query string, args []driver.Value) (driver.Result, error) {
+	return (*fakeConnExecer)(x.fakeConn).Exec(query, args)
 }
-
-type fakeConn30 struct{ *fakeConn }
-
-func (x *fakeConn30) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+func (x *fakeConnLo23) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
 }
-func (x *fakeConn30) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+func (x *fakeConnLo23) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn30) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn30) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
 }
 
-type fakeConn31 struct{ *fakeConn }
+type fakeConnLo24 struct{ *fakeConn }
 
-func (x *fakeConn31) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn31) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
+func (x *fakeConnLo24) Query(query string, args []driver.Value) (driver.Rows, error) {
+	return (*fakeConnQueryer)(x.fakeConn).Query(query, args)
 }
-func (x *fakeConn31) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+func (x *fakeConnLo24) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn31) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn31) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-
-type fakeConn32 struct{ *fakeConn }
-
-func (x *fakeConn32) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
 }
 
-type fakeConn33 struct{ *fakeConn }
+type fakeConnLo25 struct{ *fakeConn }
 
-func (x *fakeConn33) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn33) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
+func (x *fakeConnLo25) Ping(ctx context.Context) error {
+	return (*fakeConnPinger)(x.fakeConn).Ping(ctx)
 }
-
-type fakeConn34 struct{ *fakeConn }
-
-func (x *fakeConn34) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
+func (x *fakeConnLo25) Query(query string, args []driver.Value) (driver.Rows, error) {
+	return (*fakeConnQueryer)(x.fakeConn).Query(query, args)
 }
-func (x *fakeConn34) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
+func (x *fakeConnLo25) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
 }
 
-type fakeConn35 struct{ *fakeConn }
+type fakeConnLo26 struct{ *fakeConn }
 
-func (x *fakeConn35) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn35) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
+func (x *fakeConnLo26) Exec(query string, args []driver.Value) (driver.Result, error) {
+	return (*fakeConnExecer)(x.fakeConn).Exec(query, args)
 }
-func (x *fakeConn35) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
+func (x *fakeConnLo26) Query(query string, args []driver.Value) (driver.Rows, error) {
+	return (*fakeConnQueryer)(x.fakeConn).Query(query, args)
 }
-
-type fakeConn36 struct{ *fakeConn }
-
-func (x *fakeConn36) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+func (x *fakeConnLo26) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn36) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
 }
 
-type fakeConn37 struct{ *fakeConn }
+type fakeConnLo27 struct{ *fakeConn }
 
-func (x *fakeConn37) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn37) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
+func (x *fakeConnLo27) Ping(ctx context.Context) error {
+	return (*fakeConnPinger)(x.fakeConn).Ping(ctx)
 }
-func (x *fakeConn37) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
+func (x *fakeConnLo27) Exec(query string, args []driver.Value) (driver.Result, error) {
+	return (*fakeConnExecer)(x.fakeConn).Exec(query, args)
 }
-
-type fakeConn38 struct{ *fakeConn }
-
-func (x *fakeConn38) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
+func (x *fakeConnLo27) Query(query string, args []driver.Value) (driver.Rows, error) {
+	return (*fakeConnQueryer)(x.fakeConn).Query(query, args)
 }
-func (x *fakeConn38) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+func (x *fakeConnLo27) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn38) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
 }
 
-type fakeConn39 struct{ *fakeConn }
+type fakeConnLo28 struct{ *fakeConn }
 
-func (x *fakeConn39) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn39) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+func (x *fakeConnLo28) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
 }
-func (x *fakeConn39) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
+func (x *fakeConnLo28) Query(query string, args []driver.Value) (driver.Rows, error) {
+	return (*fakeConnQueryer)(x.fakeConn).Query(query, args)
 }
-func (x *fakeConn39) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
+func (x *fakeConnLo28) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
 }
 
-type fakeConn40 struct{ *fakeConn }
+type fakeConnLo29 struct{ *fakeConn }
 
-func (x *fakeConn40) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
+func (x *fakeConnLo29) Ping(ctx context.Context) error {
+	return (*fakeConnPinger)(x.fakeConn).Ping(ctx)
 }
-func (x *fakeConn40) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
+func (x *fakeConnLo29) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
 }
-
-type fakeConn41 struct{ *fakeConn }
-
-func (x *fakeConn41) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn41) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
+func (x *fakeConnLo29) Query(query string, args []driver.Value) (driver.Rows, error) {
+	return (*fakeConnQueryer)(x.fakeConn).Query(query, args)
 }
-func (x *fakeConn41) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
+func (x *fakeConnLo29) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
 }
 
-type fakeConn42 struct{ *fakeConn }
+type fakeConnLo30 struct{ *fakeConn }
 
-func (x *fakeConn42) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+func (x *fakeConnLo30) Exec(query string, args []driver.Value) (driver.Result, error) {
+	return (*fakeConnExecer)(x.fakeConn).Exec(query, args)
+}
+func (x *fakeConnLo30) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
 }
-func (x *fakeConn42) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
+func (x *fakeConnLo30) Query(query string, args []driver.Value) (driver.Rows, error) {
+	return (*fakeConnQueryer)(x.fakeConn).Query(query, args)
 }
-func (x *fakeConn42) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
+func (x *fakeConnLo30) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
 }
 
-type fakeConn43 struct{ *fakeConn }
+type fakeConnLo31 struct{ *fakeConn }
 
-func (x *fakeConn43) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn43) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+func (x *fakeConnLo31) Ping(ctx context.Context) error {
+	return (*fakeConnPinger)(x.fakeConn).Ping(ctx)
+}
+func (x *fakeConnLo31) Exec(query string, args []driver.Value) (driver.Result, error) {
+	return (*fakeConnExecer)(x.fakeConn).Exec(query, args)
+}
+func (x *fakeConnLo31) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
 }
-func (x *fakeConn43) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
+func (x *fakeConnLo31) Query(query string, args []driver.Value) (driver.Rows, error) {
+	return (*fakeConnQueryer)(x.fakeConn).Query(query, args)
 }
-func (x *fakeConn43) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
+func (x *fakeConnLo31) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
 }
 
-type fakeConn44 struct{ *fakeConn }
+type fakeConnHi0 struct{ *fakeConn }
 
-func (x *fakeConn44) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn44) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+type fakeConnHi1 struct{ *fakeConn }
+
+func (x *fakeConnHi1) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
 	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn44) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
 }
 
-type fakeConn45 struct{ *fakeConn }
+type fakeConnHi2 struct{ *fakeConn }
 
-func (x *fakeConn45) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn45) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
+func (x *fakeConnHi2) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
 }
-func (x *fakeConn45) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+
+type fakeConnHi3 struct{ *fakeConn }
+
+func (x *fakeConnHi3) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
 	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
 }
-func (x *fakeConn45) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
+func (x *fakeConnHi3) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
 }
 
-type fakeConn46 struct{ *fakeConn }
+type fakeConnHi4 struct{ *fakeConn }
 
-func (x *fakeConn46) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn46) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn46) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn46) ResetSession(ctx context.Context) error {
+func (x *fakeConnHi4) ResetSession(ctx context.Context) error {
 	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
 }
 
-type fakeConn47 struct{ *fakeConn }
+type fakeConnHi5 struct{ *fakeConn }
 
-func (x *fakeConn47) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn47) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn47) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn47) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+func (x *fakeConnHi5) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
 	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
 }
-func (x *fakeConn47) ResetSession(ctx context.Context) error {
+func (x *fakeConnHi5) ResetSession(ctx context.Context) error {
 	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
 }
 
-type fakeConn48 struct{ *fakeConn }
+type fakeConnHi6 struct{ *fakeConn }
 
-func (x *fakeConn48) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+func (x *fakeConnHi6) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
 	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
 }
-func (x *fakeConn48) ResetSession(ctx context.Context) error {
+func (x *fakeConnHi6) ResetSession(ctx context.Context) error {
 	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
 }
 
-type fakeConn49 struct{ *fakeConn }
+type fakeConnHi7 struct{ *fakeConn }
 
-func (x *fakeConn49) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn49) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+func (x *fakeConnHi7) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
+}
+func (x *fakeConnHi7) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
 	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
 }
-func (x *fakeConn49) ResetSession(ctx context.Context) error {
+func (x *fakeConnHi7) ResetSession(ctx context.Context) error {
 	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
 }
 
-type fakeConn50 struct{ *fakeConn }
+type fakeConnHi8 struct{ *fakeConn }
 
-func (x *fakeConn50) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
+func (x *fakeConnHi8) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
+
+type fakeConnHi9 struct{ *fakeConn }
+
+func (x *fakeConnHi9) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
 }
-func (x *fakeConn50) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+func (x *fakeConnHi9) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
+
+type fakeConnHi10 struct{ *fakeConn }
+
+func (x *fakeConnHi10) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
 	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn50) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
 }
+func (x *fakeConnHi10) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
 
-type fakeConn51 struct{ *fakeConn }
+type fakeConnHi11 struct{ *fakeConn }
 
-func (x *fakeConn51) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn51) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
+func (x *fakeConnHi11) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
 }
-func (x *fakeConn51) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+func (x *fakeConnHi11) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
 	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
 }
-func (x *fakeConn51) ResetSession(ctx context.Context) error {
+func (x *fakeConnHi11) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
+
+type fakeConnHi12 struct{ *fakeConn }
+
+func (x *fakeConnHi12) ResetSession(ctx context.Context) error {
 	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
 }
+func (x *fakeConnHi12) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
 
-type fakeConn52 struct{ *fakeConn }
+type fakeConnHi13 struct{ *fakeConn }
 
-func (x *fakeConn52) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn52) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
+func (x *fakeConnHi13) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
 }
-func (x *fakeConn52) ResetSession(ctx context.Context) error {
+func (x *fakeConnHi13) ResetSession(ctx context.Context) error {
 	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
 }
+func (x *fakeConnHi13) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
 
-type fakeConn53 struct{ *fakeConn }
+type fakeConnHi14 struct{ *fakeConn }
 
-func (x *fakeConn53) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn53) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn53) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+func (x *fakeConnHi14) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
 	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
 }
-func (x *fakeConn53) ResetSession(ctx context.Context) error {
+func (x *fakeConnHi14) ResetSession(ctx context.Context) error {
 	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
 }
+func (x *fakeConnHi14) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
 
-type fakeConn54 struct{ *fakeConn }
+type fakeConnHi15 struct{ *fakeConn }
 
-func (x *fakeConn54) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn54) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
+func (x *fakeConnHi15) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
 }
-func (x *fakeConn54) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+func (x *fakeConnHi15) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
 	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
 }
-func (x *fakeConn54) ResetSession(ctx context.Context) error {
+func (x *fakeConnHi15) ResetSession(ctx context.Context) error {
 	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
 }
+func (x *fakeConnHi15) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
 
-type fakeConn55 struct{ *fakeConn }
+type fakeConnHi16 struct{ *fakeConn }
 
-func (x *fakeConn55) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn55) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn55) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn55) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn55) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
+func (x *fakeConnHi16) CheckNamedValue(nv *driver.NamedValue) error {
+	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
 }
 
-type fakeConn56 struct{ *fakeConn }
+type fakeConnHi17 struct{ *fakeConn }
 
-func (x *fakeConn56) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+func (x *fakeConnHi17) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
 	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
+}
+func (x *fakeConnHi17) CheckNamedValue(nv *driver.NamedValue) error {
+	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
 }
-func (x *fakeConn56) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+
+type fakeConnHi18 struct{ *fakeConn }
+
+func (x *fakeConnHi18) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
 	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
 }
-func (x *fakeConn56) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
+func (x *fakeConnHi18) CheckNamedValue(nv *driver.NamedValue) error {
+	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
 }
 
-type fakeConn57 struct{ *fakeConn }
+type fakeConnHi19 struct{ *fakeConn }
 
-func (x *fakeConn57) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn57) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+func (x *fakeConnHi19) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
 	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
 }
-func (x *fakeConn57) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+func (x *fakeConnHi19) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
 	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
 }
-func (x *fakeConn57) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
+func (x *fakeConnHi19) CheckNamedValue(nv *driver.NamedValue) error {
+	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
 }
 
-type fakeConn58 struct{ *fakeConn }
+type fakeConnHi20 struct{ *fakeConn }
 
-func (x *fakeConn58) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
+func (x *fakeConnHi20) ResetSession(ctx context.Context) error {
+	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
 }
-func (x *fakeConn58) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
+func (x *fakeConnHi20) CheckNamedValue(nv *driver.NamedValue) error {
+	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
 }
-func (x *fakeConn58) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
+
+type fakeConnHi21 struct{ *fakeConn }
+
+func (x *fakeConnHi21) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
 }
-func (x *fakeConn58) ResetSession(ctx context.Context) error {
+func (x *fakeConnHi21) ResetSession(ctx context.Context) error {
 	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
+}
+func (x *fakeConnHi21) CheckNamedValue(nv *driver.NamedValue) error {
+	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
 }
 
-type fakeConn59 struct{ *fakeConn }
+type fakeConnHi22 struct{ *fakeConn }
 
-func (x *fakeConn59) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn59) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn59) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn59) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+func (x *fakeConnHi22) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
 	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
 }
-func (x *fakeConn59) ResetSession(ctx context.Context) error {
+func (x *fakeConnHi22) ResetSession(ctx context.Context) error {
 	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
+}
+func (x *fakeConnHi22) CheckNamedValue(nv *driver.NamedValue) error {
+	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
 }
 
-type fakeConn60 struct{ *fakeConn }
+type fakeConnHi23 struct{ *fakeConn }
 
-func (x *fakeConn60) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn60) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+func (x *fakeConnHi23) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
 	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
 }
-func (x *fakeConn60) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+func (x *fakeConnHi23) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
 	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
 }
-func (x *fakeConn60) ResetSession(ctx context.Context) error {
+func (x *fakeConnHi23) ResetSession(ctx context.Context) error {
 	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
+}
+func (x *fakeConnHi23) CheckNamedValue(nv *driver.NamedValue) error {
+	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
 }
 
-type fakeConn61 struct{ *fakeConn }
+type fakeConnHi24 struct{ *fakeConn }
 
-func (x *fakeConn61) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn61) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
+func (x *fakeConnHi24) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
+func (x *fakeConnHi24) CheckNamedValue(nv *driver.NamedValue) error {
+	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
 }
-func (x *fakeConn61) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+
+type fakeConnHi25 struct{ *fakeConn }
+
+func (x *fakeConnHi25) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
 	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn61) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
 }
-func (x *fakeConn61) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
+func (x *fakeConnHi25) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
+func (x *fakeConnHi25) CheckNamedValue(nv *driver.NamedValue) error {
+	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
 }
 
-type fakeConn62 struct{ *fakeConn }
+type fakeConnHi26 struct{ *fakeConn }
 
-func (x *fakeConn62) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
+func (x *fakeConnHi26) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
 }
-func (x *fakeConn62) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
+func (x *fakeConnHi26) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
+func (x *fakeConnHi26) CheckNamedValue(nv *driver.NamedValue) error {
+	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
 }
-func (x *fakeConn62) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+
+type fakeConnHi27 struct{ *fakeConn }
+
+func (x *fakeConnHi27) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
 	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
 }
-func (x *fakeConn62) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+func (x *fakeConnHi27) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
 	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
 }
-func (x *fakeConn62) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
+func (x *fakeConnHi27) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
+func (x *fakeConnHi27) CheckNamedValue(nv *driver.NamedValue) error {
+	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
 }
 
-type fakeConn63 struct{ *fakeConn }
+type fakeConnHi28 struct{ *fakeConn }
 
-func (x *fakeConn63) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn63) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
+func (x *fakeConnHi28) ResetSession(ctx context.Context) error {
+	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
 }
-func (x *fakeConn63) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
+func (x *fakeConnHi28) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
+func (x *fakeConnHi28) CheckNamedValue(nv *driver.NamedValue) error {
+	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
 }
-func (x *fakeConn63) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+
+type fakeConnHi29 struct{ *fakeConn }
+
+func (x *fakeConnHi29) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
 	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn63) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
 }
-func (x *fakeConn63) ResetSession(ctx context.Context) error {
+func (x *fakeConnHi29) ResetSession(ctx context.Context) error {
 	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
 }
-
-type fakeConn64 struct{ *fakeConn }
-
-func (x *fakeConn64) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn65 struct{ *fakeConn }
-
-func (x *fakeConn65) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn65) IsValid() bool                  { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn66 struct{ *fakeConn }
-
-func (x *fakeConn66) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
+func (x *fakeConnHi29) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
+func (x *fakeConnHi29) CheckNamedValue(nv *driver.NamedValue) error {
+	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
 }
-func (x *fakeConn66) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
 
-type fakeConn67 struct{ *fakeConn }
+type fakeConnHi30 struct{ *fakeConn }
 
-func (x *fakeConn67) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn67) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
+func (x *fakeConnHi30) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
 }
-func (x *fakeConn67) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn68 struct{ *fakeConn }
-
-func (x *fakeConn68) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
+func (x *fakeConnHi30) ResetSession(ctx context.Context) error {
+	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
+}
+func (x *fakeConnHi30) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
+func (x *fakeConnHi30) CheckNamedValue(nv *driver.NamedValue) error {
+	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
 }
-func (x *fakeConn68) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
 
-type fakeConn69 struct{ *fakeConn }
+type fakeConnHi31 struct{ *fakeConn }
 
-func (x *fakeConn69) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn69) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn69) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn70 struct{ *fakeConn }
-
-func (x *fakeConn70) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn70) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn70) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn71 struct{ *fakeConn }
-
-func (x *fakeConn71) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn71) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn71) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn71) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn72 struct{ *fakeConn }
-
-func (x *fakeConn72) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn72) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn73 struct{ *fakeConn }
-
-func (x *fakeConn73) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn73) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn73) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn74 struct{ *fakeConn }
-
-func (x *fakeConn74) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn74) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn74) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn75 struct{ *fakeConn }
-
-func (x *fakeConn75) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn75) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn75) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn75) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn76 struct{ *fakeConn }
-
-func (x *fakeConn76) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn76) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn76) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn77 struct{ *fakeConn }
-
-func (x *fakeConn77) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn77) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn77) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn77) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn78 struct{ *fakeConn }
-
-func (x *fakeConn78) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn78) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn78) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn78) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn79 struct{ *fakeConn }
-
-func (x *fakeConn79) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn79) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn79) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn79) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn79) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn80 struct{ *fakeConn }
-
-func (x *fakeConn80) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn80) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn81 struct{ *fakeConn }
-
-func (x *fakeConn81) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn81) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn81) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn82 struct{ *fakeConn }
-
-func (x *fakeConn82) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn82) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn82) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn83 struct{ *fakeConn }
-
-func (x *fakeConn83) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn83) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn83) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn83) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn84 struct{ *fakeConn }
-
-func (x *fakeConn84) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn84) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn84) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn85 struct{ *fakeConn }
-
-func (x *fakeConn85) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn85) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn85) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn85) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn86 struct{ *fakeConn }
-
-func (x *fakeConn86) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn86) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn86) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn86) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn87 struct{ *fakeConn }
-
-func (x *fakeConn87) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn87) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn87) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn87) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn87) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn88 struct{ *fakeConn }
-
-func (x *fakeConn88) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn88) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn88) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn89 struct{ *fakeConn }
-
-func (x *fakeConn89) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn89) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn89) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn89) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn90 struct{ *fakeConn }
-
-func (x *fakeConn90) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn90) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn90) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn90) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn91 struct{ *fakeConn }
-
-func (x *fakeConn91) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn91) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn91) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn91) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn91) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn92 struct{ *fakeConn }
-
-func (x *fakeConn92) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn92) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn92) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn92) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn93 struct{ *fakeConn }
-
-func (x *fakeConn93) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn93) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn93) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn93) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn93) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn94 struct{ *fakeConn }
-
-func (x *fakeConn94) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn94) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn94) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn94) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn94) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn95 struct{ *fakeConn }
-
-func (x *fakeConn95) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn95) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn95) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn95) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn95) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn95) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn96 struct{ *fakeConn }
-
-func (x *fakeConn96) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn96) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn97 struct{ *fakeConn }
-
-func (x *fakeConn97) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn97) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn97) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn98 struct{ *fakeConn }
-
-func (x *fakeConn98) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn98) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn98) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn99 struct{ *fakeConn }
-
-func (x *fakeConn99) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn99) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn99) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn99) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn100 struct{ *fakeConn }
-
-func (x *fakeConn100) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn100) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn100) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn101 struct{ *fakeConn }
-
-func (x *fakeConn101) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn101) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn101) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn101) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn102 struct{ *fakeConn }
-
-func (x *fakeConn102) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn102) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn102) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn102) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn103 struct{ *fakeConn }
-
-func (x *fakeConn103) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn103) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn103) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn103) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn103) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn104 struct{ *fakeConn }
-
-func (x *fakeConn104) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn104) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn104) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn105 struct{ *fakeConn }
-
-func (x *fakeConn105) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn105) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn105) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn105) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn106 struct{ *fakeConn }
-
-func (x *fakeConn106) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn106) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn106) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn106) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn107 struct{ *fakeConn }
-
-func (x *fakeConn107) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn107) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn107) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn107) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn107) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn108 struct{ *fakeConn }
-
-func (x *fakeConn108) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn108) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn108) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn108) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn109 struct{ *fakeConn }
-
-func (x *fakeConn109) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn109) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn109) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn109) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn109) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn110 struct{ *fakeConn }
-
-func (x *fakeConn110) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn110) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn110) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn110) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn110) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn111 struct{ *fakeConn }
-
-func (x *fakeConn111) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn111) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn111) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn111) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn111) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn111) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn112 struct{ *fakeConn }
-
-func (x *fakeConn112) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn112) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn112) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn113 struct{ *fakeConn }
-
-func (x *fakeConn113) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn113) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn113) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn113) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn114 struct{ *fakeConn }
-
-func (x *fakeConn114) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn114) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn114) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn114) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn115 struct{ *fakeConn }
-
-func (x *fakeConn115) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn115) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn115) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn115) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn115) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn116 struct{ *fakeConn }
-
-func (x *fakeConn116) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn116) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn116) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn116) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn117 struct{ *fakeConn }
-
-func (x *fakeConn117) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn117) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn117) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn117) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn117) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn118 struct{ *fakeConn }
-
-func (x *fakeConn118) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn118) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn118) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn118) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn118) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn119 struct{ *fakeConn }
-
-func (x *fakeConn119) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn119) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn119) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn119) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn119) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn119) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn120 struct{ *fakeConn }
-
-func (x *fakeConn120) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn120) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn120) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn120) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn121 struct{ *fakeConn }
-
-func (x *fakeConn121) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn121) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn121) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn121) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn121) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn122 struct{ *fakeConn }
-
-func (x *fakeConn122) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn122) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn122) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn122) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn122) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn123 struct{ *fakeConn }
-
-func (x *fakeConn123) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn123) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn123) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn123) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn123) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn123) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn124 struct{ *fakeConn }
-
-func (x *fakeConn124) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn124) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn124) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn124) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn124) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn125 struct{ *fakeConn }
-
-func (x *fakeConn125) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn125) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn125) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn125) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn125) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn125) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn126 struct{ *fakeConn }
-
-func (x *fakeConn126) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn126) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn126) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn126) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn126) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn126) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn127 struct{ *fakeConn }
-
-func (x *fakeConn127) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn127) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn127) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn127) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn127) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn127) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn127) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-
-type fakeConn128 struct{ *fakeConn }
-
-func (x *fakeConn128) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn129 struct{ *fakeConn }
-
-func (x *fakeConn129) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn129) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn130 struct{ *fakeConn }
-
-func (x *fakeConn130) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn130) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn131 struct{ *fakeConn }
-
-func (x *fakeConn131) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn131) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn131) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn132 struct{ *fakeConn }
-
-func (x *fakeConn132) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn132) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn133 struct{ *fakeConn }
-
-func (x *fakeConn133) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn133) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn133) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn134 struct{ *fakeConn }
-
-func (x *fakeConn134) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn134) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn134) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn135 struct{ *fakeConn }
-
-func (x *fakeConn135) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn135) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn135) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn135) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn136 struct{ *fakeConn }
-
-func (x *fakeConn136) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn136) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn137 struct{ *fakeConn }
-
-func (x *fakeConn137) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn137) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn137) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn138 struct{ *fakeConn }
-
-func (x *fakeConn138) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn138) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn138) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn139 struct{ *fakeConn }
-
-func (x *fakeConn139) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn139) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn139) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn139) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn140 struct{ *fakeConn }
-
-func (x *fakeConn140) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn140) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn140) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn141 struct{ *fakeConn }
-
-func (x *fakeConn141) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn141) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn141) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn141) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn142 struct{ *fakeConn }
-
-func (x *fakeConn142) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn142) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn142) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn142) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn143 struct{ *fakeConn }
-
-func (x *fakeConn143) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn143) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn143) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn143) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn143) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn144 struct{ *fakeConn }
-
-func (x *fakeConn144) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn144) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn145 struct{ *fakeConn }
-
-func (x *fakeConn145) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn145) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn145) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn146 struct{ *fakeConn }
-
-func (x *fakeConn146) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn146) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn146) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn147 struct{ *fakeConn }
-
-func (x *fakeConn147) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn147) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn147) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn147) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn148 struct{ *fakeConn }
-
-func (x *fakeConn148) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn148) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn148) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn149 struct{ *fakeConn }
-
-func (x *fakeConn149) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn149) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn149) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn149) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn150 struct{ *fakeConn }
-
-func (x *fakeConn150) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn150) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn150) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn150) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn151 struct{ *fakeConn }
-
-func (x *fakeConn151) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn151) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn151) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn151) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn151) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn152 struct{ *fakeConn }
-
-func (x *fakeConn152) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn152) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn152) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn153 struct{ *fakeConn }
-
-func (x *fakeConn153) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn153) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn153) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn153) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn154 struct{ *fakeConn }
-
-func (x *fakeConn154) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn154) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn154) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn154) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn155 struct{ *fakeConn }
-
-func (x *fakeConn155) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn155) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn155) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn155) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn155) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn156 struct{ *fakeConn }
-
-func (x *fakeConn156) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn156) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn156) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn156) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn157 struct{ *fakeConn }
-
-func (x *fakeConn157) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn157) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn157) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn157) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn157) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn158 struct{ *fakeConn }
-
-func (x *fakeConn158) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn158) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn158) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn158) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn158) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn159 struct{ *fakeConn }
-
-func (x *fakeConn159) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn159) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn159) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn159) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn159) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn159) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn160 struct{ *fakeConn }
-
-func (x *fakeConn160) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn160) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn161 struct{ *fakeConn }
-
-func (x *fakeConn161) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn161) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn161) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn162 struct{ *fakeConn }
-
-func (x *fakeConn162) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn162) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn162) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn163 struct{ *fakeConn }
-
-func (x *fakeConn163) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn163) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn163) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn163) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn164 struct{ *fakeConn }
-
-func (x *fakeConn164) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn164) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn164) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn165 struct{ *fakeConn }
-
-func (x *fakeConn165) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn165) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn165) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn165) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn166 struct{ *fakeConn }
-
-func (x *fakeConn166) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn166) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn166) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn166) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn167 struct{ *fakeConn }
-
-func (x *fakeConn167) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn167) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn167) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn167) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn167) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn168 struct{ *fakeConn }
-
-func (x *fakeConn168) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn168) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn168) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn169 struct{ *fakeConn }
-
-func (x *fakeConn169) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn169) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn169) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn169) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn170 struct{ *fakeConn }
-
-func (x *fakeConn170) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn170) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn170) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn170) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn171 struct{ *fakeConn }
-
-func (x *fakeConn171) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn171) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn171) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn171) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn171) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn172 struct{ *fakeConn }
-
-func (x *fakeConn172) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn172) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn172) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn172) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn173 struct{ *fakeConn }
-
-func (x *fakeConn173) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn173) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn173) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn173) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn173) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn174 struct{ *fakeConn }
-
-func (x *fakeConn174) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn174) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn174) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn174) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn174) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn175 struct{ *fakeConn }
-
-func (x *fakeConn175) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn175) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn175) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn175) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn175) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn175) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn176 struct{ *fakeConn }
-
-func (x *fakeConn176) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn176) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn176) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn177 struct{ *fakeConn }
-
-func (x *fakeConn177) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn177) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn177) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn177) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn178 struct{ *fakeConn }
-
-func (x *fakeConn178) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn178) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn178) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn178) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn179 struct{ *fakeConn }
-
-func (x *fakeConn179) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn179) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn179) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn179) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn179) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn180 struct{ *fakeConn }
-
-func (x *fakeConn180) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn180) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn180) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn180) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn181 struct{ *fakeConn }
-
-func (x *fakeConn181) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn181) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn181) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn181) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn181) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn182 struct{ *fakeConn }
-
-func (x *fakeConn182) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn182) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn182) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn182) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn182) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn183 struct{ *fakeConn }
-
-func (x *fakeConn183) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn183) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn183) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn183) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn183) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn183) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn184 struct{ *fakeConn }
-
-func (x *fakeConn184) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn184) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn184) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn184) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn185 struct{ *fakeConn }
-
-func (x *fakeConn185) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn185) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn185) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn185) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn185) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn186 struct{ *fakeConn }
-
-func (x *fakeConn186) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn186) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn186) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn186) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn186) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn187 struct{ *fakeConn }
-
-func (x *fakeConn187) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn187) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn187) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn187) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn187) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn187) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn188 struct{ *fakeConn }
-
-func (x *fakeConn188) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn188) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn188) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn188) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn188) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn189 struct{ *fakeConn }
-
-func (x *fakeConn189) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn189) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn189) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn189) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn189) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn189) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn190 struct{ *fakeConn }
-
-func (x *fakeConn190) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn190) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn190) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn190) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn190) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn190) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn191 struct{ *fakeConn }
-
-func (x *fakeConn191) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn191) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn191) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn191) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn191) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn191) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn191) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn192 struct{ *fakeConn }
-
-func (x *fakeConn192) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn192) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn193 struct{ *fakeConn }
-
-func (x *fakeConn193) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn193) IsValid() bool                  { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn193) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn194 struct{ *fakeConn }
-
-func (x *fakeConn194) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn194) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn194) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn195 struct{ *fakeConn }
-
-func (x *fakeConn195) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn195) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn195) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn195) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn196 struct{ *fakeConn }
-
-func (x *fakeConn196) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn196) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn196) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn197 struct{ *fakeConn }
-
-func (x *fakeConn197) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn197) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn197) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn197) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn198 struct{ *fakeConn }
-
-func (x *fakeConn198) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn198) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn198) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn198) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn199 struct{ *fakeConn }
-
-func (x *fakeConn199) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn199) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn199) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn199) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn199) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn200 struct{ *fakeConn }
-
-func (x *fakeConn200) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn200) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn200) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn201 struct{ *fakeConn }
-
-func (x *fakeConn201) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn201) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn201) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn201) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn202 struct{ *fakeConn }
-
-func (x *fakeConn202) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn202) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn202) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn202) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn203 struct{ *fakeConn }
-
-func (x *fakeConn203) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn203) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn203) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn203) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn203) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn204 struct{ *fakeConn }
-
-func (x *fakeConn204) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn204) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn204) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn204) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn205 struct{ *fakeConn }
-
-func (x *fakeConn205) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn205) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn205) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn205) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn205) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn206 struct{ *fakeConn }
-
-func (x *fakeConn206) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn206) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn206) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn206) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn206) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn207 struct{ *fakeConn }
-
-func (x *fakeConn207) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn207) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn207) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn207) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn207) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn207) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn208 struct{ *fakeConn }
-
-func (x *fakeConn208) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn208) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn208) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn209 struct{ *fakeConn }
-
-func (x *fakeConn209) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn209) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn209) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn209) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn210 struct{ *fakeConn }
-
-func (x *fakeConn210) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn210) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn210) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn210) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn211 struct{ *fakeConn }
-
-func (x *fakeConn211) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn211) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn211) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn211) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn211) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn212 struct{ *fakeConn }
-
-func (x *fakeConn212) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn212) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn212) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn212) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn213 struct{ *fakeConn }
-
-func (x *fakeConn213) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn213) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn213) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn213) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn213) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn214 struct{ *fakeConn }
-
-func (x *fakeConn214) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn214) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn214) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn214) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn214) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn215 struct{ *fakeConn }
-
-func (x *fakeConn215) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn215) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn215) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn215) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn215) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn215) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn216 struct{ *fakeConn }
-
-func (x *fakeConn216) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn216) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn216) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn216) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn217 struct{ *fakeConn }
-
-func (x *fakeConn217) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn217) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn217) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn217) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn217) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn218 struct{ *fakeConn }
-
-func (x *fakeConn218) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn218) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn218) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn218) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn218) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn219 struct{ *fakeConn }
-
-func (x *fakeConn219) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn219) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn219) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn219) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn219) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn219) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn220 struct{ *fakeConn }
-
-func (x *fakeConn220) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn220) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn220) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn220) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn220) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn221 struct{ *fakeConn }
-
-func (x *fakeConn221) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn221) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn221) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn221) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn221) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn221) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn222 struct{ *fakeConn }
-
-func (x *fakeConn222) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn222) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn222) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn222) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn222) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn222) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn223 struct{ *fakeConn }
-
-func (x *fakeConn223) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn223) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn223) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn223) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn223) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn223) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn223) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn224 struct{ *fakeConn }
-
-func (x *fakeConn224) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn224) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn224) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn225 struct{ *fakeConn }
-
-func (x *fakeConn225) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn225) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn225) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn225) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn226 struct{ *fakeConn }
-
-func (x *fakeConn226) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn226) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn226) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn226) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn227 struct{ *fakeConn }
-
-func (x *fakeConn227) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn227) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn227) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn227) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn227) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn228 struct{ *fakeConn }
-
-func (x *fakeConn228) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn228) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn228) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn228) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn229 struct{ *fakeConn }
-
-func (x *fakeConn229) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn229) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn229) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn229) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn229) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn230 struct{ *fakeConn }
-
-func (x *fakeConn230) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn230) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn230) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn230) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn230) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn231 struct{ *fakeConn }
-
-func (x *fakeConn231) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn231) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn231) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn231) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn231) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn231) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn232 struct{ *fakeConn }
-
-func (x *fakeConn232) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn232) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn232) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn232) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn233 struct{ *fakeConn }
-
-func (x *fakeConn233) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn233) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn233) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn233) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn233) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn234 struct{ *fakeConn }
-
-func (x *fakeConn234) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn234) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn234) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn234) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn234) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn235 struct{ *fakeConn }
-
-func (x *fakeConn235) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn235) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn235) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn235) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn235) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn235) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn236 struct{ *fakeConn }
-
-func (x *fakeConn236) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn236) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn236) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn236) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn236) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn237 struct{ *fakeConn }
-
-func (x *fakeConn237) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn237) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn237) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn237) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn237) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn237) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn238 struct{ *fakeConn }
-
-func (x *fakeConn238) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn238) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn238) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn238) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn238) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn238) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn239 struct{ *fakeConn }
-
-func (x *fakeConn239) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn239) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn239) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn239) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn239) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn239) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn239) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn240 struct{ *fakeConn }
-
-func (x *fakeConn240) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn240) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn240) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn240) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn241 struct{ *fakeConn }
-
-func (x *fakeConn241) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn241) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn241) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn241) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn241) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn242 struct{ *fakeConn }
-
-func (x *fakeConn242) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn242) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn242) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn242) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn242) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn243 struct{ *fakeConn }
-
-func (x *fakeConn243) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn243) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn243) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn243) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn243) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn243) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn244 struct{ *fakeConn }
-
-func (x *fakeConn244) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn244) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn244) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn244) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn244) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn245 struct{ *fakeConn }
-
-func (x *fakeConn245) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn245) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn245) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn245) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn245) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn245) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn246 struct{ *fakeConn }
-
-func (x *fakeConn246) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn246) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn246) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn246) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn246) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn246) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn247 struct{ *fakeConn }
-
-func (x *fakeConn247) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn247) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn247) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn247) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn247) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn247) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn247) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn248 struct{ *fakeConn }
-
-func (x *fakeConn248) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn248) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn248) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn248) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn248) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn249 struct{ *fakeConn }
-
-func (x *fakeConn249) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn249) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn249) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn249) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn249) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn249) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn250 struct{ *fakeConn }
-
-func (x *fakeConn250) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn250) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn250) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn250) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn250) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn250) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn251 struct{ *fakeConn }
-
-func (x *fakeConn251) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn251) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn251) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn251) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn251) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn251) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn251) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn252 struct{ *fakeConn }
-
-func (x *fakeConn252) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn252) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn252) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn252) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn252) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn252) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn253 struct{ *fakeConn }
-
-func (x *fakeConn253) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn253) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn253) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn253) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn253) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn253) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn253) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn254 struct{ *fakeConn }
-
-func (x *fakeConn254) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn254) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn254) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
-}
-func (x *fakeConn254) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
-}
-func (x *fakeConn254) ResetSession(ctx context.Context) error {
-	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
-}
-func (x *fakeConn254) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn254) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
-}
-
-type fakeConn255 struct{ *fakeConn }
-
-func (x *fakeConn255) Ping(ctx context.Context) error { return (*fakeConnPinger)(x.fakeConn).Ping(ctx) }
-func (x *fakeConn255) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeConnExecerContext)(x.fakeConn).ExecContext(ctx, query, args)
-}
-func (x *fakeConn255) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeConnQueryerContext)(x.fakeConn).QueryContext(ctx, query, args)
-}
-func (x *fakeConn255) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+func (x *fakeConnHi31) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
 	return (*fakeConnConnPrepareContext)(x.fakeConn).PrepareContext(ctx, query)
 }
-func (x *fakeConn255) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+func (x *fakeConnHi31) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
 	return (*fakeConnConnBeginTx)(x.fakeConn).BeginTx(ctx, opts)
 }
-func (x *fakeConn255) ResetSession(ctx context.Context) error {
+func (x *fakeConnHi31) ResetSession(ctx context.Context) error {
 	return (*fakeConnSessionResetter)(x.fakeConn).ResetSession(ctx)
 }
-func (x *fakeConn255) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
-func (x *fakeConn255) CheckNamedValue(nv *driver.NamedValue) error {
+func (x *fakeConnHi31) IsValid() bool { return (*fakeConnValidator)(x.fakeConn).IsValid() }
+func (x *fakeConnHi31) CheckNamedValue(nv *driver.NamedValue) error {
 	return (*fakeConnNamedValueChecker)(x.fakeConn).CheckNamedValue(nv)
 }
 
 // fakeConnCombos[mask] returns x as a driver.Conn that has exactly the optional interfaces in mask.
-var fakeConnCombos = [256]func(x *fakeConn) driver.Conn{
-	func(x *fakeConn) driver.Conn { return x },
-	func(x *fakeConn) driver.Conn { return &fakeConn1{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn2{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn3{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn4{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn5{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn6{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn7{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn8{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn9{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn10{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn11{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn12{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn13{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn14{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn15{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn16{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn17{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn18{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn19{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn20{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn21{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn22{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn23{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn24{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn25{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn26{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn27{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn28{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn29{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn30{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn31{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn32{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn33{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn34{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn35{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn36{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn37{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn38{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn39{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn40{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn41{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn42{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn43{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn44{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn45{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn46{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn47{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn48{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn49{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn50{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn51{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn52{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn53{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn54{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn55{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn56{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn57{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn58{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn59{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn60{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn61{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn62{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn63{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn64{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn65{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn66{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn67{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn68{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn69{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn70{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn71{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn72{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn73{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn74{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn75{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn76{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn77{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn78{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn79{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn80{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn81{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn82{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn83{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn84{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn85{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn86{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn87{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn88{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn89{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn90{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn91{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn92{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn93{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn94{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn95{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn96{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn97{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn98{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn99{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn100{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn101{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn102{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn103{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn104{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn105{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn106{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn107{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn108{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn109{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn110{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn111{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn112{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn113{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn114{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn115{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn116{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn117{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn118{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn119{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn120{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn121{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn122{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn123{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn124{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn125{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn126{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn127{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn128{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn129{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn130{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn131{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn132{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn133{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn134{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn135{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn136{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn137{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn138{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn139{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn140{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn141{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn142{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn143{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn144{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn145{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn146{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn147{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn148{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn149{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn150{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn151{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn152{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn153{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn154{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn155{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn156{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn157{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn158{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn159{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn160{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn161{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn162{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn163{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn164{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn165{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn166{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn167{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn168{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn169{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn170{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn171{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn172{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn173{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn174{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn175{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn176{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn177{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn178{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn179{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn180{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn181{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn182{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn183{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn184{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn185{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn186{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn187{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn188{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn189{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn190{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn191{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn192{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn193{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn194{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn195{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn196{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn197{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn198{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn199{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn200{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn201{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn202{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn203{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn204{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn205{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn206{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn207{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn208{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn209{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn210{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn211{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn212{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn213{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn214{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn215{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn216{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn217{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn218{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn219{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn220{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn221{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn222{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn223{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn224{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn225{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn226{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn227{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn228{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn229{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn230{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn231{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn232{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn233{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn234{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn235{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn236{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn237{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn238{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn239{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn240{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn241{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn242{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn243{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn244{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn245{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn246{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn247{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn248{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn249{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn250{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn251{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn252{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn253{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn254{x} },
-	func(x *fakeConn) driver.Conn { return &fakeConn255{x} },
+var fakeConnCombos = [1024]func(x *fakeConn) driver.Conn{
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo0
+			fakeConnHi0
+		}{x, fakeConnLo0{x}, fakeConnHi0{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo1
+			fakeConnHi0
+		}{x, fakeConnLo1{x}, fakeConnHi0{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo2
+			fakeConnHi0
+		}{x, fakeConnLo2{x}, fakeConnHi0{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo3
+			fakeConnHi0
+		}{x, fakeConnLo3{x}, fakeConnHi0{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo4
+			fakeConnHi0
+		}{x, fakeConnLo4{x}, fakeConnHi0{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo5
+			fakeConnHi0
+		}{x, fakeConnLo5{x}, fakeConnHi0{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo6
+			fakeConnHi0
+		}{x, fakeConnLo6{x}, fakeConnHi0{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo7
+			fakeConnHi0
+		}{x, fakeConnLo7{x}, fakeConnHi0{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo8
+			fakeConnHi0
+		}{x, fakeConnLo8{x}, fakeConnHi0{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo9
+			fakeConnHi0
+		}{x, fakeConnLo9{x}, fakeConnHi0{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo10
+			fakeConnHi0
+		}{x, fakeConnLo10{x}, fakeConnHi0{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo11
+			fakeConnHi0
+		}{x, fakeConnLo11{x}, fakeConnHi0{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo12
+			fakeConnHi0
+		}{x, fakeConnLo12{x}, fakeConnHi0{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo13
+			fakeConnHi0
+		}{x, fakeConnLo13{x}, fakeConnHi0{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo14
+			fakeConnHi0
+		}{x, fakeConnLo14{x}, fakeConnHi0{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo15
+			fakeConnHi0
+		}{x, fakeConnLo15{x}, fakeConnHi0{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo16
+			fakeConnHi0
+		}{x, fakeConnLo16{x}, fakeConnHi0{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo17
+			fakeConnHi0
+		}{x, fakeConnLo17{x}, fakeConnHi0{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo18
+			fakeConnHi0
+		}{x, fakeConnLo18{x}, fakeConnHi0{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo19
+			fakeConnHi0
+		}{x, fakeConnLo19{x}, fakeConnHi0{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo20
+			fakeConnHi0
+		}{x, fakeConnLo20{x}, fakeConnHi0{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo21
+			fakeConnHi0
+		}{x, fakeConnLo21{x}, fakeConnHi0{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo22
+			fakeConnHi0
+		}{x, fakeConnLo22{x}, fakeConnHi0{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo23
+			fakeConnHi0
+		}{x, fakeConnLo23{x}, fakeConnHi0{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo24
+			fakeConnHi0
+		}{x, fakeConnLo24{x}, fakeConnHi0{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo25
+			fakeConnHi0
+		}{x, fakeConnLo25{x}, fakeConnHi0{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo26
+			fakeConnHi0
+		}{x, fakeConnLo26{x}, fakeConnHi0{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo27
+			fakeConnHi0
+		}{x, fakeConnLo27{x}, fakeConnHi0{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo28
+			fakeConnHi0
+		}{x, fakeConnLo28{x}, fakeConnHi0{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo29
+			fakeConnHi0
+		}{x, fakeConnLo29{x}, fakeConnHi0{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo30
+			fakeConnHi0
+		}{x, fakeConnLo30{x}, fakeConnHi0{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo31
+			fakeConnHi0
+		}{x, fakeConnLo31{x}, fakeConnHi0{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo0
+			fakeConnHi1
+		}{x, fakeConnLo0{x}, fakeConnHi1{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo1
+			fakeConnHi1
+		}{x, fakeConnLo1{x}, fakeConnHi1{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo2
+			fakeConnHi1
+		}{x, fakeConnLo2{x}, fakeConnHi1{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo3
+			fakeConnHi1
+		}{x, fakeConnLo3{x}, fakeConnHi1{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo4
+			fakeConnHi1
+		}{x, fakeConnLo4{x}, fakeConnHi1{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo5
+			fakeConnHi1
+		}{x, fakeConnLo5{x}, fakeConnHi1{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo6
+			fakeConnHi1
+		}{x, fakeConnLo6{x}, fakeConnHi1{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo7
+			fakeConnHi1
+		}{x, fakeConnLo7{x}, fakeConnHi1{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo8
+			fakeConnHi1
+		}{x, fakeConnLo8{x}, fakeConnHi1{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo9
+			fakeConnHi1
+		}{x, fakeConnLo9{x}, fakeConnHi1{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo10
+			fakeConnHi1
+		}{x, fakeConnLo10{x}, fakeConnHi1{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo11
+			fakeConnHi1
+		}{x, fakeConnLo11{x}, fakeConnHi1{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo12
+			fakeConnHi1
+		}{x, fakeConnLo12{x}, fakeConnHi1{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo13
+			fakeConnHi1
+		}{x, fakeConnLo13{x}, fakeConnHi1{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo14
+			fakeConnHi1
+		}{x, fakeConnLo14{x}, fakeConnHi1{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo15
+			fakeConnHi1
+		}{x, fakeConnLo15{x}, fakeConnHi1{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo16
+			fakeConnHi1
+		}{x, fakeConnLo16{x}, fakeConnHi1{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo17
+			fakeConnHi1
+		}{x, fakeConnLo17{x}, fakeConnHi1{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo18
+			fakeConnHi1
+		}{x, fakeConnLo18{x}, fakeConnHi1{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo19
+			fakeConnHi1
+		}{x, fakeConnLo19{x}, fakeConnHi1{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo20
+			fakeConnHi1
+		}{x, fakeConnLo20{x}, fakeConnHi1{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo21
+			fakeConnHi1
+		}{x, fakeConnLo21{x}, fakeConnHi1{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo22
+			fakeConnHi1
+		}{x, fakeConnLo22{x}, fakeConnHi1{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo23
+			fakeConnHi1
+		}{x, fakeConnLo23{x}, fakeConnHi1{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo24
+			fakeConnHi1
+		}{x, fakeConnLo24{x}, fakeConnHi1{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo25
+			fakeConnHi1
+		}{x, fakeConnLo25{x}, fakeConnHi1{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo26
+			fakeConnHi1
+		}{x, fakeConnLo26{x}, fakeConnHi1{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo27
+			fakeConnHi1
+		}{x, fakeConnLo27{x}, fakeConnHi1{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo28
+			fakeConnHi1
+		}{x, fakeConnLo28{x}, fakeConnHi1{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo29
+			fakeConnHi1
+		}{x, fakeConnLo29{x}, fakeConnHi1{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo30
+			fakeConnHi1
+		}{x, fakeConnLo30{x}, fakeConnHi1{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo31
+			fakeConnHi1
+		}{x, fakeConnLo31{x}, fakeConnHi1{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo0
+			fakeConnHi2
+		}{x, fakeConnLo0{x}, fakeConnHi2{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo1
+			fakeConnHi2
+		}{x, fakeConnLo1{x}, fakeConnHi2{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo2
+			fakeConnHi2
+		}{x, fakeConnLo2{x}, fakeConnHi2{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo3
+			fakeConnHi2
+		}{x, fakeConnLo3{x}, fakeConnHi2{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo4
+			fakeConnHi2
+		}{x, fakeConnLo4{x}, fakeConnHi2{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo5
+			fakeConnHi2
+		}{x, fakeConnLo5{x}, fakeConnHi2{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo6
+			fakeConnHi2
+		}{x, fakeConnLo6{x}, fakeConnHi2{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo7
+			fakeConnHi2
+		}{x, fakeConnLo7{x}, fakeConnHi2{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo8
+			fakeConnHi2
+		}{x, fakeConnLo8{x}, fakeConnHi2{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo9
+			fakeConnHi2
+		}{x, fakeConnLo9{x}, fakeConnHi2{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo10
+			fakeConnHi2
+		}{x, fakeConnLo10{x}, fakeConnHi2{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo11
+			fakeConnHi2
+		}{x, fakeConnLo11{x}, fakeConnHi2{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo12
+			fakeConnHi2
+		}{x, fakeConnLo12{x}, fakeConnHi2{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo13
+			fakeConnHi2
+		}{x, fakeConnLo13{x}, fakeConnHi2{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo14
+			fakeConnHi2
+		}{x, fakeConnLo14{x}, fakeConnHi2{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo15
+			fakeConnHi2
+		}{x, fakeConnLo15{x}, fakeConnHi2{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo16
+			fakeConnHi2
+		}{x, fakeConnLo16{x}, fakeConnHi2{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo17
+			fakeConnHi2
+		}{x, fakeConnLo17{x}, fakeConnHi2{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo18
+			fakeConnHi2
+		}{x, fakeConnLo18{x}, fakeConnHi2{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo19
+			fakeConnHi2
+		}{x, fakeConnLo19{x}, fakeConnHi2{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo20
+			fakeConnHi2
+		}{x, fakeConnLo20{x}, fakeConnHi2{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo21
+			fakeConnHi2
+		}{x, fakeConnLo21{x}, fakeConnHi2{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo22
+			fakeConnHi2
+		}{x, fakeConnLo22{x}, fakeConnHi2{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo23
+			fakeConnHi2
+		}{x, fakeConnLo23{x}, fakeConnHi2{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo24
+			fakeConnHi2
+		}{x, fakeConnLo24{x}, fakeConnHi2{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo25
+			fakeConnHi2
+		}{x, fakeConnLo25{x}, fakeConnHi2{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo26
+			fakeConnHi2
+		}{x, fakeConnLo26{x}, fakeConnHi2{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo27
+			fakeConnHi2
+		}{x, fakeConnLo27{x}, fakeConnHi2{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo28
+			fakeConnHi2
+		}{x, fakeConnLo28{x}, fakeConnHi2{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo29
+			fakeConnHi2
+		}{x, fakeConnLo29{x}, fakeConnHi2{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo30
+			fakeConnHi2
+		}{x, fakeConnLo30{x}, fakeConnHi2{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo31
+			fakeConnHi2
+		}{x, fakeConnLo31{x}, fakeConnHi2{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo0
+			fakeConnHi3
+		}{x, fakeConnLo0{x}, fakeConnHi3{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo1
+			fakeConnHi3
+		}{x, fakeConnLo1{x}, fakeConnHi3{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo2
+			fakeConnHi3
+		}{x, fakeConnLo2{x}, fakeConnHi3{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo3
+			fakeConnHi3
+		}{x, fakeConnLo3{x}, fakeConnHi3{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo4
+			fakeConnHi3
+		}{x, fakeConnLo4{x}, fakeConnHi3{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo5
+			fakeConnHi3
+		}{x, fakeConnLo5{x}, fakeConnHi3{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo6
+			fakeConnHi3
+		}{x, fakeConnLo6{x}, fakeConnHi3{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo7
+			fakeConnHi3
+		}{x, fakeConnLo7{x}, fakeConnHi3{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo8
+			fakeConnHi3
+		}{x, fakeConnLo8{x}, fakeConnHi3{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo9
+			fakeConnHi3
+		}{x, fakeConnLo9{x}, fakeConnHi3{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo10
+			fakeConnHi3
+		}{x, fakeConnLo10{x}, fakeConnHi3{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo11
+			fakeConnHi3
+		}{x, fakeConnLo11{x}, fakeConnHi3{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo12
+			fakeConnHi3
+		}{x, fakeConnLo12{x}, fakeConnHi3{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo13
+			fakeConnHi3
+		}{x, fakeConnLo13{x}, fakeConnHi3{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo14
+			fakeConnHi3
+		}{x, fakeConnLo14{x}, fakeConnHi3{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo15
+			fakeConnHi3
+		}{x, fakeConnLo15{x}, fakeConnHi3{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo16
+			fakeConnHi3
+		}{x, fakeConnLo16{x}, fakeConnHi3{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo17
+			fakeConnHi3
+		}{x, fakeConnLo17{x}, fakeConnHi3{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo18
+			fakeConnHi3
+		}{x, fakeConnLo18{x}, fakeConnHi3{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo19
+			fakeConnHi3
+		}{x, fakeConnLo19{x}, fakeConnHi3{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo20
+			fakeConnHi3
+		}{x, fakeConnLo20{x}, fakeConnHi3{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo21
+			fakeConnHi3
+		}{x, fakeConnLo21{x}, fakeConnHi3{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo22
+			fakeConnHi3
+		}{x, fakeConnLo22{x}, fakeConnHi3{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo23
+			fakeConnHi3
+		}{x, fakeConnLo23{x}, fakeConnHi3{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo24
+			fakeConnHi3
+		}{x, fakeConnLo24{x}, fakeConnHi3{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo25
+			fakeConnHi3
+		}{x, fakeConnLo25{x}, fakeConnHi3{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo26
+			fakeConnHi3
+		}{x, fakeConnLo26{x}, fakeConnHi3{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo27
+			fakeConnHi3
+		}{x, fakeConnLo27{x}, fakeConnHi3{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo28
+			fakeConnHi3
+		}{x, fakeConnLo28{x}, fakeConnHi3{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo29
+			fakeConnHi3
+		}{x, fakeConnLo29{x}, fakeConnHi3{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo30
+			fakeConnHi3
+		}{x, fakeConnLo30{x}, fakeConnHi3{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo31
+			fakeConnHi3
+		}{x, fakeConnLo31{x}, fakeConnHi3{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo0
+			fakeConnHi4
+		}{x, fakeConnLo0{x}, fakeConnHi4{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo1
+			fakeConnHi4
+		}{x, fakeConnLo1{x}, fakeConnHi4{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo2
+			fakeConnHi4
+		}{x, fakeConnLo2{x}, fakeConnHi4{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo3
+			fakeConnHi4
+		}{x, fakeConnLo3{x}, fakeConnHi4{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo4
+			fakeConnHi4
+		}{x, fakeConnLo4{x}, fakeConnHi4{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo5
+			fakeConnHi4
+		}{x, fakeConnLo5{x}, fakeConnHi4{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo6
+			fakeConnHi4
+		}{x, fakeConnLo6{x}, fakeConnHi4{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo7
+			fakeConnHi4
+		}{x, fakeConnLo7{x}, fakeConnHi4{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo8
+			fakeConnHi4
+		}{x, fakeConnLo8{x}, fakeConnHi4{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo9
+			fakeConnHi4
+		}{x, fakeConnLo9{x}, fakeConnHi4{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo10
+			fakeConnHi4
+		}{x, fakeConnLo10{x}, fakeConnHi4{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo11
+			fakeConnHi4
+		}{x, fakeConnLo11{x}, fakeConnHi4{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo12
+			fakeConnHi4
+		}{x, fakeConnLo12{x}, fakeConnHi4{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo13
+			fakeConnHi4
+		}{x, fakeConnLo13{x}, fakeConnHi4{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo14
+			fakeConnHi4
+		}{x, fakeConnLo14{x}, fakeConnHi4{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo15
+			fakeConnHi4
+		}{x, fakeConnLo15{x}, fakeConnHi4{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo16
+			fakeConnHi4
+		}{x, fakeConnLo16{x}, fakeConnHi4{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo17
+			fakeConnHi4
+		}{x, fakeConnLo17{x}, fakeConnHi4{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo18
+			fakeConnHi4
+		}{x, fakeConnLo18{x}, fakeConnHi4{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo19
+			fakeConnHi4
+		}{x, fakeConnLo19{x}, fakeConnHi4{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo20
+			fakeConnHi4
+		}{x, fakeConnLo20{x}, fakeConnHi4{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo21
+			fakeConnHi4
+		}{x, fakeConnLo21{x}, fakeConnHi4{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo22
+			fakeConnHi4
+		}{x, fakeConnLo22{x}, fakeConnHi4{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo23
+			fakeConnHi4
+		}{x, fakeConnLo23{x}, fakeConnHi4{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo24
+			fakeConnHi4
+		}{x, fakeConnLo24{x}, fakeConnHi4{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo25
+			fakeConnHi4
+		}{x, fakeConnLo25{x}, fakeConnHi4{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo26
+			fakeConnHi4
+		}{x, fakeConnLo26{x}, fakeConnHi4{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo27
+			fakeConnHi4
+		}{x, fakeConnLo27{x}, fakeConnHi4{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo28
+			fakeConnHi4
+		}{x, fakeConnLo28{x}, fakeConnHi4{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo29
+			fakeConnHi4
+		}{x, fakeConnLo29{x}, fakeConnHi4{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo30
+			fakeConnHi4
+		}{x, fakeConnLo30{x}, fakeConnHi4{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo31
+			fakeConnHi4
+		}{x, fakeConnLo31{x}, fakeConnHi4{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo0
+			fakeConnHi5
+		}{x, fakeConnLo0{x}, fakeConnHi5{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo1
+			fakeConnHi5
+		}{x, fakeConnLo1{x}, fakeConnHi5{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo2
+			fakeConnHi5
+		}{x, fakeConnLo2{x}, fakeConnHi5{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo3
+			fakeConnHi5
+		}{x, fakeConnLo3{x}, fakeConnHi5{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo4
+			fakeConnHi5
+		}{x, fakeConnLo4{x}, fakeConnHi5{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo5
+			fakeConnHi5
+		}{x, fakeConnLo5{x}, fakeConnHi5{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo6
+			fakeConnHi5
+		}{x, fakeConnLo6{x}, fakeConnHi5{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo7
+			fakeConnHi5
+		}{x, fakeConnLo7{x}, fakeConnHi5{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo8
+			fakeConnHi5
+		}{x, fakeConnLo8{x}, fakeConnHi5{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo9
+			fakeConnHi5
+		}{x, fakeConnLo9{x}, fakeConnHi5{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo10
+			fakeConnHi5
+		}{x, fakeConnLo10{x}, fakeConnHi5{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo11
+			fakeConnHi5
+		}{x, fakeConnLo11{x}, fakeConnHi5{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo12
+			fakeConnHi5
+		}{x, fakeConnLo12{x}, fakeConnHi5{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo13
+			fakeConnHi5
+		}{x, fakeConnLo13{x}, fakeConnHi5{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo14
+			fakeConnHi5
+		}{x, fakeConnLo14{x}, fakeConnHi5{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo15
+			fakeConnHi5
+		}{x, fakeConnLo15{x}, fakeConnHi5{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo16
+			fakeConnHi5
+		}{x, fakeConnLo16{x}, fakeConnHi5{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo17
+			fakeConnHi5
+		}{x, fakeConnLo17{x}, fakeConnHi5{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo18
+			fakeConnHi5
+		}{x, fakeConnLo18{x}, fakeConnHi5{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo19
+			fakeConnHi5
+		}{x, fakeConnLo19{x}, fakeConnHi5{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo20
+			fakeConnHi5
+		}{x, fakeConnLo20{x}, fakeConnHi5{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo21
+			fakeConnHi5
+		}{x, fakeConnLo21{x}, fakeConnHi5{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo22
+			fakeConnHi5
+		}{x, fakeConnLo22{x}, fakeConnHi5{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo23
+			fakeConnHi5
+		}{x, fakeConnLo23{x}, fakeConnHi5{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo24
+			fakeConnHi5
+		}{x, fakeConnLo24{x}, fakeConnHi5{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo25
+			fakeConnHi5
+		}{x, fakeConnLo25{x}, fakeConnHi5{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo26
+			fakeConnHi5
+		}{x, fakeConnLo26{x}, fakeConnHi5{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo27
+			fakeConnHi5
+		}{x, fakeConnLo27{x}, fakeConnHi5{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo28
+			fakeConnHi5
+		}{x, fakeConnLo28{x}, fakeConnHi5{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo29
+			fakeConnHi5
+		}{x, fakeConnLo29{x}, fakeConnHi5{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo30
+			fakeConnHi5
+		}{x, fakeConnLo30{x}, fakeConnHi5{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo31
+			fakeConnHi5
+		}{x, fakeConnLo31{x}, fakeConnHi5{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo0
+			fakeConnHi6
+		}{x, fakeConnLo0{x}, fakeConnHi6{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo1
+			fakeConnHi6
+		}{x, fakeConnLo1{x}, fakeConnHi6{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo2
+			fakeConnHi6
+		}{x, fakeConnLo2{x}, fakeConnHi6{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo3
+			fakeConnHi6
+		}{x, fakeConnLo3{x}, fakeConnHi6{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo4
+			fakeConnHi6
+		}{x, fakeConnLo4{x}, fakeConnHi6{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo5
+			fakeConnHi6
+		}{x, fakeConnLo5{x}, fakeConnHi6{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo6
+			fakeConnHi6
+		}{x, fakeConnLo6{x}, fakeConnHi6{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo7
+			fakeConnHi6
+		}{x, fakeConnLo7{x}, fakeConnHi6{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo8
+			fakeConnHi6
+		}{x, fakeConnLo8{x}, fakeConnHi6{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo9
+			fakeConnHi6
+		}{x, fakeConnLo9{x}, fakeConnHi6{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo10
+			fakeConnHi6
+		}{x, fakeConnLo10{x}, fakeConnHi6{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo11
+			fakeConnHi6
+		}{x, fakeConnLo11{x}, fakeConnHi6{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo12
+			fakeConnHi6
+		}{x, fakeConnLo12{x}, fakeConnHi6{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo13
+			fakeConnHi6
+		}{x, fakeConnLo13{x}, fakeConnHi6{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo14
+			fakeConnHi6
+		}{x, fakeConnLo14{x}, fakeConnHi6{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo15
+			fakeConnHi6
+		}{x, fakeConnLo15{x}, fakeConnHi6{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo16
+			fakeConnHi6
+		}{x, fakeConnLo16{x}, fakeConnHi6{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo17
+			fakeConnHi6
+		}{x, fakeConnLo17{x}, fakeConnHi6{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo18
+			fakeConnHi6
+		}{x, fakeConnLo18{x}, fakeConnHi6{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo19
+			fakeConnHi6
+		}{x, fakeConnLo19{x}, fakeConnHi6{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo20
+			fakeConnHi6
+		}{x, fakeConnLo20{x}, fakeConnHi6{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo21
+			fakeConnHi6
+		}{x, fakeConnLo21{x}, fakeConnHi6{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo22
+			fakeConnHi6
+		}{x, fakeConnLo22{x}, fakeConnHi6{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo23
+			fakeConnHi6
+		}{x, fakeConnLo23{x}, fakeConnHi6{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo24
+			fakeConnHi6
+		}{x, fakeConnLo24{x}, fakeConnHi6{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo25
+			fakeConnHi6
+		}{x, fakeConnLo25{x}, fakeConnHi6{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo26
+			fakeConnHi6
+		}{x, fakeConnLo26{x}, fakeConnHi6{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo27
+			fakeConnHi6
+		}{x, fakeConnLo27{x}, fakeConnHi6{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo28
+			fakeConnHi6
+		}{x, fakeConnLo28{x}, fakeConnHi6{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo29
+			fakeConnHi6
+		}{x, fakeConnLo29{x}, fakeConnHi6{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo30
+			fakeConnHi6
+		}{x, fakeConnLo30{x}, fakeConnHi6{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo31
+			fakeConnHi6
+		}{x, fakeConnLo31{x}, fakeConnHi6{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo0
+			fakeConnHi7
+		}{x, fakeConnLo0{x}, fakeConnHi7{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo1
+			fakeConnHi7
+		}{x, fakeConnLo1{x}, fakeConnHi7{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo2
+			fakeConnHi7
+		}{x, fakeConnLo2{x}, fakeConnHi7{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo3
+			fakeConnHi7
+		}{x, fakeConnLo3{x}, fakeConnHi7{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo4
+			fakeConnHi7
+		}{x, fakeConnLo4{x}, fakeConnHi7{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo5
+			fakeConnHi7
+		}{x, fakeConnLo5{x}, fakeConnHi7{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo6
+			fakeConnHi7
+		}{x, fakeConnLo6{x}, fakeConnHi7{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo7
+			fakeConnHi7
+		}{x, fakeConnLo7{x}, fakeConnHi7{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo8
+			fakeConnHi7
+		}{x, fakeConnLo8{x}, fakeConnHi7{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo9
+			fakeConnHi7
+		}{x, fakeConnLo9{x}, fakeConnHi7{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo10
+			fakeConnHi7
+		}{x, fakeConnLo10{x}, fakeConnHi7{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo11
+			fakeConnHi7
+		}{x, fakeConnLo11{x}, fakeConnHi7{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo12
+			fakeConnHi7
+		}{x, fakeConnLo12{x}, fakeConnHi7{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo13
+			fakeConnHi7
+		}{x, fakeConnLo13{x}, fakeConnHi7{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo14
+			fakeConnHi7
+		}{x, fakeConnLo14{x}, fakeConnHi7{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo15
+			fakeConnHi7
+		}{x, fakeConnLo15{x}, fakeConnHi7{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo16
+			fakeConnHi7
+		}{x, fakeConnLo16{x}, fakeConnHi7{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo17
+			fakeConnHi7
+		}{x, fakeConnLo17{x}, fakeConnHi7{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo18
+			fakeConnHi7
+		}{x, fakeConnLo18{x}, fakeConnHi7{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo19
+			fakeConnHi7
+		}{x, fakeConnLo19{x}, fakeConnHi7{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo20
+			fakeConnHi7
+		}{x, fakeConnLo20{x}, fakeConnHi7{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo21
+			fakeConnHi7
+		}{x, fakeConnLo21{x}, fakeConnHi7{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo22
+			fakeConnHi7
+		}{x, fakeConnLo22{x}, fakeConnHi7{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo23
+			fakeConnHi7
+		}{x, fakeConnLo23{x}, fakeConnHi7{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo24
+			fakeConnHi7
+		}{x, fakeConnLo24{x}, fakeConnHi7{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo25
+			fakeConnHi7
+		}{x, fakeConnLo25{x}, fakeConnHi7{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo26
+			fakeConnHi7
+		}{x, fakeConnLo26{x}, fakeConnHi7{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo27
+			fakeConnHi7
+		}{x, fakeConnLo27{x}, fakeConnHi7{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo28
+			fakeConnHi7
+		}{x, fakeConnLo28{x}, fakeConnHi7{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo29
+			fakeConnHi7
+		}{x, fakeConnLo29{x}, fakeConnHi7{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo30
+			fakeConnHi7
+		}{x, fakeConnLo30{x}, fakeConnHi7{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo31
+			fakeConnHi7
+		}{x, fakeConnLo31{x}, fakeConnHi7{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo0
+			fakeConnHi8
+		}{x, fakeConnLo0{x}, fakeConnHi8{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo1
+			fakeConnHi8
+		}{x, fakeConnLo1{x}, fakeConnHi8{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo2
+			fakeConnHi8
+		}{x, fakeConnLo2{x}, fakeConnHi8{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo3
+			fakeConnHi8
+		}{x, fakeConnLo3{x}, fakeConnHi8{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo4
+			fakeConnHi8
+		}{x, fakeConnLo4{x}, fakeConnHi8{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo5
+			fakeConnHi8
+		}{x, fakeConnLo5{x}, fakeConnHi8{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo6
+			fakeConnHi8
+		}{x, fakeConnLo6{x}, fakeConnHi8{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo7
+			fakeConnHi8
+		}{x, fakeConnLo7{x}, fakeConnHi8{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo8
+			fakeConnHi8
+		}{x, fakeConnLo8{x}, fakeConnHi8{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo9
+			fakeConnHi8
+		}{x, fakeConnLo9{x}, fakeConnHi8{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo10
+			fakeConnHi8
+		}{x, fakeConnLo10{x}, fakeConnHi8{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo11
+			fakeConnHi8
+		}{x, fakeConnLo11{x}, fakeConnHi8{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo12
+			fakeConnHi8
+		}{x, fakeConnLo12{x}, fakeConnHi8{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo13
+			fakeConnHi8
+		}{x, fakeConnLo13{x}, fakeConnHi8{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo14
+			fakeConnHi8
+		}{x, fakeConnLo14{x}, fakeConnHi8{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo15
+			fakeConnHi8
+		}{x, fakeConnLo15{x}, fakeConnHi8{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo16
+			fakeConnHi8
+		}{x, fakeConnLo16{x}, fakeConnHi8{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo17
+			fakeConnHi8
+		}{x, fakeConnLo17{x}, fakeConnHi8{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo18
+			fakeConnHi8
+		}{x, fakeConnLo18{x}, fakeConnHi8{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo19
+			fakeConnHi8
+		}{x, fakeConnLo19{x}, fakeConnHi8{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo20
+			fakeConnHi8
+		}{x, fakeConnLo20{x}, fakeConnHi8{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo21
+			fakeConnHi8
+		}{x, fakeConnLo21{x}, fakeConnHi8{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo22
+			fakeConnHi8
+		}{x, fakeConnLo22{x}, fakeConnHi8{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo23
+			fakeConnHi8
+		}{x, fakeConnLo23{x}, fakeConnHi8{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo24
+			fakeConnHi8
+		}{x, fakeConnLo24{x}, fakeConnHi8{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo25
+			fakeConnHi8
+		}{x, fakeConnLo25{x}, fakeConnHi8{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo26
+			fakeConnHi8
+		}{x, fakeConnLo26{x}, fakeConnHi8{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo27
+			fakeConnHi8
+		}{x, fakeConnLo27{x}, fakeConnHi8{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo28
+			fakeConnHi8
+		}{x, fakeConnLo28{x}, fakeConnHi8{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo29
+			fakeConnHi8
+		}{x, fakeConnLo29{x}, fakeConnHi8{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo30
+			fakeConnHi8
+		}{x, fakeConnLo30{x}, fakeConnHi8{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo31
+			fakeConnHi8
+		}{x, fakeConnLo31{x}, fakeConnHi8{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo0
+			fakeConnHi9
+		}{x, fakeConnLo0{x}, fakeConnHi9{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo1
+			fakeConnHi9
+		}{x, fakeConnLo1{x}, fakeConnHi9{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo2
+			fakeConnHi9
+		}{x, fakeConnLo2{x}, fakeConnHi9{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo3
+			fakeConnHi9
+		}{x, fakeConnLo3{x}, fakeConnHi9{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo4
+			fakeConnHi9
+		}{x, fakeConnLo4{x}, fakeConnHi9{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo5
+			fakeConnHi9
+		}{x, fakeConnLo5{x}, fakeConnHi9{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo6
+			fakeConnHi9
+		}{x, fakeConnLo6{x}, fakeConnHi9{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo7
+			fakeConnHi9
+		}{x, fakeConnLo7{x}, fakeConnHi9{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo8
+			fakeConnHi9
+		}{x, fakeConnLo8{x}, fakeConnHi9{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo9
+			fakeConnHi9
+		}{x, fakeConnLo9{x}, fakeConnHi9{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo10
+			fakeConnHi9
+		}{x, fakeConnLo10{x}, fakeConnHi9{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo11
+			fakeConnHi9
+		}{x, fakeConnLo11{x}, fakeConnHi9{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo12
+			fakeConnHi9
+		}{x, fakeConnLo12{x}, fakeConnHi9{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo13
+			fakeConnHi9
+		}{x, fakeConnLo13{x}, fakeConnHi9{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo14
+			fakeConnHi9
+		}{x, fakeConnLo14{x}, fakeConnHi9{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo15
+			fakeConnHi9
+		}{x, fakeConnLo15{x}, fakeConnHi9{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo16
+			fakeConnHi9
+		}{x, fakeConnLo16{x}, fakeConnHi9{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo17
+			fakeConnHi9
+		}{x, fakeConnLo17{x}, fakeConnHi9{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo18
+			fakeConnHi9
+		}{x, fakeConnLo18{x}, fakeConnHi9{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo19
+			fakeConnHi9
+		}{x, fakeConnLo19{x}, fakeConnHi9{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo20
+			fakeConnHi9
+		}{x, fakeConnLo20{x}, fakeConnHi9{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo21
+			fakeConnHi9
+		}{x, fakeConnLo21{x}, fakeConnHi9{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo22
+			fakeConnHi9
+		}{x, fakeConnLo22{x}, fakeConnHi9{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo23
+			fakeConnHi9
+		}{x, fakeConnLo23{x}, fakeConnHi9{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo24
+			fakeConnHi9
+		}{x, fakeConnLo24{x}, fakeConnHi9{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo25
+			fakeConnHi9
+		}{x, fakeConnLo25{x}, fakeConnHi9{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo26
+			fakeConnHi9
+		}{x, fakeConnLo26{x}, fakeConnHi9{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo27
+			fakeConnHi9
+		}{x, fakeConnLo27{x}, fakeConnHi9{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo28
+			fakeConnHi9
+		}{x, fakeConnLo28{x}, fakeConnHi9{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo29
+			fakeConnHi9
+		}{x, fakeConnLo29{x}, fakeConnHi9{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo30
+			fakeConnHi9
+		}{x, fakeConnLo30{x}, fakeConnHi9{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo31
+			fakeConnHi9
+		}{x, fakeConnLo31{x}, fakeConnHi9{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo0
+			fakeConnHi10
+		}{x, fakeConnLo0{x}, fakeConnHi10{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo1
+			fakeConnHi10
+		}{x, fakeConnLo1{x}, fakeConnHi10{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo2
+			fakeConnHi10
+		}{x, fakeConnLo2{x}, fakeConnHi10{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo3
+			fakeConnHi10
+		}{x, fakeConnLo3{x}, fakeConnHi10{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo4
+			fakeConnHi10
+		}{x, fakeConnLo4{x}, fakeConnHi10{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo5
+			fakeConnHi10
+		}{x, fakeConnLo5{x}, fakeConnHi10{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo6
+			fakeConnHi10
+		}{x, fakeConnLo6{x}, fakeConnHi10{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo7
+			fakeConnHi10
+		}{x, fakeConnLo7{x}, fakeConnHi10{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo8
+			fakeConnHi10
+		}{x, fakeConnLo8{x}, fakeConnHi10{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo9
+			fakeConnHi10
+		}{x, fakeConnLo9{x}, fakeConnHi10{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo10
+			fakeConnHi10
+		}{x, fakeConnLo10{x}, fakeConnHi10{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo11
+			fakeConnHi10
+		}{x, fakeConnLo11{x}, fakeConnHi10{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo12
+			fakeConnHi10
+		}{x, fakeConnLo12{x}, fakeConnHi10{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo13
+			fakeConnHi10
+		}{x, fakeConnLo13{x}, fakeConnHi10{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo14
+			fakeConnHi10
+		}{x, fakeConnLo14{x}, fakeConnHi10{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo15
+			fakeConnHi10
+		}{x, fakeConnLo15{x}, fakeConnHi10{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo16
+			fakeConnHi10
+		}{x, fakeConnLo16{x}, fakeConnHi10{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo17
+			fakeConnHi10
+		}{x, fakeConnLo17{x}, fakeConnHi10{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo18
+			fakeConnHi10
+		}{x, fakeConnLo18{x}, fakeConnHi10{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo19
+			fakeConnHi10
+		}{x, fakeConnLo19{x}, fakeConnHi10{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo20
+			fakeConnHi10
+		}{x, fakeConnLo20{x}, fakeConnHi10{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo21
+			fakeConnHi10
+		}{x, fakeConnLo21{x}, fakeConnHi10{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo22
+			fakeConnHi10
+		}{x, fakeConnLo22{x}, fakeConnHi10{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo23
+			fakeConnHi10
+		}{x, fakeConnLo23{x}, fakeConnHi10{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo24
+			fakeConnHi10
+		}{x, fakeConnLo24{x}, fakeConnHi10{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo25
+			fakeConnHi10
+		}{x, fakeConnLo25{x}, fakeConnHi10{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo26
+			fakeConnHi10
+		}{x, fakeConnLo26{x}, fakeConnHi10{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo27
+			fakeConnHi10
+		}{x, fakeConnLo27{x}, fakeConnHi10{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo28
+			fakeConnHi10
+		}{x, fakeConnLo28{x}, fakeConnHi10{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo29
+			fakeConnHi10
+		}{x, fakeConnLo29{x}, fakeConnHi10{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo30
+			fakeConnHi10
+		}{x, fakeConnLo30{x}, fakeConnHi10{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo31
+			fakeConnHi10
+		}{x, fakeConnLo31{x}, fakeConnHi10{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo0
+			fakeConnHi11
+		}{x, fakeConnLo0{x}, fakeConnHi11{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo1
+			fakeConnHi11
+		}{x, fakeConnLo1{x}, fakeConnHi11{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo2
+			fakeConnHi11
+		}{x, fakeConnLo2{x}, fakeConnHi11{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo3
+			fakeConnHi11
+		}{x, fakeConnLo3{x}, fakeConnHi11{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo4
+			fakeConnHi11
+		}{x, fakeConnLo4{x}, fakeConnHi11{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo5
+			fakeConnHi11
+		}{x, fakeConnLo5{x}, fakeConnHi11{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo6
+			fakeConnHi11
+		}{x, fakeConnLo6{x}, fakeConnHi11{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo7
+			fakeConnHi11
+		}{x, fakeConnLo7{x}, fakeConnHi11{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo8
+			fakeConnHi11
+		}{x, fakeConnLo8{x}, fakeConnHi11{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo9
+			fakeConnHi11
+		}{x, fakeConnLo9{x}, fakeConnHi11{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo10
+			fakeConnHi11
+		}{x, fakeConnLo10{x}, fakeConnHi11{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo11
+			fakeConnHi11
+		}{x, fakeConnLo11{x}, fakeConnHi11{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo12
+			fakeConnHi11
+		}{x, fakeConnLo12{x}, fakeConnHi11{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo13
+			fakeConnHi11
+		}{x, fakeConnLo13{x}, fakeConnHi11{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo14
+			fakeConnHi11
+		}{x, fakeConnLo14{x}, fakeConnHi11{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo15
+			fakeConnHi11
+		}{x, fakeConnLo15{x}, fakeConnHi11{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo16
+			fakeConnHi11
+		}{x, fakeConnLo16{x}, fakeConnHi11{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo17
+			fakeConnHi11
+		}{x, fakeConnLo17{x}, fakeConnHi11{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo18
+			fakeConnHi11
+		}{x, fakeConnLo18{x}, fakeConnHi11{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo19
+			fakeConnHi11
+		}{x, fakeConnLo19{x}, fakeConnHi11{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo20
+			fakeConnHi11
+		}{x, fakeConnLo20{x}, fakeConnHi11{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo21
+			fakeConnHi11
+		}{x, fakeConnLo21{x}, fakeConnHi11{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo22
+			fakeConnHi11
+		}{x, fakeConnLo22{x}, fakeConnHi11{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo23
+			fakeConnHi11
+		}{x, fakeConnLo23{x}, fakeConnHi11{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo24
+			fakeConnHi11
+		}{x, fakeConnLo24{x}, fakeConnHi11{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo25
+			fakeConnHi11
+		}{x, fakeConnLo25{x}, fakeConnHi11{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo26
+			fakeConnHi11
+		}{x, fakeConnLo26{x}, fakeConnHi11{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo27
+			fakeConnHi11
+		}{x, fakeConnLo27{x}, fakeConnHi11{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo28
+			fakeConnHi11
+		}{x, fakeConnLo28{x}, fakeConnHi11{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo29
+			fakeConnHi11
+		}{x, fakeConnLo29{x}, fakeConnHi11{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo30
+			fakeConnHi11
+		}{x, fakeConnLo30{x}, fakeConnHi11{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo31
+			fakeConnHi11
+		}{x, fakeConnLo31{x}, fakeConnHi11{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo0
+			fakeConnHi12
+		}{x, fakeConnLo0{x}, fakeConnHi12{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo1
+			fakeConnHi12
+		}{x, fakeConnLo1{x}, fakeConnHi12{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo2
+			fakeConnHi12
+		}{x, fakeConnLo2{x}, fakeConnHi12{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo3
+			fakeConnHi12
+		}{x, fakeConnLo3{x}, fakeConnHi12{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo4
+			fakeConnHi12
+		}{x, fakeConnLo4{x}, fakeConnHi12{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo5
+			fakeConnHi12
+		}{x, fakeConnLo5{x}, fakeConnHi12{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo6
+			fakeConnHi12
+		}{x, fakeConnLo6{x}, fakeConnHi12{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo7
+			fakeConnHi12
+		}{x, fakeConnLo7{x}, fakeConnHi12{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo8
+			fakeConnHi12
+		}{x, fakeConnLo8{x}, fakeConnHi12{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo9
+			fakeConnHi12
+		}{x, fakeConnLo9{x}, fakeConnHi12{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo10
+			fakeConnHi12
+		}{x, fakeConnLo10{x}, fakeConnHi12{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo11
+			fakeConnHi12
+		}{x, fakeConnLo11{x}, fakeConnHi12{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo12
+			fakeConnHi12
+		}{x, fakeConnLo12{x}, fakeConnHi12{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo13
+			fakeConnHi12
+		}{x, fakeConnLo13{x}, fakeConnHi12{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo14
+			fakeConnHi12
+		}{x, fakeConnLo14{x}, fakeConnHi12{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo15
+			fakeConnHi12
+		}{x, fakeConnLo15{x}, fakeConnHi12{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo16
+			fakeConnHi12
+		}{x, fakeConnLo16{x}, fakeConnHi12{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo17
+			fakeConnHi12
+		}{x, fakeConnLo17{x}, fakeConnHi12{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo18
+			fakeConnHi12
+		}{x, fakeConnLo18{x}, fakeConnHi12{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo19
+			fakeConnHi12
+		}{x, fakeConnLo19{x}, fakeConnHi12{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo20
+			fakeConnHi12
+		}{x, fakeConnLo20{x}, fakeConnHi12{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo21
+			fakeConnHi12
+		}{x, fakeConnLo21{x}, fakeConnHi12{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo22
+			fakeConnHi12
+		}{x, fakeConnLo22{x}, fakeConnHi12{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo23
+			fakeConnHi12
+		}{x, fakeConnLo23{x}, fakeConnHi12{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo24
+			fakeConnHi12
+		}{x, fakeConnLo24{x}, fakeConnHi12{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo25
+			fakeConnHi12
+		}{x, fakeConnLo25{x}, fakeConnHi12{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo26
+			fakeConnHi12
+		}{x, fakeConnLo26{x}, fakeConnHi12{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo27
+			fakeConnHi12
+		}{x, fakeConnLo27{x}, fakeConnHi12{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo28
+			fakeConnHi12
+		}{x, fakeConnLo28{x}, fakeConnHi12{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo29
+			fakeConnHi12
+		}{x, fakeConnLo29{x}, fakeConnHi12{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo30
+			fakeConnHi12
+		}{x, fakeConnLo30{x}, fakeConnHi12{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo31
+			fakeConnHi12
+		}{x, fakeConnLo31{x}, fakeConnHi12{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo0
+			fakeConnHi13
+		}{x, fakeConnLo0{x}, fakeConnHi13{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo1
+			fakeConnHi13
+		}{x, fakeConnLo1{x}, fakeConnHi13{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo2
+			fakeConnHi13
+		}{x, fakeConnLo2{x}, fakeConnHi13{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo3
+			fakeConnHi13
+		}{x, fakeConnLo3{x}, fakeConnHi13{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo4
+			fakeConnHi13
+		}{x, fakeConnLo4{x}, fakeConnHi13{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo5
+			fakeConnHi13
+		}{x, fakeConnLo5{x}, fakeConnHi13{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo6
+			fakeConnHi13
+		}{x, fakeConnLo6{x}, fakeConnHi13{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo7
+			fakeConnHi13
+		}{x, fakeConnLo7{x}, fakeConnHi13{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo8
+			fakeConnHi13
+		}{x, fakeConnLo8{x}, fakeConnHi13{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo9
+			fakeConnHi13
+		}{x, fakeConnLo9{x}, fakeConnHi13{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo10
+			fakeConnHi13
+		}{x, fakeConnLo10{x}, fakeConnHi13{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo11
+			fakeConnHi13
+		}{x, fakeConnLo11{x}, fakeConnHi13{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo12
+			fakeConnHi13
+		}{x, fakeConnLo12{x}, fakeConnHi13{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo13
+			fakeConnHi13
+		}{x, fakeConnLo13{x}, fakeConnHi13{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo14
+			fakeConnHi13
+		}{x, fakeConnLo14{x}, fakeConnHi13{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo15
+			fakeConnHi13
+		}{x, fakeConnLo15{x}, fakeConnHi13{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo16
+			fakeConnHi13
+		}{x, fakeConnLo16{x}, fakeConnHi13{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo17
+			fakeConnHi13
+		}{x, fakeConnLo17{x}, fakeConnHi13{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo18
+			fakeConnHi13
+		}{x, fakeConnLo18{x}, fakeConnHi13{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo19
+			fakeConnHi13
+		}{x, fakeConnLo19{x}, fakeConnHi13{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo20
+			fakeConnHi13
+		}{x, fakeConnLo20{x}, fakeConnHi13{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo21
+			fakeConnHi13
+		}{x, fakeConnLo21{x}, fakeConnHi13{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo22
+			fakeConnHi13
+		}{x, fakeConnLo22{x}, fakeConnHi13{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo23
+			fakeConnHi13
+		}{x, fakeConnLo23{x}, fakeConnHi13{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo24
+			fakeConnHi13
+		}{x, fakeConnLo24{x}, fakeConnHi13{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo25
+			fakeConnHi13
+		}{x, fakeConnLo25{x}, fakeConnHi13{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo26
+			fakeConnHi13
+		}{x, fakeConnLo26{x}, fakeConnHi13{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo27
+			fakeConnHi13
+		}{x, fakeConnLo27{x}, fakeConnHi13{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo28
+			fakeConnHi13
+		}{x, fakeConnLo28{x}, fakeConnHi13{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo29
+			fakeConnHi13
+		}{x, fakeConnLo29{x}, fakeConnHi13{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo30
+			fakeConnHi13
+		}{x, fakeConnLo30{x}, fakeConnHi13{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo31
+			fakeConnHi13
+		}{x, fakeConnLo31{x}, fakeConnHi13{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo0
+			fakeConnHi14
+		}{x, fakeConnLo0{x}, fakeConnHi14{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo1
+			fakeConnHi14
+		}{x, fakeConnLo1{x}, fakeConnHi14{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo2
+			fakeConnHi14
+		}{x, fakeConnLo2{x}, fakeConnHi14{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo3
+			fakeConnHi14
+		}{x, fakeConnLo3{x}, fakeConnHi14{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo4
+			fakeConnHi14
+		}{x, fakeConnLo4{x}, fakeConnHi14{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo5
+			fakeConnHi14
+		}{x, fakeConnLo5{x}, fakeConnHi14{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo6
+			fakeConnHi14
+		}{x, fakeConnLo6{x}, fakeConnHi14{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo7
+			fakeConnHi14
+		}{x, fakeConnLo7{x}, fakeConnHi14{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo8
+			fakeConnHi14
+		}{x, fakeConnLo8{x}, fakeConnHi14{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo9
+			fakeConnHi14
+		}{x, fakeConnLo9{x}, fakeConnHi14{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo10
+			fakeConnHi14
+		}{x, fakeConnLo10{x}, fakeConnHi14{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo11
+			fakeConnHi14
+		}{x, fakeConnLo11{x}, fakeConnHi14{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo12
+			fakeConnHi14
+		}{x, fakeConnLo12{x}, fakeConnHi14{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo13
+			fakeConnHi14
+		}{x, fakeConnLo13{x}, fakeConnHi14{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo14
+			fakeConnHi14
+		}{x, fakeConnLo14{x}, fakeConnHi14{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo15
+			fakeConnHi14
+		}{x, fakeConnLo15{x}, fakeConnHi14{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo16
+			fakeConnHi14
+		}{x, fakeConnLo16{x}, fakeConnHi14{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo17
+			fakeConnHi14
+		}{x, fakeConnLo17{x}, fakeConnHi14{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo18
+			fakeConnHi14
+		}{x, fakeConnLo18{x}, fakeConnHi14{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo19
+			fakeConnHi14
+		}{x, fakeConnLo19{x}, fakeConnHi14{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo20
+			fakeConnHi14
+		}{x, fakeConnLo20{x}, fakeConnHi14{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo21
+			fakeConnHi14
+		}{x, fakeConnLo21{x}, fakeConnHi14{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo22
+			fakeConnHi14
+		}{x, fakeConnLo22{x}, fakeConnHi14{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo23
+			fakeConnHi14
+		}{x, fakeConnLo23{x}, fakeConnHi14{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo24
+			fakeConnHi14
+		}{x, fakeConnLo24{x}, fakeConnHi14{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo25
+			fakeConnHi14
+		}{x, fakeConnLo25{x}, fakeConnHi14{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo26
+			fakeConnHi14
+		}{x, fakeConnLo26{x}, fakeConnHi14{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo27
+			fakeConnHi14
+		}{x, fakeConnLo27{x}, fakeConnHi14{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo28
+			fakeConnHi14
+		}{x, fakeConnLo28{x}, fakeConnHi14{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo29
+			fakeConnHi14
+		}{x, fakeConnLo29{x}, fakeConnHi14{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo30
+			fakeConnHi14
+		}{x, fakeConnLo30{x}, fakeConnHi14{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo31
+			fakeConnHi14
+		}{x, fakeConnLo31{x}, fakeConnHi14{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo0
+			fakeConnHi15
+		}{x, fakeConnLo0{x}, fakeConnHi15{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo1
+			fakeConnHi15
+		}{x, fakeConnLo1{x}, fakeConnHi15{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo2
+			fakeConnHi15
+		}{x, fakeConnLo2{x}, fakeConnHi15{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo3
+			fakeConnHi15
+		}{x, fakeConnLo3{x}, fakeConnHi15{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo4
+			fakeConnHi15
+		}{x, fakeConnLo4{x}, fakeConnHi15{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo5
+			fakeConnHi15
+		}{x, fakeConnLo5{x}, fakeConnHi15{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo6
+			fakeConnHi15
+		}{x, fakeConnLo6{x}, fakeConnHi15{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo7
+			fakeConnHi15
+		}{x, fakeConnLo7{x}, fakeConnHi15{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo8
+			fakeConnHi15
+		}{x, fakeConnLo8{x}, fakeConnHi15{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo9
+			fakeConnHi15
+		}{x, fakeConnLo9{x}, fakeConnHi15{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo10
+			fakeConnHi15
+		}{x, fakeConnLo10{x}, fakeConnHi15{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo11
+			fakeConnHi15
+		}{x, fakeConnLo11{x}, fakeConnHi15{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo12
+			fakeConnHi15
+		}{x, fakeConnLo12{x}, fakeConnHi15{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo13
+			fakeConnHi15
+		}{x, fakeConnLo13{x}, fakeConnHi15{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo14
+			fakeConnHi15
+		}{x, fakeConnLo14{x}, fakeConnHi15{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo15
+			fakeConnHi15
+		}{x, fakeConnLo15{x}, fakeConnHi15{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo16
+			fakeConnHi15
+		}{x, fakeConnLo16{x}, fakeConnHi15{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo17
+			fakeConnHi15
+		}{x, fakeConnLo17{x}, fakeConnHi15{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo18
+			fakeConnHi15
+		}{x, fakeConnLo18{x}, fakeConnHi15{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo19
+			fakeConnHi15
+		}{x, fakeConnLo19{x}, fakeConnHi15{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo20
+			fakeConnHi15
+		}{x, fakeConnLo20{x}, fakeConnHi15{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo21
+			fakeConnHi15
+		}{x, fakeConnLo21{x}, fakeConnHi15{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo22
+			fakeConnHi15
+		}{x, fakeConnLo22{x}, fakeConnHi15{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo23
+			fakeConnHi15
+		}{x, fakeConnLo23{x}, fakeConnHi15{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo24
+			fakeConnHi15
+		}{x, fakeConnLo24{x}, fakeConnHi15{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo25
+			fakeConnHi15
+		}{x, fakeConnLo25{x}, fakeConnHi15{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo26
+			fakeConnHi15
+		}{x, fakeConnLo26{x}, fakeConnHi15{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo27
+			fakeConnHi15
+		}{x, fakeConnLo27{x}, fakeConnHi15{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo28
+			fakeConnHi15
+		}{x, fakeConnLo28{x}, fakeConnHi15{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo29
+			fakeConnHi15
+		}{x, fakeConnLo29{x}, fakeConnHi15{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo30
+			fakeConnHi15
+		}{x, fakeConnLo30{x}, fakeConnHi15{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo31
+			fakeConnHi15
+		}{x, fakeConnLo31{x}, fakeConnHi15{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo0
+			fakeConnHi16
+		}{x, fakeConnLo0{x}, fakeConnHi16{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo1
+			fakeConnHi16
+		}{x, fakeConnLo1{x}, fakeConnHi16{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo2
+			fakeConnHi16
+		}{x, fakeConnLo2{x}, fakeConnHi16{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo3
+			fakeConnHi16
+		}{x, fakeConnLo3{x}, fakeConnHi16{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo4
+			fakeConnHi16
+		}{x, fakeConnLo4{x}, fakeConnHi16{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo5
+			fakeConnHi16
+		}{x, fakeConnLo5{x}, fakeConnHi16{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo6
+			fakeConnHi16
+		}{x, fakeConnLo6{x}, fakeConnHi16{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo7
+			fakeConnHi16
+		}{x, fakeConnLo7{x}, fakeConnHi16{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo8
+			fakeConnHi16
+		}{x, fakeConnLo8{x}, fakeConnHi16{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo9
+			fakeConnHi16
+		}{x, fakeConnLo9{x}, fakeConnHi16{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo10
+			fakeConnHi16
+		}{x, fakeConnLo10{x}, fakeConnHi16{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo11
+			fakeConnHi16
+		}{x, fakeConnLo11{x}, fakeConnHi16{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo12
+			fakeConnHi16
+		}{x, fakeConnLo12{x}, fakeConnHi16{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo13
+			fakeConnHi16
+		}{x, fakeConnLo13{x}, fakeConnHi16{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo14
+			fakeConnHi16
+		}{x, fakeConnLo14{x}, fakeConnHi16{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo15
+			fakeConnHi16
+		}{x, fakeConnLo15{x}, fakeConnHi16{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo16
+			fakeConnHi16
+		}{x, fakeConnLo16{x}, fakeConnHi16{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo17
+			fakeConnHi16
+		}{x, fakeConnLo17{x}, fakeConnHi16{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo18
+			fakeConnHi16
+		}{x, fakeConnLo18{x}, fakeConnHi16{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo19
+			fakeConnHi16
+		}{x, fakeConnLo19{x}, fakeConnHi16{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo20
+			fakeConnHi16
+		}{x, fakeConnLo20{x}, fakeConnHi16{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo21
+			fakeConnHi16
+		}{x, fakeConnLo21{x}, fakeConnHi16{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo22
+			fakeConnHi16
+		}{x, fakeConnLo22{x}, fakeConnHi16{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo23
+			fakeConnHi16
+		}{x, fakeConnLo23{x}, fakeConnHi16{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo24
+			fakeConnHi16
+		}{x, fakeConnLo24{x}, fakeConnHi16{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo25
+			fakeConnHi16
+		}{x, fakeConnLo25{x}, fakeConnHi16{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo26
+			fakeConnHi16
+		}{x, fakeConnLo26{x}, fakeConnHi16{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo27
+			fakeConnHi16
+		}{x, fakeConnLo27{x}, fakeConnHi16{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo28
+			fakeConnHi16
+		}{x, fakeConnLo28{x}, fakeConnHi16{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo29
+			fakeConnHi16
+		}{x, fakeConnLo29{x}, fakeConnHi16{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo30
+			fakeConnHi16
+		}{x, fakeConnLo30{x}, fakeConnHi16{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo31
+			fakeConnHi16
+		}{x, fakeConnLo31{x}, fakeConnHi16{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo0
+			fakeConnHi17
+		}{x, fakeConnLo0{x}, fakeConnHi17{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo1
+			fakeConnHi17
+		}{x, fakeConnLo1{x}, fakeConnHi17{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo2
+			fakeConnHi17
+		}{x, fakeConnLo2{x}, fakeConnHi17{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo3
+			fakeConnHi17
+		}{x, fakeConnLo3{x}, fakeConnHi17{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo4
+			fakeConnHi17
+		}{x, fakeConnLo4{x}, fakeConnHi17{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo5
+			fakeConnHi17
+		}{x, fakeConnLo5{x}, fakeConnHi17{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo6
+			fakeConnHi17
+		}{x, fakeConnLo6{x}, fakeConnHi17{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo7
+			fakeConnHi17
+		}{x, fakeConnLo7{x}, fakeConnHi17{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo8
+			fakeConnHi17
+		}{x, fakeConnLo8{x}, fakeConnHi17{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo9
+			fakeConnHi17
+		}{x, fakeConnLo9{x}, fakeConnHi17{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo10
+			fakeConnHi17
+		}{x, fakeConnLo10{x}, fakeConnHi17{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo11
+			fakeConnHi17
+		}{x, fakeConnLo11{x}, fakeConnHi17{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo12
+			fakeConnHi17
+		}{x, fakeConnLo12{x}, fakeConnHi17{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo13
+			fakeConnHi17
+		}{x, fakeConnLo13{x}, fakeConnHi17{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo14
+			fakeConnHi17
+		}{x, fakeConnLo14{x}, fakeConnHi17{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo15
+			fakeConnHi17
+		}{x, fakeConnLo15{x}, fakeConnHi17{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo16
+			fakeConnHi17
+		}{x, fakeConnLo16{x}, fakeConnHi17{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo17
+			fakeConnHi17
+		}{x, fakeConnLo17{x}, fakeConnHi17{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo18
+			fakeConnHi17
+		}{x, fakeConnLo18{x}, fakeConnHi17{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo19
+			fakeConnHi17
+		}{x, fakeConnLo19{x}, fakeConnHi17{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo20
+			fakeConnHi17
+		}{x, fakeConnLo20{x}, fakeConnHi17{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo21
+			fakeConnHi17
+		}{x, fakeConnLo21{x}, fakeConnHi17{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo22
+			fakeConnHi17
+		}{x, fakeConnLo22{x}, fakeConnHi17{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo23
+			fakeConnHi17
+		}{x, fakeConnLo23{x}, fakeConnHi17{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo24
+			fakeConnHi17
+		}{x, fakeConnLo24{x}, fakeConnHi17{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo25
+			fakeConnHi17
+		}{x, fakeConnLo25{x}, fakeConnHi17{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo26
+			fakeConnHi17
+		}{x, fakeConnLo26{x}, fakeConnHi17{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo27
+			fakeConnHi17
+		}{x, fakeConnLo27{x}, fakeConnHi17{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo28
+			fakeConnHi17
+		}{x, fakeConnLo28{x}, fakeConnHi17{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo29
+			fakeConnHi17
+		}{x, fakeConnLo29{x}, fakeConnHi17{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo30
+			fakeConnHi17
+		}{x, fakeConnLo30{x}, fakeConnHi17{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo31
+			fakeConnHi17
+		}{x, fakeConnLo31{x}, fakeConnHi17{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo0
+			fakeConnHi18
+		}{x, fakeConnLo0{x}, fakeConnHi18{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo1
+			fakeConnHi18
+		}{x, fakeConnLo1{x}, fakeConnHi18{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo2
+			fakeConnHi18
+		}{x, fakeConnLo2{x}, fakeConnHi18{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo3
+			fakeConnHi18
+		}{x, fakeConnLo3{x}, fakeConnHi18{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo4
+			fakeConnHi18
+		}{x, fakeConnLo4{x}, fakeConnHi18{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo5
+			fakeConnHi18
+		}{x, fakeConnLo5{x}, fakeConnHi18{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo6
+			fakeConnHi18
+		}{x, fakeConnLo6{x}, fakeConnHi18{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo7
+			fakeConnHi18
+		}{x, fakeConnLo7{x}, fakeConnHi18{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo8
+			fakeConnHi18
+		}{x, fakeConnLo8{x}, fakeConnHi18{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo9
+			fakeConnHi18
+		}{x, fakeConnLo9{x}, fakeConnHi18{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo10
+			fakeConnHi18
+		}{x, fakeConnLo10{x}, fakeConnHi18{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo11
+			fakeConnHi18
+		}{x, fakeConnLo11{x}, fakeConnHi18{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo12
+			fakeConnHi18
+		}{x, fakeConnLo12{x}, fakeConnHi18{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo13
+			fakeConnHi18
+		}{x, fakeConnLo13{x}, fakeConnHi18{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo14
+			fakeConnHi18
+		}{x, fakeConnLo14{x}, fakeConnHi18{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo15
+			fakeConnHi18
+		}{x, fakeConnLo15{x}, fakeConnHi18{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo16
+			fakeConnHi18
+		}{x, fakeConnLo16{x}, fakeConnHi18{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo17
+			fakeConnHi18
+		}{x, fakeConnLo17{x}, fakeConnHi18{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo18
+			fakeConnHi18
+		}{x, fakeConnLo18{x}, fakeConnHi18{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo19
+			fakeConnHi18
+		}{x, fakeConnLo19{x}, fakeConnHi18{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo20
+			fakeConnHi18
+		}{x, fakeConnLo20{x}, fakeConnHi18{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo21
+			fakeConnHi18
+		}{x, fakeConnLo21{x}, fakeConnHi18{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo22
+			fakeConnHi18
+		}{x, fakeConnLo22{x}, fakeConnHi18{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo23
+			fakeConnHi18
+		}{x, fakeConnLo23{x}, fakeConnHi18{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo24
+			fakeConnHi18
+		}{x, fakeConnLo24{x}, fakeConnHi18{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo25
+			fakeConnHi18
+		}{x, fakeConnLo25{x}, fakeConnHi18{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo26
+			fakeConnHi18
+		}{x, fakeConnLo26{x}, fakeConnHi18{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo27
+			fakeConnHi18
+		}{x, fakeConnLo27{x}, fakeConnHi18{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo28
+			fakeConnHi18
+		}{x, fakeConnLo28{x}, fakeConnHi18{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo29
+			fakeConnHi18
+		}{x, fakeConnLo29{x}, fakeConnHi18{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo30
+			fakeConnHi18
+		}{x, fakeConnLo30{x}, fakeConnHi18{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo31
+			fakeConnHi18
+		}{x, fakeConnLo31{x}, fakeConnHi18{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo0
+			fakeConnHi19
+		}{x, fakeConnLo0{x}, fakeConnHi19{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo1
+			fakeConnHi19
+		}{x, fakeConnLo1{x}, fakeConnHi19{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo2
+			fakeConnHi19
+		}{x, fakeConnLo2{x}, fakeConnHi19{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo3
+			fakeConnHi19
+		}{x, fakeConnLo3{x}, fakeConnHi19{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo4
+			fakeConnHi19
+		}{x, fakeConnLo4{x}, fakeConnHi19{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo5
+			fakeConnHi19
+		}{x, fakeConnLo5{x}, fakeConnHi19{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo6
+			fakeConnHi19
+		}{x, fakeConnLo6{x}, fakeConnHi19{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo7
+			fakeConnHi19
+		}{x, fakeConnLo7{x}, fakeConnHi19{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo8
+			fakeConnHi19
+		}{x, fakeConnLo8{x}, fakeConnHi19{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo9
+			fakeConnHi19
+		}{x, fakeConnLo9{x}, fakeConnHi19{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo10
+			fakeConnHi19
+		}{x, fakeConnLo10{x}, fakeConnHi19{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo11
+			fakeConnHi19
+		}{x, fakeConnLo11{x}, fakeConnHi19{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo12
+			fakeConnHi19
+		}{x, fakeConnLo12{x}, fakeConnHi19{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo13
+			fakeConnHi19
+		}{x, fakeConnLo13{x}, fakeConnHi19{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo14
+			fakeConnHi19
+		}{x, fakeConnLo14{x}, fakeConnHi19{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo15
+			fakeConnHi19
+		}{x, fakeConnLo15{x}, fakeConnHi19{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo16
+			fakeConnHi19
+		}{x, fakeConnLo16{x}, fakeConnHi19{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo17
+			fakeConnHi19
+		}{x, fakeConnLo17{x}, fakeConnHi19{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo18
+			fakeConnHi19
+		}{x, fakeConnLo18{x}, fakeConnHi19{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo19
+			fakeConnHi19
+		}{x, fakeConnLo19{x}, fakeConnHi19{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo20
+			fakeConnHi19
+		}{x, fakeConnLo20{x}, fakeConnHi19{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo21
+			fakeConnHi19
+		}{x, fakeConnLo21{x}, fakeConnHi19{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo22
+			fakeConnHi19
+		}{x, fakeConnLo22{x}, fakeConnHi19{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo23
+			fakeConnHi19
+		}{x, fakeConnLo23{x}, fakeConnHi19{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo24
+			fakeConnHi19
+		}{x, fakeConnLo24{x}, fakeConnHi19{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo25
+			fakeConnHi19
+		}{x, fakeConnLo25{x}, fakeConnHi19{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo26
+			fakeConnHi19
+		}{x, fakeConnLo26{x}, fakeConnHi19{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo27
+			fakeConnHi19
+		}{x, fakeConnLo27{x}, fakeConnHi19{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo28
+			fakeConnHi19
+		}{x, fakeConnLo28{x}, fakeConnHi19{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo29
+			fakeConnHi19
+		}{x, fakeConnLo29{x}, fakeConnHi19{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo30
+			fakeConnHi19
+		}{x, fakeConnLo30{x}, fakeConnHi19{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo31
+			fakeConnHi19
+		}{x, fakeConnLo31{x}, fakeConnHi19{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo0
+			fakeConnHi20
+		}{x, fakeConnLo0{x}, fakeConnHi20{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo1
+			fakeConnHi20
+		}{x, fakeConnLo1{x}, fakeConnHi20{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo2
+			fakeConnHi20
+		}{x, fakeConnLo2{x}, fakeConnHi20{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo3
+			fakeConnHi20
+		}{x, fakeConnLo3{x}, fakeConnHi20{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo4
+			fakeConnHi20
+		}{x, fakeConnLo4{x}, fakeConnHi20{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo5
+			fakeConnHi20
+		}{x, fakeConnLo5{x}, fakeConnHi20{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo6
+			fakeConnHi20
+		}{x, fakeConnLo6{x}, fakeConnHi20{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo7
+			fakeConnHi20
+		}{x, fakeConnLo7{x}, fakeConnHi20{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo8
+			fakeConnHi20
+		}{x, fakeConnLo8{x}, fakeConnHi20{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo9
+			fakeConnHi20
+		}{x, fakeConnLo9{x}, fakeConnHi20{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo10
+			fakeConnHi20
+		}{x, fakeConnLo10{x}, fakeConnHi20{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo11
+			fakeConnHi20
+		}{x, fakeConnLo11{x}, fakeConnHi20{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo12
+			fakeConnHi20
+		}{x, fakeConnLo12{x}, fakeConnHi20{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo13
+			fakeConnHi20
+		}{x, fakeConnLo13{x}, fakeConnHi20{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo14
+			fakeConnHi20
+		}{x, fakeConnLo14{x}, fakeConnHi20{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo15
+			fakeConnHi20
+		}{x, fakeConnLo15{x}, fakeConnHi20{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo16
+			fakeConnHi20
+		}{x, fakeConnLo16{x}, fakeConnHi20{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo17
+			fakeConnHi20
+		}{x, fakeConnLo17{x}, fakeConnHi20{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo18
+			fakeConnHi20
+		}{x, fakeConnLo18{x}, fakeConnHi20{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo19
+			fakeConnHi20
+		}{x, fakeConnLo19{x}, fakeConnHi20{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo20
+			fakeConnHi20
+		}{x, fakeConnLo20{x}, fakeConnHi20{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo21
+			fakeConnHi20
+		}{x, fakeConnLo21{x}, fakeConnHi20{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo22
+			fakeConnHi20
+		}{x, fakeConnLo22{x}, fakeConnHi20{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo23
+			fakeConnHi20
+		}{x, fakeConnLo23{x}, fakeConnHi20{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo24
+			fakeConnHi20
+		}{x, fakeConnLo24{x}, fakeConnHi20{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo25
+			fakeConnHi20
+		}{x, fakeConnLo25{x}, fakeConnHi20{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo26
+			fakeConnHi20
+		}{x, fakeConnLo26{x}, fakeConnHi20{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo27
+			fakeConnHi20
+		}{x, fakeConnLo27{x}, fakeConnHi20{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo28
+			fakeConnHi20
+		}{x, fakeConnLo28{x}, fakeConnHi20{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo29
+			fakeConnHi20
+		}{x, fakeConnLo29{x}, fakeConnHi20{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo30
+			fakeConnHi20
+		}{x, fakeConnLo30{x}, fakeConnHi20{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo31
+			fakeConnHi20
+		}{x, fakeConnLo31{x}, fakeConnHi20{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo0
+			fakeConnHi21
+		}{x, fakeConnLo0{x}, fakeConnHi21{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo1
+			fakeConnHi21
+		}{x, fakeConnLo1{x}, fakeConnHi21{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo2
+			fakeConnHi21
+		}{x, fakeConnLo2{x}, fakeConnHi21{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo3
+			fakeConnHi21
+		}{x, fakeConnLo3{x}, fakeConnHi21{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo4
+			fakeConnHi21
+		}{x, fakeConnLo4{x}, fakeConnHi21{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo5
+			fakeConnHi21
+		}{x, fakeConnLo5{x}, fakeConnHi21{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo6
+			fakeConnHi21
+		}{x, fakeConnLo6{x}, fakeConnHi21{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo7
+			fakeConnHi21
+		}{x, fakeConnLo7{x}, fakeConnHi21{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo8
+			fakeConnHi21
+		}{x, fakeConnLo8{x}, fakeConnHi21{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo9
+			fakeConnHi21
+		}{x, fakeConnLo9{x}, fakeConnHi21{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo10
+			fakeConnHi21
+		}{x, fakeConnLo10{x}, fakeConnHi21{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo11
+			fakeConnHi21
+		}{x, fakeConnLo11{x}, fakeConnHi21{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo12
+			fakeConnHi21
+		}{x, fakeConnLo12{x}, fakeConnHi21{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo13
+			fakeConnHi21
+		}{x, fakeConnLo13{x}, fakeConnHi21{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo14
+			fakeConnHi21
+		}{x, fakeConnLo14{x}, fakeConnHi21{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo15
+			fakeConnHi21
+		}{x, fakeConnLo15{x}, fakeConnHi21{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo16
+			fakeConnHi21
+		}{x, fakeConnLo16{x}, fakeConnHi21{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo17
+			fakeConnHi21
+		}{x, fakeConnLo17{x}, fakeConnHi21{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo18
+			fakeConnHi21
+		}{x, fakeConnLo18{x}, fakeConnHi21{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo19
+			fakeConnHi21
+		}{x, fakeConnLo19{x}, fakeConnHi21{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo20
+			fakeConnHi21
+		}{x, fakeConnLo20{x}, fakeConnHi21{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo21
+			fakeConnHi21
+		}{x, fakeConnLo21{x}, fakeConnHi21{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo22
+			fakeConnHi21
+		}{x, fakeConnLo22{x}, fakeConnHi21{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo23
+			fakeConnHi21
+		}{x, fakeConnLo23{x}, fakeConnHi21{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo24
+			fakeConnHi21
+		}{x, fakeConnLo24{x}, fakeConnHi21{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo25
+			fakeConnHi21
+		}{x, fakeConnLo25{x}, fakeConnHi21{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo26
+			fakeConnHi21
+		}{x, fakeConnLo26{x}, fakeConnHi21{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo27
+			fakeConnHi21
+		}{x, fakeConnLo27{x}, fakeConnHi21{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo28
+			fakeConnHi21
+		}{x, fakeConnLo28{x}, fakeConnHi21{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo29
+			fakeConnHi21
+		}{x, fakeConnLo29{x}, fakeConnHi21{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo30
+			fakeConnHi21
+		}{x, fakeConnLo30{x}, fakeConnHi21{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo31
+			fakeConnHi21
+		}{x, fakeConnLo31{x}, fakeConnHi21{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo0
+			fakeConnHi22
+		}{x, fakeConnLo0{x}, fakeConnHi22{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo1
+			fakeConnHi22
+		}{x, fakeConnLo1{x}, fakeConnHi22{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo2
+			fakeConnHi22
+		}{x, fakeConnLo2{x}, fakeConnHi22{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo3
+			fakeConnHi22
+		}{x, fakeConnLo3{x}, fakeConnHi22{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo4
+			fakeConnHi22
+		}{x, fakeConnLo4{x}, fakeConnHi22{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo5
+			fakeConnHi22
+		}{x, fakeConnLo5{x}, fakeConnHi22{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo6
+			fakeConnHi22
+		}{x, fakeConnLo6{x}, fakeConnHi22{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo7
+			fakeConnHi22
+		}{x, fakeConnLo7{x}, fakeConnHi22{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo8
+			fakeConnHi22
+		}{x, fakeConnLo8{x}, fakeConnHi22{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo9
+			fakeConnHi22
+		}{x, fakeConnLo9{x}, fakeConnHi22{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo10
+			fakeConnHi22
+		}{x, fakeConnLo10{x}, fakeConnHi22{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo11
+			fakeConnHi22
+		}{x, fakeConnLo11{x}, fakeConnHi22{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo12
+			fakeConnHi22
+		}{x, fakeConnLo12{x}, fakeConnHi22{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo13
+			fakeConnHi22
+		}{x, fakeConnLo13{x}, fakeConnHi22{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo14
+			fakeConnHi22
+		}{x, fakeConnLo14{x}, fakeConnHi22{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo15
+			fakeConnHi22
+		}{x, fakeConnLo15{x}, fakeConnHi22{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo16
+			fakeConnHi22
+		}{x, fakeConnLo16{x}, fakeConnHi22{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo17
+			fakeConnHi22
+		}{x, fakeConnLo17{x}, fakeConnHi22{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo18
+			fakeConnHi22
+		}{x, fakeConnLo18{x}, fakeConnHi22{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo19
+			fakeConnHi22
+		}{x, fakeConnLo19{x}, fakeConnHi22{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo20
+			fakeConnHi22
+		}{x, fakeConnLo20{x}, fakeConnHi22{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo21
+			fakeConnHi22
+		}{x, fakeConnLo21{x}, fakeConnHi22{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo22
+			fakeConnHi22
+		}{x, fakeConnLo22{x}, fakeConnHi22{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo23
+			fakeConnHi22
+		}{x, fakeConnLo23{x}, fakeConnHi22{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo24
+			fakeConnHi22
+		}{x, fakeConnLo24{x}, fakeConnHi22{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo25
+			fakeConnHi22
+		}{x, fakeConnLo25{x}, fakeConnHi22{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo26
+			fakeConnHi22
+		}{x, fakeConnLo26{x}, fakeConnHi22{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo27
+			fakeConnHi22
+		}{x, fakeConnLo27{x}, fakeConnHi22{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo28
+			fakeConnHi22
+		}{x, fakeConnLo28{x}, fakeConnHi22{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo29
+			fakeConnHi22
+		}{x, fakeConnLo29{x}, fakeConnHi22{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo30
+			fakeConnHi22
+		}{x, fakeConnLo30{x}, fakeConnHi22{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo31
+			fakeConnHi22
+		}{x, fakeConnLo31{x}, fakeConnHi22{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo0
+			fakeConnHi23
+		}{x, fakeConnLo0{x}, fakeConnHi23{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo1
+			fakeConnHi23
+		}{x, fakeConnLo1{x}, fakeConnHi23{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo2
+			fakeConnHi23
+		}{x, fakeConnLo2{x}, fakeConnHi23{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo3
+			fakeConnHi23
+		}{x, fakeConnLo3{x}, fakeConnHi23{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo4
+			fakeConnHi23
+		}{x, fakeConnLo4{x}, fakeConnHi23{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo5
+			fakeConnHi23
+		}{x, fakeConnLo5{x}, fakeConnHi23{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo6
+			fakeConnHi23
+		}{x, fakeConnLo6{x}, fakeConnHi23{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo7
+			fakeConnHi23
+		}{x, fakeConnLo7{x}, fakeConnHi23{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo8
+			fakeConnHi23
+		}{x, fakeConnLo8{x}, fakeConnHi23{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo9
+			fakeConnHi23
+		}{x, fakeConnLo9{x}, fakeConnHi23{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo10
+			fakeConnHi23
+		}{x, fakeConnLo10{x}, fakeConnHi23{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo11
+			fakeConnHi23
+		}{x, fakeConnLo11{x}, fakeConnHi23{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo12
+			fakeConnHi23
+		}{x, fakeConnLo12{x}, fakeConnHi23{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo13
+			fakeConnHi23
+		}{x, fakeConnLo13{x}, fakeConnHi23{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo14
+			fakeConnHi23
+		}{x, fakeConnLo14{x}, fakeConnHi23{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo15
+			fakeConnHi23
+		}{x, fakeConnLo15{x}, fakeConnHi23{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo16
+			fakeConnHi23
+		}{x, fakeConnLo16{x}, fakeConnHi23{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo17
+			fakeConnHi23
+		}{x, fakeConnLo17{x}, fakeConnHi23{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo18
+			fakeConnHi23
+		}{x, fakeConnLo18{x}, fakeConnHi23{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo19
+			fakeConnHi23
+		}{x, fakeConnLo19{x}, fakeConnHi23{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo20
+			fakeConnHi23
+		}{x, fakeConnLo20{x}, fakeConnHi23{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo21
+			fakeConnHi23
+		}{x, fakeConnLo21{x}, fakeConnHi23{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo22
+			fakeConnHi23
+		}{x, fakeConnLo22{x}, fakeConnHi23{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo23
+			fakeConnHi23
+		}{x, fakeConnLo23{x}, fakeConnHi23{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo24
+			fakeConnHi23
+		}{x, fakeConnLo24{x}, fakeConnHi23{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo25
+			fakeConnHi23
+		}{x, fakeConnLo25{x}, fakeConnHi23{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo26
+			fakeConnHi23
+		}{x, fakeConnLo26{x}, fakeConnHi23{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo27
+			fakeConnHi23
+		}{x, fakeConnLo27{x}, fakeConnHi23{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo28
+			fakeConnHi23
+		}{x, fakeConnLo28{x}, fakeConnHi23{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo29
+			fakeConnHi23
+		}{x, fakeConnLo29{x}, fakeConnHi23{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo30
+			fakeConnHi23
+		}{x, fakeConnLo30{x}, fakeConnHi23{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo31
+			fakeConnHi23
+		}{x, fakeConnLo31{x}, fakeConnHi23{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo0
+			fakeConnHi24
+		}{x, fakeConnLo0{x}, fakeConnHi24{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo1
+			fakeConnHi24
+		}{x, fakeConnLo1{x}, fakeConnHi24{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo2
+			fakeConnHi24
+		}{x, fakeConnLo2{x}, fakeConnHi24{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo3
+			fakeConnHi24
+		}{x, fakeConnLo3{x}, fakeConnHi24{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo4
+			fakeConnHi24
+		}{x, fakeConnLo4{x}, fakeConnHi24{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo5
+			fakeConnHi24
+		}{x, fakeConnLo5{x}, fakeConnHi24{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo6
+			fakeConnHi24
+		}{x, fakeConnLo6{x}, fakeConnHi24{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo7
+			fakeConnHi24
+		}{x, fakeConnLo7{x}, fakeConnHi24{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo8
+			fakeConnHi24
+		}{x, fakeConnLo8{x}, fakeConnHi24{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo9
+			fakeConnHi24
+		}{x, fakeConnLo9{x}, fakeConnHi24{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo10
+			fakeConnHi24
+		}{x, fakeConnLo10{x}, fakeConnHi24{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo11
+			fakeConnHi24
+		}{x, fakeConnLo11{x}, fakeConnHi24{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo12
+			fakeConnHi24
+		}{x, fakeConnLo12{x}, fakeConnHi24{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo13
+			fakeConnHi24
+		}{x, fakeConnLo13{x}, fakeConnHi24{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo14
+			fakeConnHi24
+		}{x, fakeConnLo14{x}, fakeConnHi24{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo15
+			fakeConnHi24
+		}{x, fakeConnLo15{x}, fakeConnHi24{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo16
+			fakeConnHi24
+		}{x, fakeConnLo16{x}, fakeConnHi24{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo17
+			fakeConnHi24
+		}{x, fakeConnLo17{x}, fakeConnHi24{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo18
+			fakeConnHi24
+		}{x, fakeConnLo18{x}, fakeConnHi24{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo19
+			fakeConnHi24
+		}{x, fakeConnLo19{x}, fakeConnHi24{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo20
+			fakeConnHi24
+		}{x, fakeConnLo20{x}, fakeConnHi24{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo21
+			fakeConnHi24
+		}{x, fakeConnLo21{x}, fakeConnHi24{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo22
+			fakeConnHi24
+		}{x, fakeConnLo22{x}, fakeConnHi24{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo23
+			fakeConnHi24
+		}{x, fakeConnLo23{x}, fakeConnHi24{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo24
+			fakeConnHi24
+		}{x, fakeConnLo24{x}, fakeConnHi24{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo25
+			fakeConnHi24
+		}{x, fakeConnLo25{x}, fakeConnHi24{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo26
+			fakeConnHi24
+		}{x, fakeConnLo26{x}, fakeConnHi24{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo27
+			fakeConnHi24
+		}{x, fakeConnLo27{x}, fakeConnHi24{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo28
+			fakeConnHi24
+		}{x, fakeConnLo28{x}, fakeConnHi24{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo29
+			fakeConnHi24
+		}{x, fakeConnLo29{x}, fakeConnHi24{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo30
+			fakeConnHi24
+		}{x, fakeConnLo30{x}, fakeConnHi24{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo31
+			fakeConnHi24
+		}{x, fakeConnLo31{x}, fakeConnHi24{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo0
+			fakeConnHi25
+		}{x, fakeConnLo0{x}, fakeConnHi25{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo1
+			fakeConnHi25
+		}{x, fakeConnLo1{x}, fakeConnHi25{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo2
+			fakeConnHi25
+		}{x, fakeConnLo2{x}, fakeConnHi25{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo3
+			fakeConnHi25
+		}{x, fakeConnLo3{x}, fakeConnHi25{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo4
+			fakeConnHi25
+		}{x, fakeConnLo4{x}, fakeConnHi25{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo5
+			fakeConnHi25
+		}{x, fakeConnLo5{x}, fakeConnHi25{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo6
+			fakeConnHi25
+		}{x, fakeConnLo6{x}, fakeConnHi25{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo7
+			fakeConnHi25
+		}{x, fakeConnLo7{x}, fakeConnHi25{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo8
+			fakeConnHi25
+		}{x, fakeConnLo8{x}, fakeConnHi25{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo9
+			fakeConnHi25
+		}{x, fakeConnLo9{x}, fakeConnHi25{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo10
+			fakeConnHi25
+		}{x, fakeConnLo10{x}, fakeConnHi25{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo11
+			fakeConnHi25
+		}{x, fakeConnLo11{x}, fakeConnHi25{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo12
+			fakeConnHi25
+		}{x, fakeConnLo12{x}, fakeConnHi25{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo13
+			fakeConnHi25
+		}{x, fakeConnLo13{x}, fakeConnHi25{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo14
+			fakeConnHi25
+		}{x, fakeConnLo14{x}, fakeConnHi25{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo15
+			fakeConnHi25
+		}{x, fakeConnLo15{x}, fakeConnHi25{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo16
+			fakeConnHi25
+		}{x, fakeConnLo16{x}, fakeConnHi25{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo17
+			fakeConnHi25
+		}{x, fakeConnLo17{x}, fakeConnHi25{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo18
+			fakeConnHi25
+		}{x, fakeConnLo18{x}, fakeConnHi25{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo19
+			fakeConnHi25
+		}{x, fakeConnLo19{x}, fakeConnHi25{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo20
+			fakeConnHi25
+		}{x, fakeConnLo20{x}, fakeConnHi25{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo21
+			fakeConnHi25
+		}{x, fakeConnLo21{x}, fakeConnHi25{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo22
+			fakeConnHi25
+		}{x, fakeConnLo22{x}, fakeConnHi25{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo23
+			fakeConnHi25
+		}{x, fakeConnLo23{x}, fakeConnHi25{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo24
+			fakeConnHi25
+		}{x, fakeConnLo24{x}, fakeConnHi25{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo25
+			fakeConnHi25
+		}{x, fakeConnLo25{x}, fakeConnHi25{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo26
+			fakeConnHi25
+		}{x, fakeConnLo26{x}, fakeConnHi25{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo27
+			fakeConnHi25
+		}{x, fakeConnLo27{x}, fakeConnHi25{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo28
+			fakeConnHi25
+		}{x, fakeConnLo28{x}, fakeConnHi25{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo29
+			fakeConnHi25
+		}{x, fakeConnLo29{x}, fakeConnHi25{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo30
+			fakeConnHi25
+		}{x, fakeConnLo30{x}, fakeConnHi25{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo31
+			fakeConnHi25
+		}{x, fakeConnLo31{x}, fakeConnHi25{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo0
+			fakeConnHi26
+		}{x, fakeConnLo0{x}, fakeConnHi26{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo1
+			fakeConnHi26
+		}{x, fakeConnLo1{x}, fakeConnHi26{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo2
+			fakeConnHi26
+		}{x, fakeConnLo2{x}, fakeConnHi26{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo3
+			fakeConnHi26
+		}{x, fakeConnLo3{x}, fakeConnHi26{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo4
+			fakeConnHi26
+		}{x, fakeConnLo4{x}, fakeConnHi26{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo5
+			fakeConnHi26
+		}{x, fakeConnLo5{x}, fakeConnHi26{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo6
+			fakeConnHi26
+		}{x, fakeConnLo6{x}, fakeConnHi26{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo7
+			fakeConnHi26
+		}{x, fakeConnLo7{x}, fakeConnHi26{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo8
+			fakeConnHi26
+		}{x, fakeConnLo8{x}, fakeConnHi26{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo9
+			fakeConnHi26
+		}{x, fakeConnLo9{x}, fakeConnHi26{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo10
+			fakeConnHi26
+		}{x, fakeConnLo10{x}, fakeConnHi26{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo11
+			fakeConnHi26
+		}{x, fakeConnLo11{x}, fakeConnHi26{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo12
+			fakeConnHi26
+		}{x, fakeConnLo12{x}, fakeConnHi26{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo13
+			fakeConnHi26
+		}{x, fakeConnLo13{x}, fakeConnHi26{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo14
+			fakeConnHi26
+		}{x, fakeConnLo14{x}, fakeConnHi26{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo15
+			fakeConnHi26
+		}{x, fakeConnLo15{x}, fakeConnHi26{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo16
+			fakeConnHi26
+		}{x, fakeConnLo16{x}, fakeConnHi26{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo17
+			fakeConnHi26
+		}{x, fakeConnLo17{x}, fakeConnHi26{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo18
+			fakeConnHi26
+		}{x, fakeConnLo18{x}, fakeConnHi26{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo19
+			fakeConnHi26
+		}{x, fakeConnLo19{x}, fakeConnHi26{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo20
+			fakeConnHi26
+		}{x, fakeConnLo20{x}, fakeConnHi26{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo21
+			fakeConnHi26
+		}{x, fakeConnLo21{x}, fakeConnHi26{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo22
+			fakeConnHi26
+		}{x, fakeConnLo22{x}, fakeConnHi26{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo23
+			fakeConnHi26
+		}{x, fakeConnLo23{x}, fakeConnHi26{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo24
+			fakeConnHi26
+		}{x, fakeConnLo24{x}, fakeConnHi26{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo25
+			fakeConnHi26
+		}{x, fakeConnLo25{x}, fakeConnHi26{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo26
+			fakeConnHi26
+		}{x, fakeConnLo26{x}, fakeConnHi26{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo27
+			fakeConnHi26
+		}{x, fakeConnLo27{x}, fakeConnHi26{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo28
+			fakeConnHi26
+		}{x, fakeConnLo28{x}, fakeConnHi26{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo29
+			fakeConnHi26
+		}{x, fakeConnLo29{x}, fakeConnHi26{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo30
+			fakeConnHi26
+		}{x, fakeConnLo30{x}, fakeConnHi26{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo31
+			fakeConnHi26
+		}{x, fakeConnLo31{x}, fakeConnHi26{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo0
+			fakeConnHi27
+		}{x, fakeConnLo0{x}, fakeConnHi27{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo1
+			fakeConnHi27
+		}{x, fakeConnLo1{x}, fakeConnHi27{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo2
+			fakeConnHi27
+		}{x, fakeConnLo2{x}, fakeConnHi27{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo3
+			fakeConnHi27
+		}{x, fakeConnLo3{x}, fakeConnHi27{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo4
+			fakeConnHi27
+		}{x, fakeConnLo4{x}, fakeConnHi27{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo5
+			fakeConnHi27
+		}{x, fakeConnLo5{x}, fakeConnHi27{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo6
+			fakeConnHi27
+		}{x, fakeConnLo6{x}, fakeConnHi27{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo7
+			fakeConnHi27
+		}{x, fakeConnLo7{x}, fakeConnHi27{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo8
+			fakeConnHi27
+		}{x, fakeConnLo8{x}, fakeConnHi27{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo9
+			fakeConnHi27
+		}{x, fakeConnLo9{x}, fakeConnHi27{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo10
+			fakeConnHi27
+		}{x, fakeConnLo10{x}, fakeConnHi27{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo11
+			fakeConnHi27
+		}{x, fakeConnLo11{x}, fakeConnHi27{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo12
+			fakeConnHi27
+		}{x, fakeConnLo12{x}, fakeConnHi27{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo13
+			fakeConnHi27
+		}{x, fakeConnLo13{x}, fakeConnHi27{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo14
+			fakeConnHi27
+		}{x, fakeConnLo14{x}, fakeConnHi27{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo15
+			fakeConnHi27
+		}{x, fakeConnLo15{x}, fakeConnHi27{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo16
+			fakeConnHi27
+		}{x, fakeConnLo16{x}, fakeConnHi27{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo17
+			fakeConnHi27
+		}{x, fakeConnLo17{x}, fakeConnHi27{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo18
+			fakeConnHi27
+		}{x, fakeConnLo18{x}, fakeConnHi27{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo19
+			fakeConnHi27
+		}{x, fakeConnLo19{x}, fakeConnHi27{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo20
+			fakeConnHi27
+		}{x, fakeConnLo20{x}, fakeConnHi27{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo21
+			fakeConnHi27
+		}{x, fakeConnLo21{x}, fakeConnHi27{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo22
+			fakeConnHi27
+		}{x, fakeConnLo22{x}, fakeConnHi27{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo23
+			fakeConnHi27
+		}{x, fakeConnLo23{x}, fakeConnHi27{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo24
+			fakeConnHi27
+		}{x, fakeConnLo24{x}, fakeConnHi27{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo25
+			fakeConnHi27
+		}{x, fakeConnLo25{x}, fakeConnHi27{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo26
+			fakeConnHi27
+		}{x, fakeConnLo26{x}, fakeConnHi27{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo27
+			fakeConnHi27
+		}{x, fakeConnLo27{x}, fakeConnHi27{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo28
+			fakeConnHi27
+		}{x, fakeConnLo28{x}, fakeConnHi27{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo29
+			fakeConnHi27
+		}{x, fakeConnLo29{x}, fakeConnHi27{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo30
+			fakeConnHi27
+		}{x, fakeConnLo30{x}, fakeConnHi27{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo31
+			fakeConnHi27
+		}{x, fakeConnLo31{x}, fakeConnHi27{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo0
+			fakeConnHi28
+		}{x, fakeConnLo0{x}, fakeConnHi28{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo1
+			fakeConnHi28
+		}{x, fakeConnLo1{x}, fakeConnHi28{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo2
+			fakeConnHi28
+		}{x, fakeConnLo2{x}, fakeConnHi28{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo3
+			fakeConnHi28
+		}{x, fakeConnLo3{x}, fakeConnHi28{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo4
+			fakeConnHi28
+		}{x, fakeConnLo4{x}, fakeConnHi28{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo5
+			fakeConnHi28
+		}{x, fakeConnLo5{x}, fakeConnHi28{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo6
+			fakeConnHi28
+		}{x, fakeConnLo6{x}, fakeConnHi28{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo7
+			fakeConnHi28
+		}{x, fakeConnLo7{x}, fakeConnHi28{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo8
+			fakeConnHi28
+		}{x, fakeConnLo8{x}, fakeConnHi28{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo9
+			fakeConnHi28
+		}{x, fakeConnLo9{x}, fakeConnHi28{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo10
+			fakeConnHi28
+		}{x, fakeConnLo10{x}, fakeConnHi28{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo11
+			fakeConnHi28
+		}{x, fakeConnLo11{x}, fakeConnHi28{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo12
+			fakeConnHi28
+		}{x, fakeConnLo12{x}, fakeConnHi28{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo13
+			fakeConnHi28
+		}{x, fakeConnLo13{x}, fakeConnHi28{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo14
+			fakeConnHi28
+		}{x, fakeConnLo14{x}, fakeConnHi28{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo15
+			fakeConnHi28
+		}{x, fakeConnLo15{x}, fakeConnHi28{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo16
+			fakeConnHi28
+		}{x, fakeConnLo16{x}, fakeConnHi28{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo17
+			fakeConnHi28
+		}{x, fakeConnLo17{x}, fakeConnHi28{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo18
+			fakeConnHi28
+		}{x, fakeConnLo18{x}, fakeConnHi28{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo19
+			fakeConnHi28
+		}{x, fakeConnLo19{x}, fakeConnHi28{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo20
+			fakeConnHi28
+		}{x, fakeConnLo20{x}, fakeConnHi28{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo21
+			fakeConnHi28
+		}{x, fakeConnLo21{x}, fakeConnHi28{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo22
+			fakeConnHi28
+		}{x, fakeConnLo22{x}, fakeConnHi28{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo23
+			fakeConnHi28
+		}{x, fakeConnLo23{x}, fakeConnHi28{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo24
+			fakeConnHi28
+		}{x, fakeConnLo24{x}, fakeConnHi28{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo25
+			fakeConnHi28
+		}{x, fakeConnLo25{x}, fakeConnHi28{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo26
+			fakeConnHi28
+		}{x, fakeConnLo26{x}, fakeConnHi28{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo27
+			fakeConnHi28
+		}{x, fakeConnLo27{x}, fakeConnHi28{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo28
+			fakeConnHi28
+		}{x, fakeConnLo28{x}, fakeConnHi28{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo29
+			fakeConnHi28
+		}{x, fakeConnLo29{x}, fakeConnHi28{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo30
+			fakeConnHi28
+		}{x, fakeConnLo30{x}, fakeConnHi28{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo31
+			fakeConnHi28
+		}{x, fakeConnLo31{x}, fakeConnHi28{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo0
+			fakeConnHi29
+		}{x, fakeConnLo0{x}, fakeConnHi29{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo1
+			fakeConnHi29
+		}{x, fakeConnLo1{x}, fakeConnHi29{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo2
+			fakeConnHi29
+		}{x, fakeConnLo2{x}, fakeConnHi29{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo3
+			fakeConnHi29
+		}{x, fakeConnLo3{x}, fakeConnHi29{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo4
+			fakeConnHi29
+		}{x, fakeConnLo4{x}, fakeConnHi29{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo5
+			fakeConnHi29
+		}{x, fakeConnLo5{x}, fakeConnHi29{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo6
+			fakeConnHi29
+		}{x, fakeConnLo6{x}, fakeConnHi29{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo7
+			fakeConnHi29
+		}{x, fakeConnLo7{x}, fakeConnHi29{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo8
+			fakeConnHi29
+		}{x, fakeConnLo8{x}, fakeConnHi29{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo9
+			fakeConnHi29
+		}{x, fakeConnLo9{x}, fakeConnHi29{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo10
+			fakeConnHi29
+		}{x, fakeConnLo10{x}, fakeConnHi29{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo11
+			fakeConnHi29
+		}{x, fakeConnLo11{x}, fakeConnHi29{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo12
+			fakeConnHi29
+		}{x, fakeConnLo12{x}, fakeConnHi29{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo13
+			fakeConnHi29
+		}{x, fakeConnLo13{x}, fakeConnHi29{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo14
+			fakeConnHi29
+		}{x, fakeConnLo14{x}, fakeConnHi29{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo15
+			fakeConnHi29
+		}{x, fakeConnLo15{x}, fakeConnHi29{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo16
+			fakeConnHi29
+		}{x, fakeConnLo16{x}, fakeConnHi29{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo17
+			fakeConnHi29
+		}{x, fakeConnLo17{x}, fakeConnHi29{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo18
+			fakeConnHi29
+		}{x, fakeConnLo18{x}, fakeConnHi29{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo19
+			fakeConnHi29
+		}{x, fakeConnLo19{x}, fakeConnHi29{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo20
+			fakeConnHi29
+		}{x, fakeConnLo20{x}, fakeConnHi29{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo21
+			fakeConnHi29
+		}{x, fakeConnLo21{x}, fakeConnHi29{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo22
+			fakeConnHi29
+		}{x, fakeConnLo22{x}, fakeConnHi29{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo23
+			fakeConnHi29
+		}{x, fakeConnLo23{x}, fakeConnHi29{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo24
+			fakeConnHi29
+		}{x, fakeConnLo24{x}, fakeConnHi29{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo25
+			fakeConnHi29
+		}{x, fakeConnLo25{x}, fakeConnHi29{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo26
+			fakeConnHi29
+		}{x, fakeConnLo26{x}, fakeConnHi29{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo27
+			fakeConnHi29
+		}{x, fakeConnLo27{x}, fakeConnHi29{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo28
+			fakeConnHi29
+		}{x, fakeConnLo28{x}, fakeConnHi29{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo29
+			fakeConnHi29
+		}{x, fakeConnLo29{x}, fakeConnHi29{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo30
+			fakeConnHi29
+		}{x, fakeConnLo30{x}, fakeConnHi29{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo31
+			fakeConnHi29
+		}{x, fakeConnLo31{x}, fakeConnHi29{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo0
+			fakeConnHi30
+		}{x, fakeConnLo0{x}, fakeConnHi30{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo1
+			fakeConnHi30
+		}{x, fakeConnLo1{x}, fakeConnHi30{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo2
+			fakeConnHi30
+		}{x, fakeConnLo2{x}, fakeConnHi30{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo3
+			fakeConnHi30
+		}{x, fakeConnLo3{x}, fakeConnHi30{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo4
+			fakeConnHi30
+		}{x, fakeConnLo4{x}, fakeConnHi30{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo5
+			fakeConnHi30
+		}{x, fakeConnLo5{x}, fakeConnHi30{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo6
+			fakeConnHi30
+		}{x, fakeConnLo6{x}, fakeConnHi30{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo7
+			fakeConnHi30
+		}{x, fakeConnLo7{x}, fakeConnHi30{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo8
+			fakeConnHi30
+		}{x, fakeConnLo8{x}, fakeConnHi30{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo9
+			fakeConnHi30
+		}{x, fakeConnLo9{x}, fakeConnHi30{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo10
+			fakeConnHi30
+		}{x, fakeConnLo10{x}, fakeConnHi30{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo11
+			fakeConnHi30
+		}{x, fakeConnLo11{x}, fakeConnHi30{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo12
+			fakeConnHi30
+		}{x, fakeConnLo12{x}, fakeConnHi30{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo13
+			fakeConnHi30
+		}{x, fakeConnLo13{x}, fakeConnHi30{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo14
+			fakeConnHi30
+		}{x, fakeConnLo14{x}, fakeConnHi30{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo15
+			fakeConnHi30
+		}{x, fakeConnLo15{x}, fakeConnHi30{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo16
+			fakeConnHi30
+		}{x, fakeConnLo16{x}, fakeConnHi30{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo17
+			fakeConnHi30
+		}{x, fakeConnLo17{x}, fakeConnHi30{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo18
+			fakeConnHi30
+		}{x, fakeConnLo18{x}, fakeConnHi30{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo19
+			fakeConnHi30
+		}{x, fakeConnLo19{x}, fakeConnHi30{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo20
+			fakeConnHi30
+		}{x, fakeConnLo20{x}, fakeConnHi30{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo21
+			fakeConnHi30
+		}{x, fakeConnLo21{x}, fakeConnHi30{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo22
+			fakeConnHi30
+		}{x, fakeConnLo22{x}, fakeConnHi30{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo23
+			fakeConnHi30
+		}{x, fakeConnLo23{x}, fakeConnHi30{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo24
+			fakeConnHi30
+		}{x, fakeConnLo24{x}, fakeConnHi30{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo25
+			fakeConnHi30
+		}{x, fakeConnLo25{x}, fakeConnHi30{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo26
+			fakeConnHi30
+		}{x, fakeConnLo26{x}, fakeConnHi30{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo27
+			fakeConnHi30
+		}{x, fakeConnLo27{x}, fakeConnHi30{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo28
+			fakeConnHi30
+		}{x, fakeConnLo28{x}, fakeConnHi30{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo29
+			fakeConnHi30
+		}{x, fakeConnLo29{x}, fakeConnHi30{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo30
+			fakeConnHi30
+		}{x, fakeConnLo30{x}, fakeConnHi30{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo31
+			fakeConnHi30
+		}{x, fakeConnLo31{x}, fakeConnHi30{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo0
+			fakeConnHi31
+		}{x, fakeConnLo0{x}, fakeConnHi31{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo1
+			fakeConnHi31
+		}{x, fakeConnLo1{x}, fakeConnHi31{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo2
+			fakeConnHi31
+		}{x, fakeConnLo2{x}, fakeConnHi31{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo3
+			fakeConnHi31
+		}{x, fakeConnLo3{x}, fakeConnHi31{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo4
+			fakeConnHi31
+		}{x, fakeConnLo4{x}, fakeConnHi31{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo5
+			fakeConnHi31
+		}{x, fakeConnLo5{x}, fakeConnHi31{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo6
+			fakeConnHi31
+		}{x, fakeConnLo6{x}, fakeConnHi31{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo7
+			fakeConnHi31
+		}{x, fakeConnLo7{x}, fakeConnHi31{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo8
+			fakeConnHi31
+		}{x, fakeConnLo8{x}, fakeConnHi31{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo9
+			fakeConnHi31
+		}{x, fakeConnLo9{x}, fakeConnHi31{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo10
+			fakeConnHi31
+		}{x, fakeConnLo10{x}, fakeConnHi31{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo11
+			fakeConnHi31
+		}{x, fakeConnLo11{x}, fakeConnHi31{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo12
+			fakeConnHi31
+		}{x, fakeConnLo12{x}, fakeConnHi31{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo13
+			fakeConnHi31
+		}{x, fakeConnLo13{x}, fakeConnHi31{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo14
+			fakeConnHi31
+		}{x, fakeConnLo14{x}, fakeConnHi31{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo15
+			fakeConnHi31
+		}{x, fakeConnLo15{x}, fakeConnHi31{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo16
+			fakeConnHi31
+		}{x, fakeConnLo16{x}, fakeConnHi31{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo17
+			fakeConnHi31
+		}{x, fakeConnLo17{x}, fakeConnHi31{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo18
+			fakeConnHi31
+		}{x, fakeConnLo18{x}, fakeConnHi31{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo19
+			fakeConnHi31
+		}{x, fakeConnLo19{x}, fakeConnHi31{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo20
+			fakeConnHi31
+		}{x, fakeConnLo20{x}, fakeConnHi31{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo21
+			fakeConnHi31
+		}{x, fakeConnLo21{x}, fakeConnHi31{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo22
+			fakeConnHi31
+		}{x, fakeConnLo22{x}, fakeConnHi31{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo23
+			fakeConnHi31
+		}{x, fakeConnLo23{x}, fakeConnHi31{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo24
+			fakeConnHi31
+		}{x, fakeConnLo24{x}, fakeConnHi31{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo25
+			fakeConnHi31
+		}{x, fakeConnLo25{x}, fakeConnHi31{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo26
+			fakeConnHi31
+		}{x, fakeConnLo26{x}, fakeConnHi31{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo27
+			fakeConnHi31
+		}{x, fakeConnLo27{x}, fakeConnHi31{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo28
+			fakeConnHi31
+		}{x, fakeConnLo28{x}, fakeConnHi31{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo29
+			fakeConnHi31
+		}{x, fakeConnLo29{x}, fakeConnHi31{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo30
+			fakeConnHi31
+		}{x, fakeConnLo30{x}, fakeConnHi31{x}}
+	},
+	func(x *fakeConn) driver.Conn {
+		return &struct {
+			*fakeConn
+			fakeConnLo31
+			fakeConnHi31
+		}{x, fakeConnLo31{x}, fakeConnHi31{x}}
+	},
 }
 
-// stmtCaps lists the optional interfaces of a driver.Stmt by capability bit.
-var stmtCaps = []struct {
-	bit  int
-	name string
-	has  func(any) bool
-}{
-	{capStmtExecContext, "driver.StmtExecContext", func(v any) bool { _, ok := v.(driver.StmtExecContext); return ok }},
-	{capStmtQueryContext, "driver.StmtQueryContext", func(v any) bool { _, ok := v.(driver.StmtQueryContext); return ok }},
-	{capStmtNamedValueChecker, "driver.NamedValueChecker", func(v any) bool { _, ok := v.(driver.NamedValueChecker); return ok }},
-	{capColumnConverter, "driver.ColumnConverter", func(v any) bool { _, ok := v.(driver.ColumnConverter); return ok }},
+// Optional interfaces of a fake driver.Stmt, one bit each: the index of fakeStmtCombos.
+const (
+	hasStmtExecContext       = 1 << 0 // driver.StmtExecContext
+	hasStmtQueryContext      = 1 << 1 // driver.StmtQueryContext
+	hasStmtNamedValueChecker = 1 << 2 // driver.NamedValueChecker
+	hasColumnConverter       = 1 << 3 // driver.ColumnConverter
+)
+
+// stmtIfaces lists the optional interfaces of a driver.Stmt by fake bit.
+var stmtIfaces = []ifaceInfo{
+	{hasStmtExecContext, "driver.StmtExecContext", true, func(v any) bool { _, ok := v.(driver.StmtExecContext); return ok }},
+	{hasStmtQueryContext, "driver.StmtQueryContext", true, func(v any) bool { _, ok := v.(driver.StmtQueryContext); return ok }},
+	{hasStmtNamedValueChecker, "driver.NamedValueChecker", true, func(v any) bool { _, ok := v.(driver.NamedValueChecker); return ok }},
+	{hasColumnConverter, "driver.ColumnConverter", false, func(v any) bool { _, ok := v.(driver.ColumnConverter); return ok }},
 }
 
-type fakeStmt1 struct{ *fakeStmt }
+type fakeStmtLo0 struct{ *fakeStmt }
 
-func (x *fakeStmt1) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+type fakeStmtLo1 struct{ *fakeStmt }
+
+func (x *fakeStmtLo1) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
 	return (*fakeStmtStmtExecContext)(x.fakeStmt).ExecContext(ctx, args)
 }
 
-type fakeStmt2 struct{ *fakeStmt }
+type fakeStmtLo2 struct{ *fakeStmt }
 
-func (x *fakeStmt2) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+func (x *fakeStmtLo2) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
 	return (*fakeStmtStmtQueryContext)(x.fakeStmt).QueryContext(ctx, args)
 }
 
-type fakeStmt3 struct{ *fakeStmt }
+type fakeStmtLo3 struct{ *fakeStmt }
 
-func (x *fakeStmt3) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+func (x *fakeStmtLo3) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
 	return (*fakeStmtStmtExecContext)(x.fakeStmt).ExecContext(ctx, args)
 }
-func (x *fakeStmt3) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+func (x *fakeStmtLo3) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
 	return (*fakeStmtStmtQueryContext)(x.fakeStmt).QueryContext(ctx, args)
 }
 
-type fakeStmt4 struct{ *fakeStmt }
+type fakeStmtHi0 struct{ *fakeStmt }
 
-func (x *fakeStmt4) CheckNamedValue(nv *driver.NamedValue) error {
+type fakeStmtHi1 struct{ *fakeStmt }
+
+func (x *fakeStmtHi1) CheckNamedValue(nv *driver.NamedValue) error {
 	return (*fakeStmtNamedValueChecker)(x.fakeStmt).CheckNamedValue(nv)
 }
 
-type fakeStmt5 struct{ *fakeStmt }
+type fakeStmtHi2 struct{ *fakeStmt }
 
-func (x *fakeStmt5) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeStmtStmtExecContext)(x.fakeStmt).ExecContext(ctx, args)
-}
-func (x *fakeStmt5) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeStmtNamedValueChecker)(x.fakeStmt).CheckNamedValue(nv)
-}
-
-type fakeStmt6 struct{ *fakeStmt }
-
-func (x *fakeStmt6) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeStmtStmtQueryContext)(x.fakeStmt).QueryContext(ctx, args)
-}
-func (x *fakeStmt6) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeStmtNamedValueChecker)(x.fakeStmt).CheckNamedValue(nv)
-}
-
-type fakeStmt7 struct{ *fakeStmt }
-
-func (x *fakeStmt7) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeStmtStmtExecContext)(x.fakeStmt).ExecContext(ctx, args)
-}
-func (x *fakeStmt7) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeStmtStmtQueryContext)(x.fakeStmt).QueryContext(ctx, args)
-}
-func (x *fakeStmt7) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeStmtNamedValueChecker)(x.fakeStmt).CheckNamedValue(nv)
-}
-
-type fakeStmt8 struct{ *fakeStmt }
-
-func (x *fakeStmt8) ColumnConverter(idx int) driver.ValueConverter {
+func (x *fakeStmtHi2) ColumnConverter(idx int) driver.ValueConverter {
 	return (*fakeStmtColumnConverter)(x.fakeStmt).ColumnConverter(idx)
 }
 
-type fakeStmt9 struct{ *fakeStmt }
+type fakeStmtHi3 struct{ *fakeStmt }
 
-func (x *fakeStmt9) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeStmtStmtExecContext)(x.fakeStmt).ExecContext(ctx, args)
-}
-func (x *fakeStmt9) ColumnConverter(idx int) driver.ValueConverter {
-	return (*fakeStmtColumnConverter)(x.fakeStmt).ColumnConverter(idx)
-}
-
-type fakeStmt10 struct{ *fakeStmt }
-
-func (x *fakeStmt10) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeStmtStmtQueryContext)(x.fakeStmt).QueryContext(ctx, args)
-}
-func (x *fakeStmt10) ColumnConverter(idx int) driver.ValueConverter {
-	return (*fakeStmtColumnConverter)(x.fakeStmt).ColumnConverter(idx)
-}
-
-type fakeStmt11 struct{ *fakeStmt }
-
-func (x *fakeStmt11) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeStmtStmtExecContext)(x.fakeStmt).ExecContext(ctx, args)
-}
-func (x *fakeStmt11) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeStmtStmtQueryContext)(x.fakeStmt).QueryContext(ctx, args)
-}
-func (x *fakeStmt11) ColumnConverter(idx int) driver.ValueConverter {
-	return (*fakeStmtColumnConverter)(x.fakeStmt).ColumnConverter(idx)
-}
-
-type fakeStmt12 struct{ *fakeStmt }
-
-func (x *fakeStmt12) CheckNamedValue(nv *driver.NamedValue) error {
+func (x *fakeStmtHi3) CheckNamedValue(nv *driver.NamedValue) error {
 	return (*fakeStmtNamedValueChecker)(x.fakeStmt).CheckNamedValue(nv)
 }
-func (x *fakeStmt12) ColumnConverter(idx int) driver.ValueConverter {
-	return (*fakeStmtColumnConverter)(x.fakeStmt).ColumnConverter(idx)
-}
-
-type fakeStmt13 struct{ *fakeStmt }
-
-func (x *fakeStmt13) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeStmtStmtExecContext)(x.fakeStmt).ExecContext(ctx, args)
-}
-func (x *fakeStmt13) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeStmtNamedValueChecker)(x.fakeStmt).CheckNamedValue(nv)
-}
-func (x *fakeStmt13) ColumnConverter(idx int) driver.ValueConverter {
-	return (*fakeStmtColumnConverter)(x.fakeStmt).ColumnConverter(idx)
-}
-
-type fakeStmt14 struct{ *fakeStmt }
-
-func (x *fakeStmt14) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeStmtStmtQueryContext)(x.fakeStmt).QueryContext(ctx, args)
-}
-func (x *fakeStmt14) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeStmtNamedValueChecker)(x.fakeStmt).CheckNamedValue(nv)
-}
-func (x *fakeStmt14) ColumnConverter(idx int) driver.ValueConverter {
-	return (*fakeStmtColumnConverter)(x.fakeStmt).ColumnConverter(idx)
-}
-
-type fakeStmt15 struct{ *fakeStmt }
-
-func (x *fakeStmt15) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
-	return (*fakeStmtStmtExecContext)(x.fakeStmt).ExecContext(ctx, args)
-}
-func (x *fakeStmt15) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
-	return (*fakeStmtStmtQueryContext)(x.fakeStmt).QueryContext(ctx, args)
-}
-func (x *fakeStmt15) CheckNamedValue(nv *driver.NamedValue) error {
-	return (*fakeStmtNamedValueChecker)(x.fakeStmt).CheckNamedValue(nv)
-}
-func (x *fakeStmt15) ColumnConverter(idx int) driver.ValueConverter {
+func (x *fakeStmtHi3) ColumnConverter(idx int) driver.ValueConverter {
 	return (*fakeStmtColumnConverter)(x.fakeStmt).ColumnConverter(idx)
 }
 
 // fakeStmtCombos[mask] returns x as a driver.Stmt that has exactly the optional interfaces in mask.
 var fakeStmtCombos = [16]func(x *fakeStmt) driver.Stmt{
-	func(x *fakeStmt) driver.Stmt { return x },
-	func(x *fakeStmt) driver.Stmt { return &fakeStmt1{x} },
-	func(x *fakeStmt) driver.Stmt { return &fakeStmt2{x} },
-	func(x *fakeStmt) driver.Stmt { return &fakeStmt3{x} },
-	func(x *fakeStmt) driver.Stmt { return &fakeStmt4{x} },
-	func(x *fakeStmt) driver.Stmt { return &fakeStmt5{x} },
-	func(x *fakeStmt) driver.Stmt { return &fakeStmt6{x} },
-	func(x *fakeStmt) driver.Stmt { return &fakeStmt7{x} },
-	func(x *fakeStmt) driver.Stmt { return &fakeStmt8{x} },
-	func(x *fakeStmt) driver.Stmt { return &fakeStmt9{x} },
-	func(x *fakeStmt) driver.Stmt { return &fakeStmt10{x} },
-	func(x *fakeStmt) driver.Stmt { return &fakeStmt11{x} },
-	func(x *fakeStmt) driver.Stmt { return &fakeStmt12{x} },
-	func(x *fakeStmt) driver.Stmt { return &fakeStmt13{x} },
-	func(x *fakeStmt) driver.Stmt { return &fakeStmt14{x} },
-	func(x *fakeStmt) driver.Stmt { return &fakeStmt15{x} },
-}
-
-// rowsCaps lists the optional interfaces of a driver.Rows by capability bit.
-var rowsCaps = []struct {
-	bit  int
-	name string
-	has  func(any) bool
-}{
-	{capRowsNextResultSet, "driver.RowsNextResultSet", func(v any) bool { _, ok := v.(driver.RowsNextResultSet); return ok }},
-	{capRowsColumnTypeScanType, "driver.RowsColumnTypeScanType", func(v any) bool { _, ok := v.(driver.RowsColumnTypeScanType); return ok }},
-	{capRowsColumnTypeDatabaseTypeName, "driver.RowsColumnTypeDatabaseTypeName", func(v any) bool { _, ok := v.(driver.RowsColumnTypeDatabaseTypeName); return ok }},
-	{capRowsColumnTypeLength, "driver.RowsColumnTypeLength", func(v any) bool { _, ok := v.(driver.RowsColumnTypeLength); return ok }},
-	{capRowsColumnTypeNullable, "driver.RowsColumnTypeNullable", func(v any) bool { _, ok := v.(driver.RowsColumnTypeNullable); return ok }},
-	{capRowsColumnTypePrecisionScale, "driver.RowsColumnTypePrecisionScale", func(v any) bool { _, ok := v.(driver.RowsColumnTypePrecisionScale); return ok }},
-}
-
-type fakeRows1 struct{ *fakeRows }
-
-func (x *fakeRows1) HasNextResultSet() bool {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).HasNextResultSet()
-}
-func (x *fakeRows1) NextResultSet() error {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).NextResultSet()
-}
-
-type fakeRows2 struct{ *fakeRows }
-
-func (x *fakeRows2) ColumnTypeScanType(index int) reflect.Type {
-	return (*fakeRowsRowsColumnTypeScanType)(x.fakeRows).ColumnTypeScanType(index)
-}
-
-type fakeRows3 struct{ *fakeRows }
-
-func (x *fakeRows3) HasNextResultSet() bool {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).HasNextResultSet()
-}
-func (x *fakeRows3) NextResultSet() error {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).NextResultSet()
-}
-func (x *fakeRows3) ColumnTypeScanType(index int) reflect.Type {
-	return (*fakeRowsRowsColumnTypeScanType)(x.fakeRows).ColumnTypeScanType(index)
-}
-
-type fakeRows4 struct{ *fakeRows }
-
-func (x *fakeRows4) ColumnTypeDatabaseTypeName(index int) string {
-	return (*fakeRowsRowsColumnTypeDatabaseTypeName)(x.fakeRows).ColumnTypeDatabaseTypeName(index)
-}
-
-type fakeRows5 struct{ *fakeRows }
-
-func (x *fakeRows5) HasNextResultSet() bool {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).HasNextResultSet()
-}
-func (x *fakeRows5) NextResultSet() error {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).NextResultSet()
-}
-func (x *fakeRows5) ColumnTypeDatabaseTypeName(index int) string {
-	return (*fakeRowsRowsColumnTypeDatabaseTypeName)(x.fakeRows).ColumnTypeDatabaseTypeName(index)
-}
-
-type fakeRows6 struct{ *fakeRows }
-
-func (x *fakeRows6) ColumnTypeScanType(index int) reflect.Type {
-	return (*fakeRowsRowsColumnTypeScanType)(x.fakeRows).ColumnTypeScanType(index)
-}
-func (x *fakeRows6) ColumnTypeDatabaseTypeName(index int) string {
-	return (*fakeRowsRowsColumnTypeDatabaseTypeName)(x.fakeRows).ColumnTypeDatabaseTypeName(index)
-}
-
-type fakeRows7 struct{ *fakeRows }
-
-func (x *fakeRows7) HasNextResultSet() bool {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).HasNextResultSet()
-}
-func (x *fakeRows7) NextResultSet() error {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).NextResultSet()
-}
-func (x *fakeRows7) ColumnTypeScanType(index int) reflect.Type {
-	return (*fakeRowsRowsColumnTypeScanType)(x.fakeRows).ColumnTypeScanType(index)
-}
-func (x *fakeRows7) ColumnTypeDatabaseTypeName(index int) string {
-	return (*fakeRowsRowsColumnTypeDatabaseTypeName)(x.fakeRows).ColumnTypeDatabaseTypeName(index)
-}
-
-type fakeRows8 struct{ *fakeRows }
-
-func (x *fakeRows8) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*fakeRowsRowsColumnTypeLength)(x.fakeRows).ColumnTypeLength(index)
-}
-
-type fakeRows9 struct{ *fakeRows }
-
-func (x *fakeRows9) HasNextResultSet() bool {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).HasNextResultSet()
-}
-func (x *fakeRows9) NextResultSet() error {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).NextResultSet()
-}
-func (x *fakeRows9) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*fakeRowsRowsColumnTypeLength)(x.fakeRows).ColumnTypeLength(index)
-}
-
-type fakeRows10 struct{ *fakeRows }
-
-func (x *fakeRows10) ColumnTypeScanType(index int) reflect.Type {
-	return (*fakeRowsRowsColumnTypeScanType)(x.fakeRows).ColumnTypeScanType(index)
-}
-func (x *fakeRows10) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*fakeRowsRowsColumnTypeLength)(x.fakeRows).ColumnTypeLength(index)
-}
-
-type fakeRows11 struct{ *fakeRows }
-
-func (x *fakeRows11) HasNextResultSet() bool {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).HasNextResultSet()
-}
-func (x *fakeRows11) NextResultSet() error {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).NextResultSet()
-}
-func (x *fakeRows11) ColumnTypeScanType(index int) reflect.Type {
-	return (*fakeRowsRowsColumnTypeScanType)(x.fakeRows).ColumnTypeScanType(index)
-}
-func (x *fakeRows11) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*fakeRowsRowsColumnTypeLength)(x.fakeRows).ColumnTypeLength(index)
-}
-
-type fakeRows12 struct{ *fakeRows }
-
-func (x *fakeRows12) ColumnTypeDatabaseTypeName(index int) string {
-	return (*fakeRowsRowsColumnTypeDatabaseTypeName)(x.fakeRows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *fakeRows12) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*fakeRowsRowsColumnTypeLength)(x.fakeRows).ColumnTypeLength(index)
-}
-
-type fakeRows13 struct{ *fakeRows }
-
-func (x *fakeRows13) HasNextResultSet() bool {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).HasNextResultSet()
-}
-func (x *fakeRows13) NextResultSet() error {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).NextResultSet()
-}
-func (x *fakeRows13) ColumnTypeDatabaseTypeName(index int) string {
-	return (*fakeRowsRowsColumnTypeDatabaseTypeName)(x.fakeRows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *fakeRows13) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*fakeRowsRowsColumnTypeLength)(x.fakeRows).ColumnTypeLength(index)
-}
-
-type fakeRows14 struct{ *fakeRows }
-
-func (x *fakeRows14) ColumnTypeScanType(index int) reflect.Type {
-	return (*fakeRowsRowsColumnTypeScanType)(x.fakeRows).ColumnTypeScanType(index)
-}
-func (x *fakeRows14) ColumnTypeDatabaseTypeName(index int) string {
-	return (*fakeRowsRowsColumnTypeDatabaseTypeName)(x.fakeRows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *fakeRows14) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*fakeRowsRowsColumnTypeLength)(x.fakeRows).ColumnTypeLength(index)
-}
-
-type fakeRows15 struct{ *fakeRows }
-
-func (x *fakeRows15) HasNextResultSet() bool {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).HasNextResultSet()
-}
-func (x *fakeRows15) NextResultSet() error {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).NextResultSet()
-}
-func (x *fakeRows15) ColumnTypeScanType(index int) reflect.Type {
-	return (*fakeRowsRowsColumnTypeScanType)(x.fakeRows).ColumnTypeScanType(index)
-}
-func (x *fakeRows15) ColumnTypeDatabaseTypeName(index int) string {
-	return (*fakeRowsRowsColumnTypeDatabaseTypeName)(x.fakeRows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *fakeRows15) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*fakeRowsRowsColumnTypeLength)(x.fakeRows).ColumnTypeLength(index)
-}
-
-type fakeRows16 struct{ *fakeRows }
-
-func (x *fakeRows16) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*fakeRowsRowsColumnTypeNullable)(x.fakeRows).ColumnTypeNullable(index)
-}
-
-type fakeRows17 struct{ *fakeRows }
-
-func (x *fakeRows17) HasNextResultSet() bool {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).HasNextResultSet()
-}
-func (x *fakeRows17) NextResultSet() error {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).NextResultSet()
-}
-func (x *fakeRows17) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*fakeRowsRowsColumnTypeNullable)(x.fakeRows).ColumnTypeNullable(index)
-}
-
-type fakeRows18 struct{ *fakeRows }
-
-func (x *fakeRows18) ColumnTypeScanType(index int) reflect.Type {
-	return (*fakeRowsRowsColumnTypeScanType)(x.fakeRows).ColumnTypeScanType(index)
-}
-func (x *fakeRows18) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*fakeRowsRowsColumnTypeNullable)(x.fakeRows).ColumnTypeNullable(index)
-}
-
-type fakeRows19 struct{ *fakeRows }
-
-func (x *fakeRows19) HasNextResultSet() bool {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).HasNextResultSet()
-}
-func (x *fakeRows19) NextResultSet() error {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).NextResultSet()
-}
-func (x *fakeRows19) ColumnTypeScanType(index int) reflect.Type {
-	return (*fakeRowsRowsColumnTypeScanType)(x.fakeRows).ColumnTypeScanType(index)
-}
-func (x *fakeRows19) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*fakeRowsRowsColumnTypeNullable)(x.fakeRows).ColumnTypeNullable(index)
-}
-
-type fakeRows20 struct{ *fakeRows }
-
-func (x *fakeRows20) ColumnTypeDatabaseTypeName(index int) string {
-	return (*fakeRowsRowsColumnTypeDatabaseTypeName)(x.fakeRows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *fakeRows20) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*fakeRowsRowsColumnTypeNullable)(x.fakeRows).ColumnTypeNullable(index)
-}
-
-type fakeRows21 struct{ *fakeRows }
-
-func (x *fakeRows21) HasNextResultSet() bool {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).HasNextResultSet()
-}
-func (x *fakeRows21) NextResultSet() error {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).NextResultSet()
-}
-func (x *fakeRows21) ColumnTypeDatabaseTypeName(index int) string {
-	return (*fakeRowsRowsColumnTypeDatabaseTypeName)(x.fakeRows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *fakeRows21) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*fakeRowsRowsColumnTypeNullable)(x.fakeRows).ColumnTypeNullable(index)
-}
-
-type fakeRows22 struct{ *fakeRows }
-
-func (x *fakeRows22) ColumnTypeScanType(index int) reflect.Type {
-	return (*fakeRowsRowsColumnTypeScanType)(x.fakeRows).ColumnTypeScanType(index)
-}
-func (x *fakeRows22) ColumnTypeDatabaseTypeName(index int) string {
-	return (*fakeRowsRowsColumnTypeDatabaseTypeName)(x.fakeRows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *fakeRows22) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*fakeRowsRowsColumnTypeNullable)(x.fakeRows).ColumnTypeNullable(index)
-}
-
-type fakeRows23 struct{ *fakeRows }
-
-func (x *fakeRows23) HasNextResultSet() bool {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).HasNextResultSet()
-}
-func (x *fakeRows23) NextResultSet() error {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).NextResultSet()
-}
-func (x *fakeRows23) ColumnTypeScanType(index int) reflect.Type {
-	return (*fakeRowsRowsColumnTypeScanType)(x.fakeRows).ColumnTypeScanType(index)
-}
-func (x *fakeRows23) ColumnTypeDatabaseTypeName(index int) string {
-	return (*fakeRowsRowsColumnTypeDatabaseTypeName)(x.fakeRows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *fakeRows23) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*fakeRowsRowsColumnTypeNullable)(x.fakeRows).ColumnTypeNullable(index)
-}
-
-type fakeRows24 struct{ *fakeRows }
-
-func (x *fakeRows24) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*fakeRowsRowsColumnTypeLength)(x.fakeRows).ColumnTypeLength(index)
-}
-func (x *fakeRows24) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*fakeRowsRowsColumnTypeNullable)(x.fakeRows).ColumnTypeNullable(index)
-}
-
-type fakeRows25 struct{ *fakeRows }
-
-func (x *fakeRows25) HasNextResultSet() bool {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).HasNextResultSet()
-}
-func (x *fakeRows25) NextResultSet() error {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).NextResultSet()
-}
-func (x *fakeRows25) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*fakeRowsRowsColumnTypeLength)(x.fakeRows).ColumnTypeLength(index)
-}
-func (x *fakeRows25) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*fakeRowsRowsColumnTypeNullable)(x.fakeRows).ColumnTypeNullable(index)
-}
-
-type fakeRows26 struct{ *fakeRows }
-
-func (x *fakeRows26) ColumnTypeScanType(index int) reflect.Type {
-	return (*fakeRowsRowsColumnTypeScanType)(x.fakeRows).ColumnTypeScanType(index)
-}
-func (x *fakeRows26) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*fakeRowsRowsColumnTypeLength)(x.fakeRows).ColumnTypeLength(index)
-}
-func (x *fakeRows26) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*fakeRowsRowsColumnTypeNullable)(x.fakeRows).ColumnTypeNullable(index)
-}
-
-type fakeRows27 struct{ *fakeRows }
-
-func (x *fakeRows27) HasNextResultSet() bool {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).HasNextResultSet()
-}
-func (x *fakeRows27) NextResultSet() error {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).NextResultSet()
-}
-func (x *fakeRows27) ColumnTypeScanType(index int) reflect.Type {
-	return (*fakeRowsRowsColumnTypeScanType)(x.fakeRows).ColumnTypeScanType(index)
-}
-func (x *fakeRows27) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*fakeRowsRowsColumnTypeLength)(x.fakeRows).ColumnTypeLength(index)
-}
-func (x *fakeRows27) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*fakeRowsRowsColumnTypeNullable)(x.fakeRows).ColumnTypeNullable(index)
-}
-
-type fakeRows28 struct{ *fakeRows }
-
-func (x *fakeRows28) ColumnTypeDatabaseTypeName(index int) string {
-	return (*fakeRowsRowsColumnTypeDatabaseTypeName)(x.fakeRows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *fakeRows28) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*fakeRowsRowsColumnTypeLength)(x.fakeRows).ColumnTypeLength(index)
-}
-func (x *fakeRows28) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*fakeRowsRowsColumnTypeNullable)(x.fakeRows).ColumnTypeNullable(index)
-}
-
-type fakeRows29 struct{ *fakeRows }
-
-func (x *fakeRows29) HasNextResultSet() bool {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).HasNextResultSet()
-}
-func (x *fakeRows29) NextResultSet() error {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).NextResultSet()
-}
-func (x *fakeRows29) ColumnTypeDatabaseTypeName(index int) string {
-	return (*fakeRowsRowsColumnTypeDatabaseTypeName)(x.fakeRows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *fakeRows29) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*fakeRowsRowsColumnTypeLength)(x.fakeRows).ColumnTypeLength(index)
-}
-func (x *fakeRows29) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*fakeRowsRowsColumnTypeNullable)(x.fakeRows).ColumnTypeNullable(index)
-}
-
-type fakeRows30 struct{ *fakeRows }
-
-func (x *fakeRows30) ColumnTypeScanType(index int) reflect.Type {
-	return (*fakeRowsRowsColumnTypeScanType)(x.fakeRows).ColumnTypeScanType(index)
-}
-func (x *fakeRows30) ColumnTypeDatabaseTypeName(index int) string {
-	return (*fakeRowsRowsColumnTypeDatabaseTypeName)(x.fakeRows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *fakeRows30) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*fakeRowsRowsColumnTypeLength)(x.fakeRows).ColumnTypeLength(index)
-}
-func (x *fakeRows30) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*fakeRowsRowsColumnTypeNullable)(x.fakeRows).ColumnTypeNullable(index)
-}
-
-type fakeRows31 struct{ *fakeRows }
-
-func (x *fakeRows31) HasNextResultSet() bool {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).HasNextResultSet()
-}
-func (x *fakeRows31) NextResultSet() error {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).NextResultSet()
-}
-func (x *fakeRows31) ColumnTypeScanType(index int) reflect.Type {
-	return (*fakeRowsRowsColumnTypeScanType)(x.fakeRows).ColumnTypeScanType(index)
-}
-func (x *fakeRows31) ColumnTypeDatabaseTypeName(index int) string {
-	return (*fakeRowsRowsColumnTypeDatabaseTypeName)(x.fakeRows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *fakeRows31) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*fakeRowsRowsColumnTypeLength)(x.fakeRows).ColumnTypeLength(index)
-}
-func (x *fakeRows31) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*fakeRowsRowsColumnTypeNullable)(x.fakeRows).ColumnTypeNullable(index)
-}
-
-type fakeRows32 struct{ *fakeRows }
-
-func (x *fakeRows32) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*fakeRowsRowsColumnTypePrecisionScale)(x.fakeRows).ColumnTypePrecisionScale(index)
-}
-
-type fakeRows33 struct{ *fakeRows }
-
-func (x *fakeRows33) HasNextResultSet() bool {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).HasNextResultSet()
-}
-func (x *fakeRows33) NextResultSet() error {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).NextResultSet()
-}
-func (x *fakeRows33) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*fakeRowsRowsColumnTypePrecisionScale)(x.fakeRows).ColumnTypePrecisionScale(index)
-}
-
-type fakeRows34 struct{ *fakeRows }
-
-func (x *fakeRows34) ColumnTypeScanType(index int) reflect.Type {
-	return (*fakeRowsRowsColumnTypeScanType)(x.fakeRows).ColumnTypeScanType(index)
-}
-func (x *fakeRows34) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*fakeRowsRowsColumnTypePrecisionScale)(x.fakeRows).ColumnTypePrecisionScale(index)
-}
-
-type fakeRows35 struct{ *fakeRows }
-
-func (x *fakeRows35) HasNextResultSet() bool {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).HasNextResultSet()
-}
-func (x *fakeRows35) NextResultSet() error {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).NextResultSet()
-}
-func (x *fakeRows35) ColumnTypeScanType(index int) reflect.Type {
-	return (*fakeRowsRowsColumnTypeScanType)(x.fakeRows).ColumnTypeScanType(index)
-}
-func (x *fakeRows35) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*fakeRowsRowsColumnTypePrecisionScale)(x.fakeRows).ColumnTypePrecisionScale(index)
-}
-
-type fakeRows36 struct{ *fakeRows }
-
-func (x *fakeRows36) ColumnTypeDatabaseTypeName(index int) string {
-	return (*fakeRowsRowsColumnTypeDatabaseTypeName)(x.fakeRows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *fakeRows36) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*fakeRowsRowsColumnTypePrecisionScale)(x.fakeRows).ColumnTypePrecisionScale(index)
-}
-
-type fakeRows37 struct{ *fakeRows }
-
-func (x *fakeRows37) HasNextResultSet() bool {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).HasNextResultSet()
-}
-func (x *fakeRows37) NextResultSet() error {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).NextResultSet()
-}
-func (x *fakeRows37) ColumnTypeDatabaseTypeName(index int) string {
-	return (*fakeRowsRowsColumnTypeDatabaseTypeName)(x.fakeRows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *fakeRows37) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*fakeRowsRowsColumnTypePrecisionScale)(x.fakeRows).ColumnTypePrecisionScale(index)
-}
-
-type fakeRows38 struct{ *fakeRows }
-
-func (x *fakeRows38) ColumnTypeScanType(index int) reflect.Type {
-	return (*fakeRowsRowsColumnTypeScanType)(x.fakeRows).ColumnTypeScanType(index)
-}
-func (x *fakeRows38) ColumnTypeDatabaseTypeName(index int) string {
-	return (*fakeRowsRowsColumnTypeDatabaseTypeName)(x.fakeRows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *fakeRows38) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*fakeRowsRowsColumnTypePrecisionScale)(x.fakeRows).ColumnTypePrecisionScale(index)
-}
-
-type fakeRows39 struct{ *fakeRows }
-
-func (x *fakeRows39) HasNextResultSet() bool {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).HasNextResultSet()
-}
-func (x *fakeRows39) NextResultSet() error {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).NextResultSet()
-}
-func (x *fakeRows39) ColumnTypeScanType(index int) reflect.Type {
-	return (*fakeRowsRowsColumnTypeScanType)(x.fakeRows).ColumnTypeScanType(index)
-}
-func (x *fakeRows39) ColumnTypeDatabaseTypeName(index int) string {
-	return (*fakeRowsRowsColumnTypeDatabaseTypeName)(x.fakeRows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *fakeRows39) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*fakeRowsRowsColumnTypePrecisionScale)(x.fakeRows).ColumnTypePrecisionScale(index)
-}
-
-type fakeRows40 struct{ *fakeRows }
-
-func (x *fakeRows40) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*fakeRowsRowsColumnTypeLength)(x.fakeRows).ColumnTypeLength(index)
-}
-func (x *fakeRows40) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*fakeRowsRowsColumnTypePrecisionScale)(x.fakeRows).ColumnTypePrecisionScale(index)
-}
-
-type fakeRows41 struct{ *fakeRows }
-
-func (x *fakeRows41) HasNextResultSet() bool {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).HasNextResultSet()
-}
-func (x *fakeRows41) NextResultSet() error {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).NextResultSet()
-}
-func (x *fakeRows41) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*fakeRowsRowsColumnTypeLength)(x.fakeRows).ColumnTypeLength(index)
-}
-func (x *fakeRows41) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*fakeRowsRowsColumnTypePrecisionScale)(x.fakeRows).ColumnTypePrecisionScale(index)
-}
-
-type fakeRows42 struct{ *fakeRows }
-
-func (x *fakeRows42) ColumnTypeScanType(index int) reflect.Type {
-	return (*fakeRowsRowsColumnTypeScanType)(x.fakeRows).ColumnTypeScanType(index)
-}
-func (x *fakeRows42) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*fakeRowsRowsColumnTypeLength)(x.fakeRows).ColumnTypeLength(index)
-}
-func (x *fakeRows42) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*fakeRowsRowsColumnTypePrecisionScale)(x.fakeRows).ColumnTypePrecisionScale(index)
-}
-
-type fakeRows43 struct{ *fakeRows }
-
-func (x *fakeRows43) HasNextResultSet() bool {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).HasNextResultSet()
-}
-func (x *fakeRows43) NextResultSet() error {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).NextResultSet()
-}
-func (x *fakeRows43) ColumnTypeScanType(index int) reflect.Type {
-	return (*fakeRowsRowsColumnTypeScanType)(x.fakeRows).ColumnTypeScanType(index)
-}
-func (x *fakeRows43) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*fakeRowsRowsColumnTypeLength)(x.fakeRows).ColumnTypeLength(index)
-}
-func (x *fakeRows43) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*fakeRowsRowsColumnTypePrecisionScale)(x.fakeRows).ColumnTypePrecisionScale(index)
-}
-
-type fakeRows44 struct{ *fakeRows }
-
-func (x *fakeRows44) ColumnTypeDatabaseTypeName(index int) string {
-	return (*fakeRowsRowsColumnTypeDatabaseTypeName)(x.fakeRows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *fakeRows44) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*fakeRowsRowsColumnTypeLength)(x.fakeRows).ColumnTypeLength(index)
-}
-func (x *fakeRows44) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*fakeRowsRowsColumnTypePrecisionScale)(x.fakeRows).ColumnTypePrecisionScale(index)
-}
-
-type fakeRows45 struct{ *fakeRows }
-
-func (x *fakeRows45) HasNextResultSet() bool {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).HasNextResultSet()
-}
-func (x *fakeRows45) NextResultSet() error {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).NextResultSet()
-}
-func (x *fakeRows45) ColumnTypeDatabaseTypeName(index int) string {
-	return (*fakeRowsRowsColumnTypeDatabaseTypeName)(x.fakeRows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *fakeRows45) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*fakeRowsRowsColumnTypeLength)(x.fakeRows).ColumnTypeLength(index)
-}
-func (x *fakeRows45) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*fakeRowsRowsColumnTypePrecisionScale)(x.fakeRows).ColumnTypePrecisionScale(index)
-}
-
-type fakeRows46 struct{ *fakeRows }
-
-func (x *fakeRows46) ColumnTypeScanType(index int) reflect.Type {
-	return (*fakeRowsRowsColumnTypeScanType)(x.fakeRows).ColumnTypeScanType(index)
-}
-func (x *fakeRows46) ColumnTypeDatabaseTypeName(index int) string {
-	return (*fakeRowsRowsColumnTypeDatabaseTypeName)(x.fakeRows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *fakeRows46) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*fakeRowsRowsColumnTypeLength)(x.fakeRows).ColumnTypeLength(index)
-}
-func (x *fakeRows46) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*fakeRowsRowsColumnTypePrecisionScale)(x.fakeRows).ColumnTypePrecisionScale(index)
-}
-
-type fakeRows47 struct{ *fakeRows }
-
-func (x *fakeRows47) HasNextResultSet() bool {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).HasNextResultSet()
-}
-func (x *fakeRows47) NextResultSet() error {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).NextResultSet()
-}
-func (x *fakeRows47) ColumnTypeScanType(index int) reflect.Type {
-	return (*fakeRowsRowsColumnTypeScanType)(x.fakeRows).ColumnTypeScanType(index)
-}
-func (x *fakeRows47) ColumnTypeDatabaseTypeName(index int) string {
-	return (*fakeRowsRowsColumnTypeDatabaseTypeName)(x.fakeRows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *fakeRows47) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*fakeRowsRowsColumnTypeLength)(x.fakeRows).ColumnTypeLength(index)
-}
-func (x *fakeRows47) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*fakeRowsRowsColumnTypePrecisionScale)(x.fakeRows).ColumnTypePrecisionScale(index)
-}
-
-type fakeRows48 struct{ *fakeRows }
-
-func (x *fakeRows48) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*fakeRowsRowsColumnTypeNullable)(x.fakeRows).ColumnTypeNullable(index)
-}
-func (x *fakeRows48) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*fakeRowsRowsColumnTypePrecisionScale)(x.fakeRows).ColumnTypePrecisionScale(index)
-}
-
-type fakeRows49 struct{ *fakeRows }
-
-func (x *fakeRows49) HasNextResultSet() bool {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).HasNextResultSet()
-}
-func (x *fakeRows49) NextResultSet() error {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).NextResultSet()
-}
-func (x *fakeRows49) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*fakeRowsRowsColumnTypeNullable)(x.fakeRows).ColumnTypeNullable(index)
-}
-func (x *fakeRows49) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*fakeRowsRowsColumnTypePrecisionScale)(x.fakeRows).ColumnTypePrecisionScale(index)
-}
-
-type fakeRows50 struct{ *fakeRows }
-
-func (x *fakeRows50) ColumnTypeScanType(index int) reflect.Type {
-	return (*fakeRowsRowsColumnTypeScanType)(x.fakeRows).ColumnTypeScanType(index)
-}
-func (x *fakeRows50) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*fakeRowsRowsColumnTypeNullable)(x.fakeRows).ColumnTypeNullable(index)
-}
-func (x *fakeRows50) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*fakeRowsRowsColumnTypePrecisionScale)(x.fakeRows).ColumnTypePrecisionScale(index)
-}
-
-type fakeRows51 struct{ *fakeRows }
-
-func (x *fakeRows51) HasNextResultSet() bool {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).HasNextResultSet()
-}
-func (x *fakeRows51) NextResultSet() error {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).NextResultSet()
-}
-func (x *fakeRows51) ColumnTypeScanType(index int) reflect.Type {
-	return (*fakeRowsRowsColumnTypeScanType)(x.fakeRows).ColumnTypeScanType(index)
-}
-func (x *fakeRows51) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*fakeRowsRowsColumnTypeNullable)(x.fakeRows).ColumnTypeNullable(index)
-}
-func (x *fakeRows51) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*fakeRowsRowsColumnTypePrecisionScale)(x.fakeRows).ColumnTypePrecisionScale(index)
-}
-
-type fakeRows52 struct{ *fakeRows }
-
-func (x *fakeRows52) ColumnTypeDatabaseTypeName(index int) string {
-	return (*fakeRowsRowsColumnTypeDatabaseTypeName)(x.fakeRows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *fakeRows52) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*fakeRowsRowsColumnTypeNullable)(x.fakeRows).ColumnTypeNullable(index)
-}
-func (x *fakeRows52) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*fakeRowsRowsColumnTypePrecisionScale)(x.fakeRows).ColumnTypePrecisionScale(index)
-}
-
-type fakeRows53 struct{ *fakeRows }
-
-func (x *fakeRows53) HasNextResultSet() bool {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).HasNextResultSet()
-}
-func (x *fakeRows53) NextResultSet() error {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).NextResultSet()
-}
-func (x *fakeRows53) ColumnTypeDatabaseTypeName(index int) string {
-	return (*fakeRowsRowsColumnTypeDatabaseTypeName)(x.fakeRows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *fakeRows53) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*fakeRowsRowsColumnTypeNullable)(x.fakeRows).ColumnTypeNullable(index)
-}
-func (x *fakeRows53) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*fakeRowsRowsColumnTypePrecisionScale)(x.fakeRows).ColumnTypePrecisionScale(index)
-}
-
-type fakeRows54 struct{ *fakeRows }
-
-func (x *fakeRows54) ColumnTypeScanType(index int) reflect.Type {
-	return (*fakeRowsRowsColumnTypeScanType)(x.fakeRows).ColumnTypeScanType(index)
-}
-func (x *fakeRows54) ColumnTypeDatabaseTypeName(index int) string {
-	return (*fakeRowsRowsColumnTypeDatabaseTypeName)(x.fakeRows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *fakeRows54) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*fakeRowsRowsColumnTypeNullable)(x.fakeRows).ColumnTypeNullable(index)
-}
-func (x *fakeRows54) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*fakeRowsRowsColumnTypePrecisionScale)(x.fakeRows).ColumnTypePrecisionScale(index)
-}
-
-type fakeRows55 struct{ *fakeRows }
-
-func (x *fakeRows55) HasNextResultSet() bool {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).HasNextResultSet()
-}
-func (x *fakeRows55) NextResultSet() error {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).NextResultSet()
-}
-func (x *fakeRows55) ColumnTypeScanType(index int) reflect.Type {
-	return (*fakeRowsRowsColumnTypeScanType)(x.fakeRows).ColumnTypeScanType(index)
-}
-func (x *fakeRows55) ColumnTypeDatabaseTypeName(index int) string {
-	return (*fakeRowsRowsColumnTypeDatabaseTypeName)(x.fakeRows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *fakeRows55) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*fakeRowsRowsColumnTypeNullable)(x.fakeRows).ColumnTypeNullable(index)
-}
-func (x *fakeRows55) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*fakeRowsRowsColumnTypePrecisionScale)(x.fakeRows).ColumnTypePrecisionScale(index)
-}
-
-type fakeRows56 struct{ *fakeRows }
-
-func (x *fakeRows56) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*fakeRowsRowsColumnTypeLength)(x.fakeRows).ColumnTypeLength(index)
-}
-func (x *fakeRows56) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*fakeRowsRowsColumnTypeNullable)(x.fakeRows).ColumnTypeNullable(index)
-}
-func (x *fakeRows56) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*fakeRowsRowsColumnTypePrecisionScale)(x.fakeRows).ColumnTypePrecisionScale(index)
-}
-
-type fakeRows57 struct{ *fakeRows }
-
-func (x *fakeRows57) HasNextResultSet() bool {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).HasNextResultSet()
-}
-func (x *fakeRows57) NextResultSet() error {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).NextResultSet()
-}
-func (x *fakeRows57) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*fakeRowsRowsColumnTypeLength)(x.fakeRows).ColumnTypeLength(index)
-}
-func (x *fakeRows57) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*fakeRowsRowsColumnTypeNullable)(x.fakeRows).ColumnTypeNullable(index)
-}
-func (x *fakeRows57) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*fakeRowsRowsColumnTypePrecisionScale)(x.fakeRows).ColumnTypePrecisionScale(index)
-}
-
-type fakeRows58 struct{ *fakeRows }
-
-func (x *fakeRows58) ColumnTypeScanType(index int) reflect.Type {
-	return (*fakeRowsRowsColumnTypeScanType)(x.fakeRows).ColumnTypeScanType(index)
-}
-func (x *fakeRows58) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*fakeRowsRowsColumnTypeLength)(x.fakeRows).ColumnTypeLength(index)
-}
-func (x *fakeRows58) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*fakeRowsRowsColumnTypeNullable)(x.fakeRows).ColumnTypeNullable(index)
-}
-func (x *fakeRows58) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*fakeRowsRowsColumnTypePrecisionScale)(x.fakeRows).ColumnTypePrecisionScale(index)
-}
-
-type fakeRows59 struct{ *fakeRows }
-
-func (x *fakeRows59) HasNextResultSet() bool {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).HasNextResultSet()
-}
-func (x *fakeRows59) NextResultSet() error {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).NextResultSet()
-}
-func (x *fakeRows59) ColumnTypeScanType(index int) reflect.Type {
-	return (*fakeRowsRowsColumnTypeScanType)(x.fakeRows).ColumnTypeScanType(index)
-}
-func (x *fakeRows59) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*fakeRowsRowsColumnTypeLength)(x.fakeRows).ColumnTypeLength(index)
-}
-func (x *fakeRows59) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*fakeRowsRowsColumnTypeNullable)(x.fakeRows).ColumnTypeNullable(index)
-}
-func (x *fakeRows59) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*fakeRowsRowsColumnTypePrecisionScale)(x.fakeRows).ColumnTypePrecisionScale(index)
-}
-
-type fakeRows60 struct{ *fakeRows }
-
-func (x *fakeRows60) ColumnTypeDatabaseTypeName(index int) string {
-	return (*fakeRowsRowsColumnTypeDatabaseTypeName)(x.fakeRows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *fakeRows60) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*fakeRowsRowsColumnTypeLength)(x.fakeRows).ColumnTypeLength(index)
-}
-func (x *fakeRows60) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*fakeRowsRowsColumnTypeNullable)(x.fakeRows).ColumnTypeNullable(index)
-}
-func (x *fakeRows60) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*fakeRowsRowsColumnTypePrecisionScale)(x.fakeRows).ColumnTypePrecisionScale(index)
-}
-
-type fakeRows61 struct{ *fakeRows }
-
-func (x *fakeRows61) HasNextResultSet() bool {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).HasNextResultSet()
-}
-func (x *fakeRows61) NextResultSet() error {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).NextResultSet()
-}
-func (x *fakeRows61) ColumnTypeDatabaseTypeName(index int) string {
-	return (*fakeRowsRowsColumnTypeDatabaseTypeName)(x.fakeRows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *fakeRows61) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*fakeRowsRowsColumnTypeLength)(x.fakeRows).ColumnTypeLength(index)
-}
-func (x *fakeRows61) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*fakeRowsRowsColumnTypeNullable)(x.fakeRows).ColumnTypeNullable(index)
-}
-func (x *fakeRows61) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*fakeRowsRowsColumnTypePrecisionScale)(x.fakeRows).ColumnTypePrecisionScale(index)
-}
-
-type fakeRows62 struct{ *fakeRows }
-
-func (x *fakeRows62) ColumnTypeScanType(index int) reflect.Type {
-	return (*fakeRowsRowsColumnTypeScanType)(x.fakeRows).ColumnTypeScanType(index)
-}
-func (x *fakeRows62) ColumnTypeDatabaseTypeName(index int) string {
-	return (*fakeRowsRowsColumnTypeDatabaseTypeName)(x.fakeRows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *fakeRows62) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*fakeRowsRowsColumnTypeLength)(x.fakeRows).ColumnTypeLength(index)
-}
-func (x *fakeRows62) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*fakeRowsRowsColumnTypeNullable)(x.fakeRows).ColumnTypeNullable(index)
-}
-func (x *fakeRows62) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*fakeRowsRowsColumnTypePrecisionScale)(x.fakeRows).ColumnTypePrecisionScale(index)
-}
-
-type fakeRows63 struct{ *fakeRows }
-
-func (x *fakeRows63) HasNextResultSet() bool {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).HasNextResultSet()
-}
-func (x *fakeRows63) NextResultSet() error {
-	return (*fakeRowsRowsNextResultSet)(x.fakeRows).NextResultSet()
-}
-func (x *fakeRows63) ColumnTypeScanType(index int) reflect.Type {
-	return (*fakeRowsRowsColumnTypeScanType)(x.fakeRows).ColumnTypeScanType(index)
-}
-func (x *fakeRows63) ColumnTypeDatabaseTypeName(index int) string {
-	return (*fakeRowsRowsColumnTypeDatabaseTypeName)(x.fakeRows).ColumnTypeDatabaseTypeName(index)
-}
-func (x *fakeRows63) ColumnTypeLength(index int) (length int64, ok bool) {
-	return (*fakeRowsRowsColumnTypeLength)(x.fakeRows).ColumnTypeLength(index)
-}
-func (x *fakeRows63) ColumnTypeNullable(index int) (nullable, ok bool) {
-	return (*fakeRowsRowsColumnTypeNullable)(x.fakeRows).ColumnTypeNullable(index)
-}
-func (x *fakeRows63) ColumnTypePrecisionScale(index int) (precision, scale int64, ok bool) {
-	return (*fakeRowsRowsColumnTypePrecisionScale)(x.fakeRows).ColumnTypePrecisionScale(index)
-}
-
-// fakeRowsCombos[mask] returns x as a driver.Rows that has exactly the optional interfaces in mask.
-var fakeRowsCombos = [64]func(x *fakeRows) driver.Rows{
-	func(x *fakeRows) driver.Rows { return x },
-	func(x *fakeRows) driver.Rows { return &fakeRows1{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows2{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows3{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows4{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows5{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows6{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows7{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows8{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows9{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows10{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows11{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows12{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows13{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows14{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows15{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows16{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows17{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows18{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows19{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows20{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows21{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows22{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows23{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows24{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows25{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows26{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows27{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows28{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows29{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows30{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows31{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows32{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows33{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows34{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows35{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows36{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows37{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows38{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows39{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows40{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows41{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows42{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows43{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows44{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows45{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows46{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows47{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows48{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows49{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows50{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows51{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows52{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows53{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows54{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows55{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows56{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows57{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows58{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows59{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows60{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows61{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows62{x} },
-	func(x *fakeRows) driver.Rows { return &fakeRows63{x} },
+	func(x *fakeStmt) driver.Stmt {
+		return &struct {
+			*fakeStmt
+			fakeStmtLo0
+			fakeStmtHi0
+		}{x, fakeStmtLo0{x}, fakeStmtHi0{x}}
+	},
+	func(x *fakeStmt) driver.Stmt {
+		return &struct {
+			*fakeStmt
+			fakeStmtLo1
+			fakeStmtHi0
+		}{x, fakeStmtLo1{x}, fakeStmtHi0{x}}
+	},
+	func(x *fakeStmt) driver.Stmt {
+		return &struct {
+			*fakeStmt
+			fakeStmtLo2
+			fakeStmtHi0
+		}{x, fakeStmtLo2{x}, fakeStmtHi0{x}}
+	},
+	func(x *fakeStmt) driver.Stmt {
+		return &struct {
+			*fakeStmt
+			fakeStmtLo3
+			fakeStmtHi0
+		}{x, fakeStmtLo3{x}, fakeStmtHi0{x}}
+	},
+	func(x *fakeStmt) driver.Stmt {
+		return &struct {
+			*fakeStmt
+			fakeStmtLo0
+			fakeStmtHi1
+		}{x, fakeStmtLo0{x}, fakeStmtHi1{x}}
+	},
+	func(x *fakeStmt) driver.Stmt {
+		return &struct {
+			*fakeStmt
+			fakeStmtLo1
+			fakeStmtHi1
+		}{x, fakeStmtLo1{x}, fakeStmtHi1{x}}
+	},
+	func(x *fakeStmt) driver.Stmt {
+		return &struct {
+			*fakeStmt
+			fakeStmtLo2
+			fakeStmtHi1
+		}{x, fakeStmtLo2{x}, fakeStmtHi1{x}}
+	},
+	func(x *fakeStmt) driver.Stmt {
+		return &struct {
+			*fakeStmt
+			fakeStmtLo3
+			fakeStmtHi1
+		}{x, fakeStmtLo3{x}, fakeStmtHi1{x}}
+	},
+	func(x *fakeStmt) driver.Stmt {
+		return &struct {
+			*fakeStmt
+			fakeStmtLo0
+			fakeStmtHi2
+		}{x, fakeStmtLo0{x}, fakeStmtHi2{x}}
+	},
+	func(x *fakeStmt) driver.Stmt {
+		return &struct {
+			*fakeStmt
+			fakeStmtLo1
+			fakeStmtHi2
+		}{x, fakeStmtLo1{x}, fakeStmtHi2{x}}
+	},
+	func(x *fakeStmt) driver.Stmt {
+		return &struct {
+			*fakeStmt
+			fakeStmtLo2
+			fakeStmtHi2
+		}{x, fakeStmtLo2{x}, fakeStmtHi2{x}}
+	},
+	func(x *fakeStmt) driver.Stmt {
+		return &struct {
+			*fakeStmt
+			fakeStmtLo3
+			fakeStmtHi2
+		}{x, fakeStmtLo3{x}, fakeStmtHi2{x}}
+	},
+	func(x *fakeStmt) driver.Stmt {
+		return &struct {
+			*fakeStmt
+			fakeStmtLo0
+			fakeStmtHi3
+		}{x, fakeStmtLo0{x}, fakeStmtHi3{x}}
+	},
+	func(x *fakeStmt) driver.Stmt {
+		return &struct {
+			*fakeStmt
+			fakeStmtLo1
+			fakeStmtHi3
+		}{x, fakeStmtLo1{x}, fakeStmtHi3{x}}
+	},
+	func(x *fakeStmt) driver.Stmt {
+		return &struct {
+			*fakeStmt
+			fakeStmtLo2
+			fakeStmtHi3
+		}{x, fakeStmtLo2{x}, fakeStmtHi3{x}}
+	},
+	func(x *fakeStmt) driver.Stmt {
+		return &struct {
+			*fakeStmt
+			fakeStmtLo3
+			fakeStmtHi3
+		}{x, fakeStmtLo3{x}, fakeStmtHi3{x}}
+	},
 }

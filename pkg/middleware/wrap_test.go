@@ -4,8 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
-	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -21,7 +21,13 @@ func newTestMiddleware(t testing.TB, opts ...Option) *Middleware {
 	return m
 }
 
-func TestWrappedConnHasExactlyTheDriversInterfaces(t *testing.T) {
+// The wrappers have each exact interface (see wrapgen) exactly when the
+// driver's object has it, and every other optional interface always; a
+// call to an interface the driver has reaches the driver's method. What a
+// wrapper does for an interface the driver lacks is database/sql's own
+// fallback, which the transcript tests compare with the bare driver.
+
+func TestWrappedConnHasTheExactInterfacesOfTheDriversAndTheRestAlways(t *testing.T) {
 	m := newTestMiddleware(t)
 	ctx := context.Background()
 	for mask := range len(fakeConnCombos) {
@@ -29,44 +35,52 @@ func TestWrappedConnHasExactlyTheDriversInterfaces(t *testing.T) {
 		d := &fakeDriver{stmtMask: allStmtCaps, rowsMask: allRowsCaps, log: log}
 		inner := fakeConnCombos[mask](&fakeConn{d: d})
 		w := m.wrapConn(inner)
-		for _, c := range connCaps {
-			want := mask&c.bit != 0
-			if got := c.has(inner); got != want {
-				t.Fatalf("mask %#x: fake has %s = %v, want %v (broken fake)", mask, c.name, got, want)
+		for _, c := range connIfaces {
+			has := mask&c.bit != 0
+			if got := c.has(inner); got != has {
+				t.Fatalf("mask %#x: fake has %s = %v, want %v (broken fake)", mask, c.name, got, has)
 			}
-			if got := c.has(w); got != want {
+			if got, want := c.has(w), has || c.always; got != want {
 				t.Errorf("mask %#x: wrapped conn has %s = %v, want %v", mask, c.name, got, want)
 				continue
 			}
-			if !want {
+			if !has {
 				continue
 			}
 			// The call must reach the driver's own method.
 			var call string
 			switch c.bit {
-			case capPinger:
+			case hasPinger:
 				call = "Ping"
 				_ = w.(driver.Pinger).Ping(ctx)
-			case capExecerContext:
+			case hasExecer:
+				call = "Exec INSERT [1]"
+				_, _ = w.(driver.Execer).Exec("INSERT", []driver.Value{int64(1)}) //nolint:staticcheck // the legacy interface is the point
+			case hasExecerContext:
 				call = "ExecContext INSERT [#1=1]"
 				_, _ = w.(driver.ExecerContext).ExecContext(ctx, "INSERT", []driver.NamedValue{{Ordinal: 1, Value: int64(1)}})
-			case capQueryerContext:
+			case hasQueryer, hasQueryerContext:
 				call = "Rows.Close"
-				r, _ := w.(driver.QueryerContext).QueryContext(ctx, "SELECT", nil)
+				var r driver.Rows
+				if c.bit == hasQueryer {
+					r, _ = w.(driver.Queryer).Query("SELECT", nil) //nolint:staticcheck // the legacy interface is the point
+				} else {
+					r, _ = w.(driver.QueryerContext).QueryContext(ctx, "SELECT", nil)
+				}
 				_ = r.Close()
-			case capConnPrepareContext:
+			case hasConnPrepareContext:
 				call = "PrepareContext UPDATE"
 				_, _ = w.(driver.ConnPrepareContext).PrepareContext(ctx, "UPDATE")
-			case capConnBeginTx:
+			case hasConnBeginTx:
 				call = "BeginTx {Isolation:6 ReadOnly:true}"
 				_, _ = w.(driver.ConnBeginTx).BeginTx(ctx, driver.TxOptions{Isolation: 6, ReadOnly: true})
-			case capSessionResetter:
+			case hasSessionResetter:
 				call = "ResetSession"
 				_ = w.(driver.SessionResetter).ResetSession(ctx)
-			case capValidator:
+			case hasValidator:
 				call = "IsValid"
 				_ = w.(driver.Validator).IsValid()
-			case capConnNamedValueChecker:
+			case hasConnNamedValueChecker:
 				call = "conn.CheckNamedValue 3"
 				_ = w.(driver.NamedValueChecker).CheckNamedValue(&driver.NamedValue{Ordinal: 3})
 			default:
@@ -82,35 +96,35 @@ func TestWrappedConnHasExactlyTheDriversInterfaces(t *testing.T) {
 	}
 }
 
-func TestWrappedStmtHasExactlyTheDriversInterfaces(t *testing.T) {
+func TestWrappedStmtHasTheExactInterfacesOfTheDriversAndTheRestAlways(t *testing.T) {
 	m := newTestMiddleware(t)
 	ctx := context.Background()
 	for mask := range len(fakeStmtCombos) {
 		log := &callLog{}
 		d := &fakeDriver{rowsMask: allRowsCaps, log: log}
 		inner := fakeStmtCombos[mask](&fakeStmt{c: &fakeConn{d: d}, query: "SELECT"})
-		w := m.wrapStmt(inner, "SELECT")
-		for _, c := range stmtCaps {
-			want := mask&c.bit != 0
-			if got := c.has(w); got != want {
+		w := m.wrapStmt(inner, "SELECT", nil)
+		for _, c := range stmtIfaces {
+			has := mask&c.bit != 0
+			if got, want := c.has(w), has || c.always; got != want {
 				t.Errorf("mask %#x: wrapped stmt has %s = %v, want %v", mask, c.name, got, want)
 				continue
 			}
-			if !want {
+			if !has {
 				continue
 			}
 			var call string
 			switch c.bit {
-			case capStmtExecContext:
+			case hasStmtExecContext:
 				call = "Stmt.ExecContext []"
 				_, _ = w.(driver.StmtExecContext).ExecContext(ctx, nil)
-			case capStmtQueryContext:
+			case hasStmtQueryContext:
 				call = "Stmt.QueryContext [#1=2]"
 				_, _ = w.(driver.StmtQueryContext).QueryContext(ctx, []driver.NamedValue{{Ordinal: 1, Value: int64(2)}})
-			case capStmtNamedValueChecker:
+			case hasStmtNamedValueChecker:
 				call = "stmt.CheckNamedValue 1"
 				_ = w.(driver.NamedValueChecker).CheckNamedValue(&driver.NamedValue{Ordinal: 1})
-			case capColumnConverter:
+			case hasColumnConverter:
 				call = "ColumnConverter 4"
 				_ = w.(driver.ColumnConverter).ColumnConverter(4)
 			default:
@@ -126,7 +140,25 @@ func TestWrappedStmtHasExactlyTheDriversInterfaces(t *testing.T) {
 	}
 }
 
-func TestWrappedRowsHaveExactlyTheDriversInterfaces(t *testing.T) {
+func TestStmtWithoutCheckerUsesTheCheckerOfItsConnection(t *testing.T) {
+	m := newTestMiddleware(t)
+	log := &callLog{}
+	c := &fakeConn{d: &fakeDriver{log: log}}
+	inner := fakeStmtCombos[0](&fakeStmt{c: c, query: "SELECT"})
+	connChecker := fakeConnCombos[hasConnNamedValueChecker](c).(driver.NamedValueChecker)
+	nv := &driver.NamedValue{Ordinal: 2, Value: fakeUint(7)}
+	if err := m.wrapStmt(inner, "SELECT", connChecker).(driver.NamedValueChecker).CheckNamedValue(nv); err != nil || nv.Value != int64(7) {
+		t.Errorf("CheckNamedValue = %v, value %v; want the connection's conversion to int64(7)", err, nv.Value)
+	}
+	if got := log.last(); got != "conn.CheckNamedValue 2" {
+		t.Errorf("driver's last call = %q, want the connection's checker", got)
+	}
+	if err := m.wrapStmt(inner, "SELECT", nil).(driver.NamedValueChecker).CheckNamedValue(nv); err != driver.ErrSkip {
+		t.Errorf("without any checker: CheckNamedValue = %v, want driver.ErrSkip itself", err)
+	}
+}
+
+func TestWrappedRowsHaveTheExactInterfacesOfTheDriversAndTheRestAlways(t *testing.T) {
 	m := newTestMiddleware(t)
 	// One cache for all, and every combination twice in a row: the first
 	// time the type differs from the cached one, the second time it is the
@@ -136,43 +168,46 @@ func TestWrappedRowsHaveExactlyTheDriversInterfaces(t *testing.T) {
 		mask := i / 2
 		log := &callLog{}
 		d := &fakeDriver{log: log}
-		inner := fakeRowsCombos[mask](&fakeRows{d: d, sets: 2})
+		inner := fakeRowsCombos[mask](&fakeRows{d: d, sets: 2, data: oneRow})
 		w := m.wrapRows(context.Background(), inner, &caps, kindSelect, "SELECT", 0)
-		for _, c := range rowsCaps {
-			want := mask&c.bit != 0
-			if got := c.has(w); got != want {
+		for _, c := range rowsIfaces {
+			has := mask&c.bit != 0
+			if got, want := c.has(w), has || c.always; got != want {
 				t.Errorf("mask %#x: wrapped rows has %s = %v, want %v", mask, c.name, got, want)
 				continue
 			}
-			if !want {
+			if !has {
 				continue
 			}
 			var call, got string
 			switch c.bit {
-			case capRowsNextResultSet:
+			case hasRowsNextResultSet:
 				call = "NextResultSet"
 				r := w.(driver.RowsNextResultSet)
 				got = fmt.Sprint(r.HasNextResultSet(), r.NextResultSet())
 				if got != "true <nil>" {
 					t.Errorf("mask %#x: HasNextResultSet, NextResultSet = %s, want true <nil>", mask, got)
 				}
-			case capRowsColumnTypeScanType:
+			case hasRowsColumnTypeScanType:
 				call = "ColumnTypeScanType 0"
 				got = w.(driver.RowsColumnTypeScanType).ColumnTypeScanType(0).String()
-			case capRowsColumnTypeDatabaseTypeName:
+			case hasRowsColumnTypeDatabaseTypeName:
 				call = "ColumnTypeDatabaseTypeName 1"
 				got = w.(driver.RowsColumnTypeDatabaseTypeName).ColumnTypeDatabaseTypeName(1)
-			case capRowsColumnTypeLength:
+			case hasRowsColumnTypeLength:
 				call = "ColumnTypeLength 2"
 				got = fmt.Sprint(w.(driver.RowsColumnTypeLength).ColumnTypeLength(2))
-			case capRowsColumnTypeNullable:
+			case hasRowsColumnTypeNullable:
 				call = "ColumnTypeNullable 3"
 				got = fmt.Sprint(w.(driver.RowsColumnTypeNullable).ColumnTypeNullable(3))
-			case capRowsColumnTypePrecisionScale:
+			case hasRowsColumnTypePrecisionScale:
 				call = "ColumnTypePrecisionScale 4"
 				got = fmt.Sprint(w.(driver.RowsColumnTypePrecisionScale).ColumnTypePrecisionScale(4))
 			default:
-				t.Fatalf("no call for %s", c.name)
+				var ok bool
+				if call, got, ok = callNewerRowsInterface(w, c.bit); !ok {
+					t.Fatalf("no call for %s", c.name)
+				}
 			}
 			if l := log.last(); l != call {
 				t.Errorf("mask %#x: %s: driver's last call = %q, want %q (result %s)", mask, c.name, l, call, got)
@@ -181,53 +216,62 @@ func TestWrappedRowsHaveExactlyTheDriversInterfaces(t *testing.T) {
 		if got := w.(interface{ Unwrap() driver.Rows }).Unwrap(); got != inner {
 			t.Errorf("mask %#x: Unwrap does not return the driver's rows", mask)
 		}
+		must(t, w.Close())
 	}
 }
 
-func TestLegacyExecerAndQueryerAreCalledAsDatabaseSQLWould(t *testing.T) {
+func TestLegacyExecerAndQueryerAreForwardedAsSuch(t *testing.T) {
 	m := newTestMiddleware(t)
-	d := &fakeDriver{legacy: true, log: &callLog{}}
+	d := &fakeDriver{connMask: hasExecer | hasQueryer, log: &callLog{}}
 	w := m.wrapConn(d.newConn())
-	if _, ok := w.(driver.Execer); ok { //nolint:staticcheck // the point of the test
-		t.Error("wrapped conn has the legacy Execer; want only ExecerContext")
+	if _, ok := w.(driver.ExecerContext); ok {
+		t.Error("wrapped legacy conn has ExecerContext; the driver has only Execer")
 	}
-	ec, ok1 := w.(driver.ExecerContext)
-	qc, ok2 := w.(driver.QueryerContext)
+	if _, ok := w.(driver.QueryerContext); ok {
+		t.Error("wrapped legacy conn has QueryerContext; the driver has only Queryer")
+	}
+	e, ok1 := w.(driver.Execer)  //nolint:staticcheck // the legacy interface is the point
+	q, ok2 := w.(driver.Queryer) //nolint:staticcheck // the legacy interface is the point
 	if !ok1 || !ok2 {
-		t.Fatalf("wrapped legacy conn: ExecerContext %v, QueryerContext %v; want both", ok1, ok2)
+		t.Fatalf("wrapped legacy conn: Execer %v, Queryer %v; want both", ok1, ok2)
 	}
-	ctx := context.Background()
-	if _, err := ec.ExecContext(ctx, "INSERT", []driver.NamedValue{{Ordinal: 1, Value: int64(7)}}); err != nil {
+	if _, err := e.Exec("INSERT", []driver.Value{int64(7)}); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := d.log.last(), "Exec INSERT [7]"; got != want {
 		t.Errorf("driver's last call = %q, want %q", got, want)
 	}
-	_, err := ec.ExecContext(ctx, "INSERT", []driver.NamedValue{{Name: "a", Ordinal: 1, Value: int64(7)}})
-	if err == nil || err.Error() != "sql: driver does not support the use of Named Parameters" {
-		t.Errorf("named argument: err = %v, want database/sql's message", err)
+	if _, err := e.Exec("DELETE SKIP", nil); err != driver.ErrSkip {
+		t.Errorf("Exec of SKIP: err = %v, want driver.ErrSkip itself", err)
 	}
-	cancelled, cancel := context.WithCancel(ctx)
-	cancel()
-	if _, err := qc.QueryContext(cancelled, "SELECT", nil); !errors.Is(err, context.Canceled) {
-		t.Errorf("cancelled context: err = %v, want context.Canceled", err)
+	if _, err := q.Query("SELECT SKIP", nil); err != driver.ErrSkip {
+		t.Errorf("Query of SKIP: err = %v, want driver.ErrSkip itself", err)
 	}
-	if got, want := d.log.last(), "Exec INSERT [7]"; got != want {
-		t.Errorf("refused calls reached the driver: last call = %q", got)
-	}
-	r, err := qc.QueryContext(ctx, "SELECT", []driver.NamedValue{{Ordinal: 1, Value: "x"}})
+	r, err := q.Query("SELECT", []driver.Value{"x"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = r.Close()
-	if s := m.Stats(); s.Total != 2 || s.Type(QueryInsert).Total != 1 || s.Type(QuerySelect).Total != 1 {
-		t.Errorf("stats: total %d, INSERT %d, SELECT %d; want 2, 1, 1", s.Total, s.Type(QueryInsert).Total, s.Type(QuerySelect).Total)
+	must(t, r.Close())
+	if s := m.Stats(); s.Total != 2 || s.Type(QueryInsert).Total != 1 || s.Type(QuerySelect).Total != 1 || s.Type(QueryDelete).Total != 0 {
+		t.Errorf("stats: total %d, INSERT %d, SELECT %d, DELETE %d; want 2, 1, 1, 0 (ErrSkip is not a statement)",
+			s.Total, s.Type(QueryInsert).Total, s.Type(QuerySelect).Total, s.Type(QueryDelete).Total)
 	}
 
-	// Through database/sql, bare and wrapped behave the same.
-	bare := transcript(t, sql.OpenDB(fakeConnector{&fakeDriver{legacy: true, log: &callLog{}}}), false)
-	wrapped := transcript(t, sql.OpenDB(newTestMiddleware(t).WrapConnector(fakeConnector{&fakeDriver{legacy: true, log: &callLog{}}})), false)
-	compareLines(t, "legacy driver", bare, wrapped)
+	// Through database/sql, bare and wrapped behave the same, ErrSkip
+	// fallbacks to a prepared statement included, with the legacy
+	// interfaces alone and next to the context ones.
+	for _, mask := range []int{hasExecer | hasQueryer, hasExecer | hasQueryerContext, hasQueryer | hasExecerContext,
+		allConnCaps, allConnCaps &^ (hasExecerContext | hasQueryerContext)} {
+		bareDrv := &fakeDriver{connMask: mask, log: &callLog{}}
+		wrapDrv := &fakeDriver{connMask: mask, log: &callLog{}}
+		bare := transcript(t, sql.OpenDB(fakeConnector{bareDrv}), false)
+		wrapped := transcript(t, sql.OpenDB(newTestMiddleware(t).WrapConnector(fakeConnector{wrapDrv})), false)
+		compareLines(t, fmt.Sprintf("conn mask %#x results", mask), bare, wrapped)
+		compareLines(t, fmt.Sprintf("conn mask %#x driver calls", mask), bareDrv.log.snapshot(), wrapDrv.log.snapshot())
+		if !slices.ContainsFunc(wrapDrv.log.snapshot(), func(c string) bool { return strings.HasPrefix(c, "Prepare") && strings.HasSuffix(c, " DELETE SKIP") }) {
+			t.Errorf("conn mask %#x: the ErrSkip fallback did not prepare the statement", mask)
+		}
+	}
 }
 
 // transcript runs a fixed sequence of database/sql calls that exercises
@@ -338,6 +382,19 @@ func transcript(t *testing.T, db *sql.DB, deadline bool) []string {
 	} else {
 		say("rollback: %v", tx.Rollback())
 	}
+	// A transaction whose context ends is rolled back by database/sql,
+	// which keeps the connection only if the driver's has both a
+	// SessionResetter and a Validator.
+	txCtx, cancelTx := context.WithCancel(ctx)
+	tx, err = db.BeginTx(txCtx, nil)
+	if err != nil {
+		say("begin cancellable: error %v", err)
+	} else {
+		cancelTx()
+		say("cancelled transaction: %s", settled(t, db))
+		say("commit after cancel: %v", tx.Commit())
+	}
+	cancelTx()
 	say("ping: %v", db.PingContext(ctx))
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
@@ -359,6 +416,22 @@ func transcript(t *testing.T, db *sql.DB, deadline bool) []string {
 	}
 	say("close: %v", db.Close())
 	return out
+}
+
+// settled waits until database/sql has put back or closed the one
+// connection of db after a cancelled transaction, and says which.
+func settled(t *testing.T, db *sql.DB) string {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Microsecond) {
+		switch s := db.Stats(); {
+		case s.OpenConnections == 0:
+			return "connection closed"
+		case s.InUse == 0 && s.Idle == 1:
+			return "connection kept"
+		}
+	}
+	t.Fatal("the connection of a cancelled transaction was neither put back nor closed in 10s")
+	return ""
 }
 
 // compareLines fails with a line diff when got differs from want.
@@ -390,11 +463,18 @@ func TestDatabaseSQLSeesTheSameAsWithTheBareDriver(t *testing.T) {
 	}{
 		{"a no-op driver with every optional interface", allConnCaps, allStmtCaps, allRowsCaps},
 		{"a minimal driver with no optional interface", 0, 0, 0},
-		{"a statement without NamedValueChecker falls back to the connection's", allConnCaps, allStmtCaps &^ capStmtNamedValueChecker, allRowsCaps},
-		{"a statement with only a ColumnConverter", 0, capColumnConverter, 0},
-		{"a connection without BeginTx refuses options as database/sql does", allConnCaps &^ capConnBeginTx, allStmtCaps, allRowsCaps},
-		{"rows with column types but no further result sets", capExecerContext | capQueryerContext, allStmtCaps, allRowsCaps &^ capRowsNextResultSet},
-		{"a driver with only a Pinger and a Validator", capPinger | capValidator, 0, capRowsNextResultSet},
+		{"a statement without NamedValueChecker falls back to the connection's", allConnCaps, allStmtCaps &^ hasStmtNamedValueChecker, allRowsCaps},
+		{"a statement with only a ColumnConverter", 0, hasColumnConverter, 0},
+		{"a statement with a ColumnConverter on a connection with a checker", hasConnNamedValueChecker, hasColumnConverter, 0},
+		{"a connection without BeginTx refuses options as database/sql does", allConnCaps &^ hasConnBeginTx, allStmtCaps, allRowsCaps},
+		{"a connection without PrepareContext prepares with Prepare", allConnCaps &^ hasConnPrepareContext, allStmtCaps, allRowsCaps},
+		{"statements without the context interfaces", allConnCaps, hasStmtNamedValueChecker | hasColumnConverter, allRowsCaps},
+		{"rows with column types but no further result sets", hasExecerContext | hasQueryerContext, allStmtCaps, allRowsCaps &^ hasRowsNextResultSet},
+		{"a driver with only a Pinger and a Validator", hasPinger | hasValidator, 0, hasRowsNextResultSet},
+		{"a Validator without a SessionResetter loses the connection of a cancelled transaction", hasValidator, 0, 0},
+		{"a SessionResetter without a Validator loses it too", hasSessionResetter, 0, 0},
+		{"a SessionResetter and a Validator keep it", hasSessionResetter | hasValidator, 0, 0},
+		{"a legacy driver with only Execer and Queryer", hasExecer | hasQueryer, 0, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -412,14 +492,38 @@ func TestDatabaseSQLSeesTheSameAsWithTheBareDriver(t *testing.T) {
 	}
 }
 
-func TestEveryConnectionCombinationBehavesAsBare(t *testing.T) {
-	for mask := range len(fakeConnCombos) {
-		bareDrv := &fakeDriver{connMask: mask, stmtMask: allStmtCaps, rowsMask: allRowsCaps, log: &callLog{}}
-		wrapDrv := &fakeDriver{connMask: mask, stmtMask: allStmtCaps, rowsMask: allRowsCaps, log: &callLog{}}
+// everyCombination runs the transcript bare and wrapped over fake drivers
+// with each of the masks, and compares them.
+func everyCombination(t *testing.T, what string, n int, driverOf func(mask int) *fakeDriver) {
+	t.Helper()
+	for mask := range n {
+		bareDrv, wrapDrv := driverOf(mask), driverOf(mask)
 		bare := transcript(t, sql.OpenDB(fakeConnector{bareDrv}), false)
 		wrapped := transcript(t, sql.OpenDB(newTestMiddleware(t).WrapConnector(fakeConnector{wrapDrv})), false)
-		compareLines(t, fmt.Sprintf("conn mask %#x results", mask), bare, wrapped)
-		compareLines(t, fmt.Sprintf("conn mask %#x driver calls", mask), bareDrv.log.snapshot(), wrapDrv.log.snapshot())
+		compareLines(t, fmt.Sprintf("%s mask %#x results", what, mask), bare, wrapped)
+		compareLines(t, fmt.Sprintf("%s mask %#x driver calls", what, mask), bareDrv.log.snapshot(), wrapDrv.log.snapshot())
+	}
+}
+
+func TestEveryConnectionCombinationBehavesAsBare(t *testing.T) {
+	everyCombination(t, "conn", len(fakeConnCombos), func(mask int) *fakeDriver {
+		return &fakeDriver{connMask: mask, stmtMask: allStmtCaps, rowsMask: allRowsCaps, log: &callLog{}}
+	})
+}
+
+func TestEveryStatementCombinationBehavesAsBare(t *testing.T) {
+	for _, connMask := range []int{0, allConnCaps} {
+		everyCombination(t, fmt.Sprintf("conn %#x stmt", connMask), len(fakeStmtCombos), func(mask int) *fakeDriver {
+			return &fakeDriver{connMask: connMask, stmtMask: mask, rowsMask: allRowsCaps, log: &callLog{}}
+		})
+	}
+}
+
+func TestEveryRowsCombinationBehavesAsBare(t *testing.T) {
+	for _, connMask := range []int{0, allConnCaps} {
+		everyCombination(t, fmt.Sprintf("conn %#x rows", connMask), len(fakeRowsCombos), func(mask int) *fakeDriver {
+			return &fakeDriver{connMask: connMask, stmtMask: allStmtCaps, rowsMask: mask, log: &callLog{}}
+		})
 	}
 }
 

@@ -1,22 +1,32 @@
 // Command wrapgen writes the types that give each wrapped driver object
-// exactly the optional interfaces of the object it wraps.
+// the optional interfaces database/sql must see on it.
 //
-// database/sql discovers a driver's abilities by type assertion, so a
-// wrapper that always implemented, say, driver.ConnBeginTx would change
-// which code path database/sql takes for a driver that lacks it. Go cannot
-// add methods to a type at run time, so there is one small named type per
-// combination of optional interfaces, embedding the hand-written base
-// wrapper and forwarding each optional method to the hand-written "mixin"
-// that implements it. Conn and Stmt types embed a pointer to the base
-// (allocated once per connection or statement); Rows types embed the base
-// by value, so a wrapped Rows costs a single allocation per query.
+// database/sql discovers a driver's abilities by type assertion. For most
+// optional interfaces its behaviour without the interface can be
+// reproduced exactly by a method that falls back to what database/sql
+// would have done (Ping returns nil, PrepareContext calls Prepare, …): the
+// wrapper implements those always, by hand, on its base type. The rest
+// change database/sql's path by their mere presence (an ExecerContext that
+// is there is called instead of preparing, a Validator and a
+// SessionResetter together let a connection survive a cancelled
+// transaction, a RowsColumnScanner replaces Next): the wrapper must have
+// those exactly when the wrapped object has them. Go cannot add methods to
+// a type at run time, so there is one small named type per combination of
+// these exact interfaces, embedding the hand-written base wrapper and
+// forwarding each method to the hand-written "mixin" that implements it.
+// docs/adr/0006-wrapper-interfaces.md gives the reasoning per interface.
 //
-// The legacy driver.Execer and driver.Queryer are not in the list: the
-// wrapper reaches them through ExecerContext and QueryerContext exactly as
-// database/sql would, which keeps the connection combinations at 256.
+// Conn and Stmt types embed a pointer to the base (allocated once per
+// connection or statement); Rows types embed the base by value, so a
+// wrapped Rows costs a single allocation, which is then reused.
 //
-// It also writes, for the tests, inner fakes of every combination and the
-// list of type assertions that tell which optional interfaces a value has.
+// An interface that exists only in newer Go versions carries a build
+// constraint; a family with such an interface is written twice, to a file
+// with the constraint and to one with its negation.
+//
+// It also writes, for the tests, fakes of every combination of every
+// optional interface (exact and always-implemented), and the list of type
+// assertions that tell which optional interfaces a value has.
 //
 // Run through go generate in pkg/middleware.
 package main
@@ -41,9 +51,11 @@ type method struct {
 
 // iface is one optional interface of a family.
 type iface struct {
-	bit     string // capability constant
+	key     string // names the constants: cap<key> (wrapper bit), has<key> (test fake bit)
 	name    string // driver interface, e.g. "driver.Pinger"
-	mixin   string // hand-written type that implements it
+	always  bool   // the base wrapper implements it whatever the driver has
+	tag     string // build constraint the interface needs, or ""
+	mixin   string // hand-written type that implements it, for an exact interface
 	methods []method
 }
 
@@ -55,59 +67,66 @@ type family struct {
 	ifaces []iface
 }
 
-var ctx = "ctx context.Context"
+const ctx = "ctx context.Context"
 
 var families = []family{
 	{
 		base: "conn", result: "driver.Conn",
 		ifaces: []iface{
-			{"capPinger", "driver.Pinger", "connPinger", []method{
+			{"Pinger", "driver.Pinger", true, "", "", []method{
 				{"Ping", ctx, "ctx", "error"}}},
-			{"capExecerContext", "driver.ExecerContext", "connExecerContext", []method{
+			{"Execer", "driver.Execer", false, "", "connExecer", []method{
+				{"Exec", "query string, args []driver.Value", "query, args", "(driver.Result, error)"}}},
+			{"ExecerContext", "driver.ExecerContext", false, "", "connExecerContext", []method{
 				{"ExecContext", ctx + ", query string, args []driver.NamedValue", "ctx, query, args", "(driver.Result, error)"}}},
-			{"capQueryerContext", "driver.QueryerContext", "connQueryerContext", []method{
+			{"Queryer", "driver.Queryer", false, "", "connQueryer", []method{
+				{"Query", "query string, args []driver.Value", "query, args", "(driver.Rows, error)"}}},
+			{"QueryerContext", "driver.QueryerContext", false, "", "connQueryerContext", []method{
 				{"QueryContext", ctx + ", query string, args []driver.NamedValue", "ctx, query, args", "(driver.Rows, error)"}}},
-			{"capConnPrepareContext", "driver.ConnPrepareContext", "connPrepareContext", []method{
+			{"ConnPrepareContext", "driver.ConnPrepareContext", true, "", "", []method{
 				{"PrepareContext", ctx + ", query string", "ctx, query", "(driver.Stmt, error)"}}},
-			{"capConnBeginTx", "driver.ConnBeginTx", "connBeginTx", []method{
+			{"ConnBeginTx", "driver.ConnBeginTx", true, "", "", []method{
 				{"BeginTx", ctx + ", opts driver.TxOptions", "ctx, opts", "(driver.Tx, error)"}}},
-			{"capSessionResetter", "driver.SessionResetter", "connSessionResetter", []method{
+			{"SessionResetter", "driver.SessionResetter", false, "", "connSessionResetter", []method{
 				{"ResetSession", ctx, "ctx", "error"}}},
-			{"capValidator", "driver.Validator", "connValidator", []method{
+			{"Validator", "driver.Validator", false, "", "connValidator", []method{
 				{"IsValid", "", "", "bool"}}},
-			{"capConnNamedValueChecker", "driver.NamedValueChecker", "connNamedValueChecker", []method{
+			{"ConnNamedValueChecker", "driver.NamedValueChecker", true, "", "", []method{
 				{"CheckNamedValue", "nv *driver.NamedValue", "nv", "error"}}},
 		},
 	},
 	{
 		base: "stmt", result: "driver.Stmt",
 		ifaces: []iface{
-			{"capStmtExecContext", "driver.StmtExecContext", "stmtExecContext", []method{
+			{"StmtExecContext", "driver.StmtExecContext", true, "", "", []method{
 				{"ExecContext", ctx + ", args []driver.NamedValue", "ctx, args", "(driver.Result, error)"}}},
-			{"capStmtQueryContext", "driver.StmtQueryContext", "stmtQueryContext", []method{
+			{"StmtQueryContext", "driver.StmtQueryContext", true, "", "", []method{
 				{"QueryContext", ctx + ", args []driver.NamedValue", "ctx, args", "(driver.Rows, error)"}}},
-			{"capStmtNamedValueChecker", "driver.NamedValueChecker", "stmtNamedValueChecker", []method{
+			{"StmtNamedValueChecker", "driver.NamedValueChecker", true, "", "", []method{
 				{"CheckNamedValue", "nv *driver.NamedValue", "nv", "error"}}},
-			{"capColumnConverter", "driver.ColumnConverter", "stmtColumnConverter", []method{
+			{"ColumnConverter", "driver.ColumnConverter", false, "", "stmtColumnConverter", []method{
 				{"ColumnConverter", "idx int", "idx", "driver.ValueConverter"}}},
 		},
 	},
 	{
 		base: "rows", result: "driver.Rows", byVal: true,
 		ifaces: []iface{
-			{"capRowsNextResultSet", "driver.RowsNextResultSet", "rowsNextResultSet", []method{
+			{"RowsNextResultSet", "driver.RowsNextResultSet", true, "", "", []method{
 				{"HasNextResultSet", "", "", "bool"},
 				{"NextResultSet", "", "", "error"}}},
-			{"capRowsColumnTypeScanType", "driver.RowsColumnTypeScanType", "rowsColumnTypeScanType", []method{
+			{"RowsColumnTypeScanType", "driver.RowsColumnTypeScanType", true, "", "", []method{
 				{"ColumnTypeScanType", "index int", "index", "reflect.Type"}}},
-			{"capRowsColumnTypeDatabaseTypeName", "driver.RowsColumnTypeDatabaseTypeName", "rowsColumnTypeDatabaseTypeName", []method{
+			{"RowsColumnTypeDatabaseTypeName", "driver.RowsColumnTypeDatabaseTypeName", true, "", "", []method{
 				{"ColumnTypeDatabaseTypeName", "index int", "index", "string"}}},
-			{"capRowsColumnTypeLength", "driver.RowsColumnTypeLength", "rowsColumnTypeLength", []method{
+			{"RowsColumnTypeLength", "driver.RowsColumnTypeLength", true, "", "", []method{
 				{"ColumnTypeLength", "index int", "index", "(length int64, ok bool)"}}},
-			{"capRowsColumnTypeNullable", "driver.RowsColumnTypeNullable", "rowsColumnTypeNullable", []method{
+			{"RowsColumnTypeNullable", "driver.RowsColumnTypeNullable", true, "", "", []method{
 				{"ColumnTypeNullable", "index int", "index", "(nullable, ok bool)"}}},
-			{"capRowsColumnTypePrecisionScale", "driver.RowsColumnTypePrecisionScale", "rowsColumnTypePrecisionScale", []method{
+			{"RowsColumnTypePrecisionScale", "driver.RowsColumnTypePrecisionScale", true, "", "", []method{
 				{"ColumnTypePrecisionScale", "index int", "index", "(precision, scale int64, ok bool)"}}},
+			{"RowsColumnScanner", "driver.RowsColumnScanner", false, "go1.27", "rowsColumnScanner", []method{
+				{"NextRow", "", "", "error"},
+				{"ScanColumn", "scanCtx driver.ScanContext, index int, dest any", "scanCtx, index, dest", "error"}}},
 		},
 	},
 }
@@ -115,11 +134,87 @@ var families = []family{
 const header = "// Code generated by wrapgen. DO NOT EDIT.\n\n"
 
 func main() {
-	out := flag.String("out", "wrap_gen.go", "wrapper types file")
-	testOut := flag.String("test", "wrap_gen_test.go", "test fakes file")
+	out := flag.String("out", "wrap_gen.go", "wrapper types file; files for build-constrained interfaces get a _go<version> suffix")
+	testOut := flag.String("test", "wrap_gen_test.go", "test fakes file, named likewise")
 	flag.Parse()
-	write(*out, generate(false))
-	write(*testOut, generate(true))
+	for _, f := range files(*out, *testOut) {
+		write(f.path, f.src)
+	}
+}
+
+// file is one generated file.
+type file struct {
+	path string
+	src  []byte
+}
+
+// files returns every file the generator writes: the families without a
+// build-constrained interface in out and testOut, and each constrained
+// family twice, with and without its constrained interfaces.
+func files(out, testOut string) []file {
+	var plain []family
+	byTag := map[string][]family{}
+	var tags []string
+	for _, f := range families {
+		tag := ""
+		for _, it := range f.ifaces {
+			if it.tag != "" {
+				tag = it.tag
+			}
+		}
+		if tag == "" {
+			plain = append(plain, f)
+			continue
+		}
+		if _, ok := byTag[tag]; !ok {
+			tags = append(tags, tag)
+		}
+		byTag[tag] = append(byTag[tag], f)
+	}
+	fs := []file{
+		{out, generate("", plain, false)},
+		{testOut, generate("", plain, true)},
+	}
+	for _, tag := range tags {
+		// go1.27 → _go127 (with) and _go126 (without): the versions the files serve.
+		with := strings.ReplaceAll(strings.TrimPrefix(tag, "go"), ".", "")
+		without := previous(tag)
+		var pre []family
+		for _, f := range byTag[tag] {
+			g := f
+			g.ifaces = nil
+			for _, it := range f.ifaces {
+				if it.tag == "" {
+					g.ifaces = append(g.ifaces, it)
+				}
+			}
+			pre = append(pre, g)
+		}
+		fs = append(fs,
+			file{suffixed(out, "_go"+with), generate(tag, byTag[tag], false)},
+			file{suffixed(testOut, "_go"+with), generate(tag, byTag[tag], true)},
+			file{suffixed(out, "_go"+without), generate("!"+tag, pre, false)},
+			file{suffixed(testOut, "_go"+without), generate("!"+tag, pre, true)},
+		)
+	}
+	return fs
+}
+
+// previous returns the version before a go1.N tag, without dots: go1.27 → 126.
+func previous(tag string) string {
+	var minor int
+	if _, err := fmt.Sscanf(tag, "go1.%d", &minor); err != nil {
+		log.Fatalf("build tag %q: want go1.N", tag)
+	}
+	return fmt.Sprintf("1%d", minor-1)
+}
+
+// suffixed inserts suffix before ".go" or "_test.go".
+func suffixed(path, suffix string) string {
+	if base, ok := strings.CutSuffix(path, "_test.go"); ok {
+		return base + suffix + "_test.go"
+	}
+	return strings.TrimSuffix(path, ".go") + suffix + ".go"
 }
 
 func write(path string, src []byte) {
@@ -132,77 +227,147 @@ func write(path string, src []byte) {
 	}
 }
 
-// generate writes the wrapper types, or with fake the test fakes: the same
-// combinations over the fake bases (fakeConn, fakeStmt, fakeRows) and fake
-// mixins (fakeConnPinger, …), always embedded by pointer.
-func generate(fake bool) []byte {
-	var b bytes.Buffer
-	b.WriteString(header + "package middleware\n\nimport (\n\"context\"\n\"database/sql/driver\"\n\"reflect\"\n)\n\n")
-	for _, f := range families {
-		base, byVal := f.base, f.byVal
+// generate writes the wrapper types of fams, or with fake the test fakes.
+func generate(tag string, fams []family, fake bool) []byte {
+	var body bytes.Buffer
+	for _, f := range fams {
 		if fake {
-			base, byVal = "fake"+strings.ToUpper(base[:1])+base[1:], false
-		}
-		n := 1 << len(f.ifaces)
-		if !fake {
-			fmt.Fprintf(&b, "// Optional interfaces of a %s, one bit each: the index of %sWrappers.\nconst (\n", f.result, f.base)
-			for i, it := range f.ifaces {
-				fmt.Fprintf(&b, "%s = 1 << %d // %s\n", it.bit, i, it.name)
-			}
-			b.WriteString(")\n\n")
+			writeFakes(&body, f)
 		} else {
-			fmt.Fprintf(&b, "// %sCaps lists the optional interfaces of a %s by capability bit.\n", f.base, f.result)
-			fmt.Fprintf(&b, "var %sCaps = []struct {\nbit  int\nname string\nhas  func(any) bool\n}{\n", f.base)
-			for _, it := range f.ifaces {
-				fmt.Fprintf(&b, "{%s, %q, func(v any) bool { _, ok := v.(%s); return ok }},\n", it.bit, it.name, it.name)
-			}
-			b.WriteString("}\n\n")
+			writeWrappers(&body, f)
 		}
-		for mask := 1; mask < n; mask++ {
-			typ := fmt.Sprintf("%s%d", base, mask)
-			embed, self := "*"+base, "x."+base
-			if byVal {
-				embed, self = base, "&x."+base
+	}
+	var b bytes.Buffer
+	if tag != "" {
+		fmt.Fprintf(&b, "//go:build %s\n\n", tag)
+	}
+	b.WriteString(header + "package middleware\n\nimport (\n")
+	for _, pkg := range []string{"context", "database/sql/driver", "reflect"} {
+		if bytes.Contains(body.Bytes(), []byte(pkg[strings.LastIndex(pkg, "/")+1:]+".")) {
+			fmt.Fprintf(&b, "%q\n", pkg)
+		}
+	}
+	b.WriteString(")\n\n")
+	b.Write(body.Bytes())
+	return b.Bytes()
+}
+
+// writeWrappers writes, for the exact interfaces of f, the capability
+// bits, the function that computes them and one type per combination.
+func writeWrappers(b *bytes.Buffer, f family) {
+	var exact []iface
+	for _, it := range f.ifaces {
+		if !it.always {
+			exact = append(exact, it)
+		}
+	}
+	table, param := f.base+"Wrappers", "*"+f.base
+	if f.byVal {
+		param = f.base
+	}
+	if len(exact) > 0 {
+		fmt.Fprintf(b, "// Optional interfaces that a wrapped %s has exactly when the driver's\n// has them, one bit each: the index of %s.\nconst (\n", f.result, table)
+		for i, it := range exact {
+			fmt.Fprintf(b, "cap%s = 1 << %d // %s\n", it.key, i, it.name)
+		}
+		b.WriteString(")\n\n")
+	}
+	fmt.Fprintf(b, "// %sMask returns the %s index for v.\n", f.base, table)
+	if len(exact) == 0 {
+		fmt.Fprintf(b, "func %sMask(%s) int { return 0 }\n\n", f.base, f.result)
+	} else {
+		fmt.Fprintf(b, "func %sMask(v %s) int {\nmask := 0\n", f.base, f.result)
+		for _, it := range exact {
+			fmt.Fprintf(b, "if _, ok := v.(%s); ok {\nmask |= cap%s\n}\n", it.name, it.key)
+		}
+		b.WriteString("return mask\n}\n\n")
+	}
+	n := 1 << len(exact)
+	for mask := 1; mask < n; mask++ {
+		typ := fmt.Sprintf("%s%d", f.base, mask)
+		embed, self := "*"+f.base, "x."+f.base
+		if f.byVal {
+			embed, self = f.base, "&x."+f.base
+		}
+		fmt.Fprintf(b, "type %s struct{ %s }\n\n", typ, embed)
+		for i, it := range exact {
+			if mask&(1<<i) != 0 {
+				writeMethods(b, typ, it.mixin, self, it.methods)
 			}
-			fmt.Fprintf(&b, "type %s struct{ %s }\n\n", typ, embed)
-			for i, it := range f.ifaces {
+		}
+		b.WriteString("\n")
+	}
+	fmt.Fprintf(b, "// %s[mask] returns x as a %s that has exactly the optional interfaces in mask.\n", table, f.result)
+	fmt.Fprintf(b, "var %s = [%d]func(x %s) %s{\n", table, n, param, f.result)
+	for mask := range n {
+		switch {
+		case mask == 0 && f.byVal:
+			fmt.Fprintf(b, "func(x %s) %s { return &x },\n", param, f.result)
+		case mask == 0:
+			fmt.Fprintf(b, "func(x %s) %s { return x },\n", param, f.result)
+		default:
+			fmt.Fprintf(b, "func(x %s) %s { return &%s%d{x} },\n", param, f.result, f.base, mask)
+		}
+	}
+	b.WriteString("}\n\n")
+}
+
+// writeFakes writes the fakes of f: every combination of every optional
+// interface over the fake base (fakeConn, …) and fake mixins
+// (fakeConnPinger, …). A combination embeds the base and two half types,
+// one for the low and one for the high half of the interface bits, so that
+// 2^n combinations cost 2^(n/2+1) types with methods, not 2^n. The halves
+// are embedded by value: a fake costs one allocation, as a driver's
+// object would.
+func writeFakes(b *bytes.Buffer, f family) {
+	base := "fake" + strings.ToUpper(f.base[:1]) + f.base[1:]
+	fmt.Fprintf(b, "// Optional interfaces of a fake %s, one bit each: the index of %sCombos.\nconst (\n", f.result, base)
+	for i, it := range f.ifaces {
+		fmt.Fprintf(b, "has%s = 1 << %d // %s\n", it.key, i, it.name)
+	}
+	b.WriteString(")\n\n")
+	fmt.Fprintf(b, "// %sIfaces lists the optional interfaces of a %s by fake bit.\n", f.base, f.result)
+	fmt.Fprintf(b, "var %sIfaces = []ifaceInfo{\n", f.base)
+	for _, it := range f.ifaces {
+		fmt.Fprintf(b, "{has%s, %q, %v, func(v any) bool { _, ok := v.(%s); return ok }},\n", it.key, it.name, it.always, it.name)
+	}
+	b.WriteString("}\n\n")
+
+	lo := len(f.ifaces) / 2
+	halves := []struct {
+		name  string
+		shift int
+		n     int
+	}{{"Lo", 0, lo}, {"Hi", lo, len(f.ifaces) - lo}}
+	for _, h := range halves {
+		for mask := range 1 << h.n {
+			typ := fmt.Sprintf("%s%s%d", base, h.name, mask)
+			fmt.Fprintf(b, "type %s struct{ *%s }\n\n", typ, base)
+			for i := range h.n {
 				if mask&(1<<i) == 0 {
 					continue
 				}
-				mixin := it.mixin
-				if fake {
-					mixin = base + strings.TrimPrefix(it.name, "driver.")
-				}
-				for _, m := range it.methods {
-					ret := "return "
-					if m.result == "" {
-						ret = ""
-					}
-					fmt.Fprintf(&b, "func (x *%s) %s(%s) %s { %s(*%s)(%s).%s(%s) }\n",
-						typ, m.name, m.params, m.result, ret, mixin, self, m.name, m.args)
-				}
+				it := f.ifaces[h.shift+i]
+				writeMethods(b, typ, base+strings.TrimPrefix(it.name, "driver."), "x."+base, it.methods)
 			}
 			b.WriteString("\n")
 		}
-		table, param, arg := f.base+"Wrappers", "*"+base, "x"
-		if fake {
-			table = base + "Combos"
-		} else if byVal {
-			param = base
-		}
-		fmt.Fprintf(&b, "// %s[mask] returns x as a %s that has exactly the optional interfaces in mask.\n", table, f.result)
-		fmt.Fprintf(&b, "var %s = [%d]func(x %s) %s{\n", table, n, param, f.result)
-		for mask := range n {
-			switch {
-			case mask == 0 && byVal:
-				fmt.Fprintf(&b, "func(x %s) %s { return &x },\n", param, f.result)
-			case mask == 0:
-				fmt.Fprintf(&b, "func(x %s) %s { return x },\n", param, f.result)
-			default:
-				fmt.Fprintf(&b, "func(x %s) %s { return &%s%d{%s} },\n", param, f.result, base, mask, arg)
-			}
-		}
-		b.WriteString("}\n\n")
 	}
-	return b.Bytes()
+	n := 1 << len(f.ifaces)
+	fmt.Fprintf(b, "// %sCombos[mask] returns x as a %s that has exactly the optional interfaces in mask.\n", base, f.result)
+	fmt.Fprintf(b, "var %sCombos = [%d]func(x *%s) %s{\n", base, n, base, f.result)
+	for mask := range n {
+		l := fmt.Sprintf("%sLo%d", base, mask&(1<<lo-1))
+		h := fmt.Sprintf("%sHi%d", base, mask>>lo)
+		fmt.Fprintf(b, "func(x *%s) %s { return &struct{*%s; %s; %s}{x, %s{x}, %s{x}} },\n", base, f.result, base, l, h, l, h)
+	}
+	b.WriteString("}\n\n")
+}
+
+// writeMethods writes methods of typ that forward to mixin's.
+func writeMethods(b *bytes.Buffer, typ, mixin, self string, methods []method) {
+	for _, m := range methods {
+		fmt.Fprintf(b, "func (x *%s) %s(%s) %s { return (*%s)(%s).%s(%s) }\n",
+			typ, m.name, m.params, m.result, mixin, self, m.name, m.args)
+	}
 }
