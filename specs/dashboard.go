@@ -538,8 +538,10 @@ func Provisioning(c Config) dashboard.ProvisioningOptions {
 // checks (queries against the middleware's contract, ids, grid, JSON round
 // trip), DashboardThresholdFindings, and that dashboard.datasource_uid can
 // be a data source UID. Paths start with "dashboard.".
-func ValidateDashboard(c Config) []error {
-	d := DashboardDefinition(c)
+func ValidateDashboard(c Config) []error { return validateDashboard(c, DashboardDefinition(c)) }
+
+// validateDashboard checks d, the dashboard of c's pack.
+func validateDashboard(c Config, d dashboard.Definition) []error {
 	errs := dashboard.Validate(d, KnownSeries(c))
 	errs = append(errs, DashboardThresholdFindings(c, d)...)
 	if !grafanaUID.MatchString(c.Dashboard.DatasourceUID) {
