@@ -141,17 +141,6 @@ func (q Query) who(label func(string) string) string {
 // promNum writes a float the shortest way that parses back to it.
 func promNum(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 
-// percentText writes a share as a percentage: 0.05 → "5%".
-func percentText(v float64) string { return fmt.Sprintf("%.4g%%", v*100) }
-
-// secondsText writes seconds for humans: 0.5 → "500ms", 1 → "1s".
-func secondsText(s float64) string {
-	if s < 1 {
-		return fmt.Sprintf("%.4gms", s*1000)
-	}
-	return fmt.Sprintf("%.4gs", s)
-}
-
 // traffic is the minimum-traffic guard as the descriptions quote it.
 func (q Query) traffic() string { return fmt.Sprintf("at least %s queries/s", promNum(q.minRate)) }
 

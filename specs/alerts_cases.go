@@ -250,9 +250,9 @@ func (b *TestKit) ratioCases(a Alert, part, adjective string, l Level) []rules.T
 	hi, lo := shareAbove(l.Threshold), shareUnder(l.Threshold)
 	low := b.c.Thresholds.MinQueryRate / 2 * b.step.Seconds()
 	return []rules.TestCase{
-		b.tc(alert, fmt.Sprintf("%s %s queries fire after %s, not one evaluation earlier", percentText(hi), adjective, l.For),
+		b.tc(alert, fmt.Sprintf("%s %s queries fire after %s, not one evaluation earlier", FormatPercent(hi), adjective, l.For),
 			series(b.perStep, hi), alertCheck(alert, fire-b.eval), alertCheck(alert, fire, b.expect(a, hi, nil))),
-		b.tc(alert, fmt.Sprintf("%s %s queries, just under %s, do not fire", percentText(lo), adjective, percentText(l.Threshold)),
+		b.tc(alert, fmt.Sprintf("%s %s queries, just under %s, do not fire", FormatPercent(lo), adjective, FormatPercent(l.Threshold)),
 			series(b.perStep, lo), alertCheck(alert, fire)),
 		b.tc(alert, "zero traffic does not fire", series(0, 0), alertCheck(alert, fire)),
 		b.tc(alert, fmt.Sprintf("traffic under the minimum rate does not fire even when every query is %s", adjective),
@@ -417,4 +417,48 @@ func humanizeDuration(v float64) string {
 		prefix, v = p, v*1000
 	}
 	return fmt.Sprintf("%.4g%ss", v, prefix)
+}
+
+// Fire is the evaluation at which a condition that holds from the first
+// rate() of a series starting at time zero has held for l.For: the
+// alert is pending one evaluation earlier and firing from here.
+func (b *TestKit) Fire(l Level) time.Duration { return b.firstRate() + b.evalCeil(l.For.Std()) }
+
+// Eval is the rule evaluation interval.
+func (b *TestKit) Eval() time.Duration { return b.eval }
+
+// PerStep is a number of events per sample that keeps a counter above
+// thresholds.min_query_rate from its second sample on.
+func (b *TestKit) PerStep() float64 { return b.perStep }
+
+// Steps is the number of sample intervals that covers t, and one more.
+func (b *TestKit) Steps(t time.Duration) int { return b.steps(t) }
+
+// Series is a test series of metric with the labels every test series
+// needs to pass the service selector, plus labels.
+func (b *TestKit) Series(metric string, labels map[string]string, values string) rules.Series {
+	return b.in(metric, labels, values)
+}
+
+// Expect is the alert a fires as: its labels, the identity labels, extra,
+// and its annotations with the observed value written as its template
+// writes it.
+func (b *TestKit) Expect(a Alert, value float64, extra map[string]string) rules.Alert {
+	return b.expect(a, value, extra)
+}
+
+// Case is a test case named "<alert>: <what it shows>", sampled at the
+// scrape interval.
+func (b *TestKit) Case(alert, what string, series []rules.Series, checks ...rules.AlertTest) rules.TestCase {
+	return b.tc(alert, what, series, checks...)
+}
+
+// Counter writes a counter that starts at zero and grows by inc per sample
+// for steps samples, in promtool's notation.
+func Counter(inc float64, steps int) string { return counterValues(counterPhase{inc, steps}) }
+
+// AlertCheck asserts the alerts name fires with at evaluation time at; no
+// alerts means it must not be firing.
+func AlertCheck(name string, at time.Duration, alerts ...rules.Alert) rules.AlertTest {
+	return alertCheck(name, at, alerts...)
 }

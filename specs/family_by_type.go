@@ -14,7 +14,7 @@ import (
 func byTypeFamily(e *Env) Family {
 	q, t := e.Query, e.Config.Thresholds
 	l := t.SlowRateByType
-	slowest := secondsText(t.SlowQuery.Std().Seconds())
+	slowest := FormatSeconds(t.SlowQuery.Std().Seconds())
 	a := Alert{
 		Name: AlertSlowQueryRateByType, Severity: SeverityWarning, Family: FamilySlowQueryRateByType, For: l.For, Panel: PanelStatisticsTable,
 		By:       []string{middleware.LabelQueryType},
@@ -22,9 +22,9 @@ func byTypeFamily(e *Env) Family {
 		Humanize: "humanizePercentage",
 		Text: func(v string, lb func(string) string) (string, string) {
 			qt := lb(middleware.LabelQueryType)
-			return fmt.Sprintf("Slow %s queries above %s for %s", qt, percentText(l.Threshold), q.who(lb)),
+			return fmt.Sprintf("Slow %s queries above %s for %s", qt, FormatPercent(l.Threshold), q.who(lb)),
 				fmt.Sprintf("%s of the %s queries of %s took %s or longer over the last %s (warning above %s for %s, with %s of that type).",
-					v, qt, q.who(lb), slowest, t.RateWindow, percentText(l.Threshold), l.For, q.traffic())
+					v, qt, q.who(lb), slowest, t.RateWindow, FormatPercent(l.Threshold), l.For, q.traffic())
 		},
 		Runbook: e.rb.slowRateByType(),
 	}
@@ -34,7 +34,7 @@ func byTypeFamily(e *Env) Family {
 
 func (r rbContext) slowRateByType() Runbook {
 	l := r.c.Thresholds.SlowRateByType
-	p := rbPercent(l.Threshold)
+	p := FormatPercent(l.Threshold)
 	return Runbook{
 		Summary: fmt.Sprintf("More than %s of the database queries of one type take %s or longer.", p, r.slow),
 		Fires: fmt.Sprintf("within one %s, slow statements (≥ %s) are more than %s over %s, for %s",
@@ -42,7 +42,7 @@ func (r rbContext) slowRateByType() Runbook {
 		Guard: fmt.Sprintf("only for a %s that runs at least %s over %s: a handful of queries is not a trend",
 			rbCode(middleware.LabelQueryType), r.minQPS, r.w),
 		Meaning: []string{
-			fmt.Sprintf("Like %s, per %s and %s (the alert's %s label says which). A slow minority type, say `UPDATE` at 3 %% of traffic, vanishes in the overall share; this alert catches it.",
+			fmt.Sprintf("Like %s, per %s and %s (the alert's %s label says which). A slow minority type, say `UPDATE` at 3%% of traffic, vanishes in the overall share; this alert catches it.",
 				AlertSlowQueryRateWarning, rbCode(r.by), rbCode(middleware.LabelQueryType), rbCode(middleware.LabelQueryType)),
 		},
 		Impact: "The operations of that type are slow. For writes that is usually a path users wait on (save, checkout), and slow writes hold locks longer, slowing everyone else.",
@@ -100,9 +100,9 @@ func (b *TestKit) byTypeCases(a Alert) []rules.TestCase {
 	hi, lo := shareAbove(l.Threshold), shareUnder(l.Threshold)
 	low := b.c.Thresholds.MinQueryRate / 2 * b.step.Seconds()
 	return []rules.TestCase{
-		b.tc(name, fmt.Sprintf("%s slow UPDATEs among fast SELECTs fire for UPDATE after %s, not one evaluation earlier", percentText(hi), l.For),
+		b.tc(name, fmt.Sprintf("%s slow UPDATEs among fast SELECTs fire for UPDATE after %s, not one evaluation earlier", FormatPercent(hi), l.For),
 			series(9*b.perStep, b.perStep, hi), alertCheck(name, fire-b.eval), alertCheck(name, fire, b.expect(a, hi, upd))),
-		b.tc(name, fmt.Sprintf("%s slow UPDATEs, just under %s, do not fire", percentText(lo), percentText(l.Threshold)),
+		b.tc(name, fmt.Sprintf("%s slow UPDATEs, just under %s, do not fire", FormatPercent(lo), FormatPercent(l.Threshold)),
 			series(9*b.perStep, b.perStep, lo), alertCheck(name, fire)),
 		b.tc(name, "zero traffic does not fire", series(0, 0, 0), alertCheck(name, fire)),
 		b.tc(name, "UPDATE traffic under the minimum rate does not fire even when every UPDATE is slow",

@@ -16,9 +16,9 @@ func errorsFamily(e *Env) Family {
 		Expr:     q.guardedRatio(middleware.MetricQueryErrorsTotal, middleware.MetricQueriesTotal, nil, ">", l.Threshold),
 		Humanize: "humanizePercentage",
 		Text: func(v string, lb func(string) string) (string, string) {
-			return fmt.Sprintf("Database query errors above %s for %s", percentText(l.Threshold), q.who(lb)),
+			return fmt.Sprintf("Database query errors above %s for %s", FormatPercent(l.Threshold), q.who(lb)),
 				fmt.Sprintf("%s of the database queries of %s returned an error over the last %s (warning above %s for %s, with %s).",
-					v, q.who(lb), t.RateWindow, percentText(l.Threshold), l.For, q.traffic())
+					v, q.who(lb), t.RateWindow, FormatPercent(l.Threshold), l.For, q.traffic())
 		},
 		Runbook: e.rb.errorRate(),
 	}
@@ -30,7 +30,7 @@ func errorsFamily(e *Env) Family {
 
 func (r rbContext) errorRate() Runbook {
 	l := r.c.Thresholds.ErrorRate
-	p := rbPercent(l.Threshold)
+	p := FormatPercent(l.Threshold)
 	return Runbook{
 		Summary: fmt.Sprintf("More than %s of database queries return an error.", p),
 		Fires: fmt.Sprintf("statements that returned an error are more than %s of all statements over %s, for %s",

@@ -39,9 +39,9 @@ func (e *Env) latencyAlert(name, severity string, l Level, quieter string) Alert
 			q.sumRate(middleware.MetricQueryDuration+"_count", w), promNum(t.MinQueryRate)),
 		Humanize: "humanizeDuration",
 		Text: func(v string, lb func(string) string) (string, string) {
-			return fmt.Sprintf("Database query p99 latency above %s for %s", secondsText(l.Threshold), q.who(lb)),
+			return fmt.Sprintf("Database query p99 latency above %s for %s", FormatSeconds(l.Threshold), q.who(lb)),
 				fmt.Sprintf("The 99th percentile of the database query duration of %s is %s over the last %s (%s above %s for %s, with %s).",
-					q.who(lb), v, w, severity, secondsText(l.Threshold), l.For, q.traffic())
+					q.who(lb), v, w, severity, FormatSeconds(l.Threshold), l.For, q.traffic())
 		},
 		Runbook: e.rb.latency(severity, l),
 	}
@@ -51,9 +51,9 @@ func (e *Env) latencyAlert(name, severity string, l Level, quieter string) Alert
 
 func (r rbContext) latency(severity string, l Level) Runbook {
 	t := r.c.Thresholds.LatencyP99
-	thr := rbSeconds(l.Threshold)
+	thr := FormatSeconds(l.Threshold)
 	b := Runbook{
-		Summary: fmt.Sprintf("The slowest 1 %% of database queries take more than %s.", thr),
+		Summary: fmt.Sprintf("The slowest 1%% of database queries take more than %s.", thr),
 		Fires: fmt.Sprintf("p99 of %s over %s is above %s, for %s",
 			rbCode(middleware.MetricQueryDuration), r.w, thr, l.For),
 		Guard: r.guardText(),
@@ -61,8 +61,8 @@ func (r rbContext) latency(severity string, l Level) Runbook {
 			fmt.Sprintf("The 99th percentile of statement duration per %s, computed with %s from the middleware's histogram over %s, has stayed above %s for %s.",
 				rbCode(r.by), rbCode("histogram_quantile"), r.w, thr, l.For),
 			fmt.Sprintf("%s is a bucket bound of the histogram, so the comparison is exact, not interpolated. Levels: %s above %s for %s, %s above %s for %s.",
-				thr, AlertQueryLatencyP99Warning, rbSeconds(t.Warning.Threshold), t.Warning.For,
-				AlertQueryLatencyP99Critical, rbSeconds(t.Critical.Threshold), t.Critical.For),
+				thr, AlertQueryLatencyP99Warning, FormatSeconds(t.Warning.Threshold), t.Warning.For,
+				AlertQueryLatencyP99Critical, FormatSeconds(t.Critical.Threshold), t.Critical.For),
 			"The p99 watches the tail; the slow-query share watches the body. A p99 alert without a slow-share alert means a few statements are very slow.",
 		},
 		Causes: []string{
@@ -156,9 +156,9 @@ func (b *TestKit) latencyCases(a Alert, l Level, quieter string) []rules.TestCas
 		firing = append(firing, alertCheck(quieter, fire))
 	}
 	return []rules.TestCase{
-		b.tc(alert, fmt.Sprintf("2%% of queries above %s put the p99 at %s and fire after %s, not one evaluation earlier", secondsText(l.Threshold), secondsText(p99), l.For),
+		b.tc(alert, fmt.Sprintf("2%% of queries above %s put the p99 at %s and fire after %s, not one evaluation earlier", FormatSeconds(l.Threshold), FormatSeconds(p99), l.For),
 			histogram(b.perStep, fireShare), firing...),
-		b.tc(alert, fmt.Sprintf("0.5%% of queries above %s, a p99 of %s just under it, do not fire", secondsText(l.Threshold), secondsText(p99Under)),
+		b.tc(alert, fmt.Sprintf("0.5%% of queries above %s, a p99 of %s just under it, do not fire", FormatSeconds(l.Threshold), FormatSeconds(p99Under)),
 			histogram(b.perStep, underShare), alertCheck(alert, fire)),
 		b.tc(alert, "zero traffic does not fire", histogram(0, 0), alertCheck(alert, fire)),
 		b.tc(alert, "traffic under the minimum rate does not fire even when every query is slow",

@@ -26,7 +26,7 @@ func poolFamily(e *Env) Family {
 		Text: func(v string, lb func(string) string) (string, string) {
 			return fmt.Sprintf("Connection pool of %s nearly exhausted", poolWho(lb)),
 				fmt.Sprintf("%s of the maximum open connections to %s are in use (warning above %s for %s); queries will soon wait for a connection.",
-					v, poolWho(lb), percentText(t.PoolSaturation.Threshold), t.PoolSaturation.For)
+					v, poolWho(lb), FormatPercent(t.PoolSaturation.Threshold), t.PoolSaturation.For)
 		},
 		Runbook: e.rb.poolSaturated(),
 	}
@@ -40,7 +40,7 @@ func poolFamily(e *Env) Family {
 		Text: func(v string, lb func(string) string) (string, string) {
 			return fmt.Sprintf("Queries wait for connections to %s", poolWho(lb)),
 				fmt.Sprintf("Goroutines waited %s per second for a connection to %s over the last %s (warning above %s per second for %s): the pool is too small or connections are held too long.",
-					v, poolWho(lb), t.RateWindow, secondsText(t.PoolWait.Threshold), t.PoolWait.For)
+					v, poolWho(lb), t.RateWindow, FormatSeconds(t.PoolWait.Threshold), t.PoolWait.For)
 		},
 		Runbook: e.rb.poolWaits(),
 	}
@@ -50,7 +50,7 @@ func poolFamily(e *Env) Family {
 
 func (r rbContext) poolSaturated() Runbook {
 	l := r.c.Thresholds.PoolSaturation
-	p := rbPercent(l.Threshold)
+	p := FormatPercent(l.Threshold)
 	return Runbook{
 		Summary: fmt.Sprintf("More than %s of the connection pool is in use.", p),
 		Fires: fmt.Sprintf("%s / %s is above %s on at least one instance, for %s",
@@ -58,7 +58,7 @@ func (r rbContext) poolSaturated() Runbook {
 		Meaning: []string{
 			fmt.Sprintf("On at least one instance, the application's %s pool (label %s) has almost every connection allowed by %s busy; the alert reports the worst instance, because one saturated pool hurts even when the others idle. Pools without a limit (%s is 0) never fire: they fail later, at the server's %s.",
 				rbCode("*sql.DB"), rbCode(middleware.LabelDBName), rbCode("SetMaxOpenConns"), rbCode(middleware.MetricPoolMaxOpen), rbCode("max_connections")),
-			fmt.Sprintf("At 100 %% the next caller blocks in database/sql until a connection is released: %s.", AlertConnectionPoolWaits),
+			fmt.Sprintf("At 100%% the next caller blocks in database/sql until a connection is released: %s.", AlertConnectionPoolWaits),
 		},
 		Impact: "No headroom: the next burst queues inside the application, adding latency that query durations do not show.",
 		Causes: []string{
@@ -94,14 +94,14 @@ func (r rbContext) poolSaturated() Runbook {
 
 func (r rbContext) poolWaits() Runbook {
 	l := r.c.Thresholds.PoolWait
-	perSec := rbNum(l.Threshold) + " s/s"
+	perSec := FormatNumber(l.Threshold) + " s/s"
 	return Runbook{
 		Summary: "Goroutines wait for a database connection from the pool.",
 		Fires: fmt.Sprintf("%s grows faster than %s over %s, for %s",
 			rbCode(middleware.MetricPoolWaitDuration), perSec, r.w, l.For),
 		Meaning: []string{
 			fmt.Sprintf("The pool was at its %s limit and callers blocked in database/sql waiting for a connection. %s means that on average %s goroutines were waiting at any instant, for example 10 calls a second waiting %s each.",
-				rbCode("SetMaxOpenConns"), perSec, rbNum(l.Threshold), rbSeconds(l.Threshold/10)),
+				rbCode("SetMaxOpenConns"), perSec, FormatNumber(l.Threshold), FormatSeconds(l.Threshold/10)),
 			fmt.Sprintf("The wait happens before the driver is called, so it is not in %s: query latency can look healthy while requests are slow.",
 				rbCode(middleware.MetricQueryDuration)),
 		},
@@ -161,7 +161,7 @@ func (b *TestKit) poolSaturationCases(a Alert) []rules.TestCase {
 	return []rules.TestCase{
 		b.tc(name, fmt.Sprintf("%s of %d connections in use fire after %s, not one evaluation earlier", fnum(over), poolMaxOpen, l.For),
 			series(poolMaxOpen, over), alertCheck(name, fire-b.eval), alertCheck(name, fire, b.expect(a, over/poolMaxOpen, db))),
-		b.tc(name, fmt.Sprintf("%s of %d connections in use, not above %s, do not fire", fnum(atMost), poolMaxOpen, percentText(l.Threshold)),
+		b.tc(name, fmt.Sprintf("%s of %d connections in use, not above %s, do not fire", fnum(atMost), poolMaxOpen, FormatPercent(l.Threshold)),
 			series(poolMaxOpen, atMost), alertCheck(name, fire)),
 		b.tc(name, "an idle pool does not fire", series(poolMaxOpen, 0), alertCheck(name, fire)),
 		b.tc(name, "a pool without a maximum (max_open 0) does not fire", series(0, 50), alertCheck(name, fire)),
@@ -185,9 +185,9 @@ func (b *TestKit) poolWaitCases(a Alert) []rules.TestCase {
 	perSecond := waiting / b.step.Seconds()
 	lo := shareUnder(l.Threshold) * b.step.Seconds()
 	return []rules.TestCase{
-		b.tc(name, fmt.Sprintf("waiting %s per second fires after %s, not one evaluation earlier", secondsText(perSecond), l.For),
+		b.tc(name, fmt.Sprintf("waiting %s per second fires after %s, not one evaluation earlier", FormatSeconds(perSecond), l.For),
 			series(waiting), alertCheck(name, fire-b.eval), alertCheck(name, fire, b.expect(a, b.rateAt(perSecond, fire), db))),
-		b.tc(name, fmt.Sprintf("waiting %s per second, just under %s, does not fire", secondsText(shareUnder(l.Threshold)), secondsText(l.Threshold)),
+		b.tc(name, fmt.Sprintf("waiting %s per second, just under %s, does not fire", FormatSeconds(shareUnder(l.Threshold)), FormatSeconds(l.Threshold)),
 			series(lo), alertCheck(name, fire)),
 		b.tc(name, "no waiting does not fire", series(0), alertCheck(name, fire)),
 		b.tc(name, "waiting for one of two pools fires for that pool only",

@@ -27,15 +27,15 @@ func slowRateFamily(e *Env) Family {
 
 func (e *Env) slowRateAlert(name, severity string, l Level) Alert {
 	q, w := e.Query, e.Config.Thresholds.RateWindow
-	slowest := secondsText(e.Config.Thresholds.SlowQuery.Std().Seconds())
+	slowest := FormatSeconds(e.Config.Thresholds.SlowQuery.Std().Seconds())
 	a := Alert{
 		Name: name, Severity: severity, Family: FamilySlowQueryRate, For: l.For, Panel: PanelSlowPercentage,
 		Expr:     q.guardedRatio(middleware.MetricSlowQueriesTotal, middleware.MetricQueriesTotal, nil, ">", l.Threshold),
 		Humanize: "humanizePercentage",
 		Text: func(v string, lb func(string) string) (string, string) {
-			return fmt.Sprintf("Slow database queries above %s for %s", percentText(l.Threshold), q.who(lb)),
+			return fmt.Sprintf("Slow database queries above %s for %s", FormatPercent(l.Threshold), q.who(lb)),
 				fmt.Sprintf("%s of the database queries of %s took %s or longer over the last %s (%s above %s for %s, with %s).",
-					v, q.who(lb), slowest, w, severity, percentText(l.Threshold), l.For, q.traffic())
+					v, q.who(lb), slowest, w, severity, FormatPercent(l.Threshold), l.For, q.traffic())
 		},
 		Runbook: e.rb.slowRate(severity, l),
 	}
@@ -47,10 +47,10 @@ func (e *Env) slowRateAlert(name, severity string, l Level) Alert {
 
 func (r rbContext) slowRate(severity string, l Level) Runbook {
 	t := r.c.Thresholds.SlowRate
-	p := rbPercent(l.Threshold)
+	p := FormatPercent(l.Threshold)
 	// The chance that a request running ten statements hits at least one
 	// slow one: what "p of queries are slow" means to a user.
-	tenQueries := rbPercent(math.Round((1-math.Pow(1-l.Threshold, 10))*100) / 100)
+	tenQueries := FormatPercent(math.Round((1-math.Pow(1-l.Threshold, 10))*100) / 100)
 	b := Runbook{
 		Summary: fmt.Sprintf("More than %s of database queries take %s or longer.", p, r.slow),
 		Fires: fmt.Sprintf("slow statements (≥ %s) are more than %s of all statements over %s, for %s",
@@ -60,9 +60,9 @@ func (r rbContext) slowRate(severity string, l Level) Runbook {
 			fmt.Sprintf("The share of statements at or above the slow threshold, %s / %s over %s per %s, has stayed above %s for %s.",
 				rbCode(middleware.MetricSlowQueriesTotal), rbCode(middleware.MetricQueriesTotal), r.w, rbCode(r.by), p, l.For),
 			fmt.Sprintf("Three alerts watch this signal: %s above %s for %s, %s above %s for %s, %s above %s for %s.",
-				AlertSlowQueryRateInfo, rbPercent(t.Info.Threshold), t.Info.For,
-				AlertSlowQueryRateWarning, rbPercent(t.Warning.Threshold), t.Warning.For,
-				AlertSlowQueryRateCritical, rbPercent(t.Critical.Threshold), t.Critical.For),
+				AlertSlowQueryRateInfo, FormatPercent(t.Info.Threshold), t.Info.For,
+				AlertSlowQueryRateWarning, FormatPercent(t.Warning.Threshold), t.Warning.For,
+				AlertSlowQueryRateCritical, FormatPercent(t.Critical.Threshold), t.Critical.For),
 			fmt.Sprintf("The middleware counts and logs a statement as slow at %s; the application must pass the same value to %s as %s holds for these numbers to agree.",
 				r.slow, rbCode("middleware.WithSlowThreshold"), rbCode("thresholds.slow_query")),
 		},
@@ -125,7 +125,7 @@ func (b *TestKit) betweenWarningAndCritical(warn Alert) rules.TestCase {
 	fireC := active + b.evalCeil(c.For.Std())
 	n := b.steps(max(fireW, fireC))
 	sel := map[string]string{middleware.LabelQueryType: string(middleware.QuerySelect)}
-	return b.tc(AlertSlowQueryRateWarning, fmt.Sprintf("%s slow queries fire the warning and not the critical", percentText(share)),
+	return b.tc(AlertSlowQueryRateWarning, fmt.Sprintf("%s slow queries fire the warning and not the critical", FormatPercent(share)),
 		[]rules.Series{
 			b.in(middleware.MetricQueriesTotal, sel, counterValues(counterPhase{b.perStep, n})),
 			b.in(middleware.MetricSlowQueriesTotal, sel, counterValues(counterPhase{b.perStep * share, n})),

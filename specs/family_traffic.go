@@ -36,7 +36,7 @@ func (e *Env) rateChangeAlert(name, op string, l Level, summary, verb string, rb
 
 func (r rbContext) rateSpike() Runbook {
 	t := r.c.Thresholds
-	f := rbFactor(t.RateSpike.Threshold)
+	f := FormatFactor(t.RateSpike.Threshold)
 	return Runbook{
 		Summary: fmt.Sprintf("The database query rate is more than %s its recent baseline.", f),
 		Fires: fmt.Sprintf("the query rate over %s is more than %s the average rate over the %s that ended %s ago, for %s",
@@ -65,7 +65,7 @@ func (r rbContext) rateSpike() Runbook {
 			fmt.Sprintf("Check the consequences: %s, %s, %s.", AlertConnectionPoolSaturated, AlertQueryLatencyP99Warning, AlertSlowQueryRateWarning),
 		},
 		PromQL: []RunbookQuery{
-			{"current rate / baseline (the alert fires above " + rbNum(t.RateSpike.Threshold) + ")",
+			{"current rate / baseline (the alert fires above " + FormatNumber(t.RateSpike.Threshold) + ")",
 				fmt.Sprintf("sum by (%s) (rate(%s[%s])) / %s", r.by, r.series(middleware.MetricQueriesTotal), r.w, r.baseline())},
 			{"baseline, queries per second", r.baseline()},
 			r.qTraffic(),
@@ -85,7 +85,7 @@ func (r rbContext) rateSpike() Runbook {
 
 func (r rbContext) trafficDrop() Runbook {
 	t := r.c.Thresholds
-	f := rbFactor(t.TrafficDrop.Threshold)
+	f := FormatFactor(t.TrafficDrop.Threshold)
 	return Runbook{
 		Summary: fmt.Sprintf("The database query rate fell below %s its recent baseline.", f),
 		Fires: fmt.Sprintf("the query rate over %s is below %s the average rate over the %s that ended %s ago, for %s",
@@ -112,7 +112,7 @@ func (r rbContext) trafficDrop() Runbook {
 			"Check the last deploy: did it change how the database handle is opened?",
 		},
 		PromQL: []RunbookQuery{
-			{"current rate / baseline (the alert fires below " + rbNum(t.TrafficDrop.Threshold) + ")",
+			{"current rate / baseline (the alert fires below " + FormatNumber(t.TrafficDrop.Threshold) + ")",
 				fmt.Sprintf("sum by (%s) (rate(%s[%s])) / %s", r.by, r.series(middleware.MetricQueriesTotal), r.w, r.baseline())},
 			r.qTraffic(),
 			{"instances reporting query metrics", fmt.Sprintf("count by (%s) (%s)", r.group("instance"), r.series(middleware.MetricQueriesTotal))},

@@ -2,8 +2,6 @@ package specs
 
 import (
 	"fmt"
-	"math"
-	"strconv"
 	"strings"
 
 	"github.com/dbmonctl/dbmonctl/pkg/dashboard"
@@ -113,30 +111,10 @@ func rbNewContext(c Config, d dashboard.Definition) rbContext {
 		w:      c.Thresholds.RateWindow.String(),
 		by:     strings.Join(c.Service.IdentityLabels, ", "),
 		sel:    strings.TrimSuffix(strings.TrimSpace(c.Service.Selector), ","),
-		slow:   rbSeconds(c.Thresholds.SlowQuery.Std().Seconds()),
-		minQPS: rbNum(c.Thresholds.MinQueryRate) + " q/s",
+		slow:   FormatSeconds(c.Thresholds.SlowQuery.Std().Seconds()),
+		minQPS: FormatNumber(c.Thresholds.MinQueryRate) + " q/s",
 	}
 }
-
-// rbNum formats v without float noise (0.07*100 is 7.000000000000001).
-func rbNum(v float64) string {
-	return strconv.FormatFloat(math.Round(v*1e4)/1e4, 'f', -1, 64)
-}
-
-// rbPercent formats a 0–1 ratio as a percentage: 0.1 → "10 %".
-func rbPercent(r float64) string { return rbNum(r*100) + " %" }
-
-// rbSeconds formats seconds for humans: 0.5 → "500 ms", 1 → "1000 ms"
-// (the unit of the dashboard and the spec), 30 → "30 s".
-func rbSeconds(s float64) string {
-	if s < 10 {
-		return rbNum(s*1000) + " ms"
-	}
-	return rbNum(s) + " s"
-}
-
-// rbFactor formats a multiplier: 2 → "2×".
-func rbFactor(f float64) string { return rbNum(f) + "×" }
 
 // rbCode wraps s in backticks.
 func rbCode(s string) string { return "`" + s + "`" }
@@ -171,7 +149,7 @@ func (r rbContext) ratio(num, den string, extra ...string) string {
 
 // quantile is histogram_quantile(phi) of the query duration histogram.
 func (r rbContext) quantile(phi float64, extra ...string) string {
-	return fmt.Sprintf("histogram_quantile(%s, %s)", rbNum(phi),
+	return fmt.Sprintf("histogram_quantile(%s, %s)", FormatNumber(phi),
 		r.sumRate(middleware.MetricQueryDuration+"_bucket", r.w, append(extra, middleware.LabelLE)...))
 }
 
@@ -472,7 +450,9 @@ func (r rbContext) render(a Alert, mutes rbMutes) []byte {
 	for i, g := range b.Guide {
 		links[i] = fmt.Sprintf("[%s](%s%s)", g.Text, rbGuide, g.Anchor)
 	}
-	fmt.Fprintf(&s, "- [Query-optimization guide](%s): %s\n", rbGuide, strings.Join(links, ", "))
+	if len(links) > 0 {
+		fmt.Fprintf(&s, "- [Query-optimization guide](%s): %s\n", rbGuide, strings.Join(links, ", "))
+	}
 	var related []string
 	for _, name := range b.Related {
 		if name != a.Name {
