@@ -43,16 +43,16 @@ func (p *Pack) Files() (map[string][]byte, error) {
 	if files[FileProvisioning], err = dashboard.RenderProvisioning(Provisioning(p.Config)); err != nil {
 		return nil, fmt.Errorf("render dashboard provisioning: %w", err)
 	}
-	if files[FileRules], err = rules.Render(p.RuleGroups); err != nil {
+	if files[FileRules], err = rules.Render(p.RuleGroups, rules.WithHeader(GeneratedHeader)); err != nil {
 		return nil, fmt.Errorf("render alert rules: %w", err)
 	}
-	if files[FileRuleTests], err = rules.RenderTests([]string{path.Base(FileRules)}, p.Config.Alerting.EvaluationInterval.Std(), p.RuleTests); err != nil {
+	if files[FileRuleTests], err = rules.RenderTests([]string{path.Base(FileRules)}, p.Config.Alerting.EvaluationInterval.Std(), p.RuleTests, rules.WithHeader(RuleTestsHeader)); err != nil {
 		return nil, fmt.Errorf("render alert rule tests: %w", err)
 	}
 	if files[FilePrometheus], err = PrometheusConfig(p.Config); err != nil {
 		return nil, err
 	}
-	if files[FileAlertmanager], err = alertmanager.Render(p.Routing); err != nil {
+	if files[FileAlertmanager], err = alertmanager.Render(p.Routing, alertmanager.WithHeader(GeneratedHeader)); err != nil {
 		return nil, fmt.Errorf("render alertmanager config: %w", err)
 	}
 	books := p.Runbooks()

@@ -73,7 +73,7 @@ func configsUnderTest() []struct {
 }
 
 func TestRoutingGolden(t *testing.T) {
-	got, err := alertmanager.Render(Routing(Default()))
+	got, err := alertmanager.Render(Routing(Default()), alertmanager.WithHeader(GeneratedHeader))
 	if err != nil {
 		t.Fatal(err)
 	}
