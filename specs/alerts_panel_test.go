@@ -64,7 +64,7 @@ func TestAlertPanelFindings(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := NewPack(Default())
+			p := Build(Default())
 			tt.change(t, p)
 			got := findingsOf(p.crossCheck(), CheckAlertPanel)
 			if len(got) != len(tt.want) {
@@ -83,7 +83,7 @@ func TestAlertPanelFindings(t *testing.T) {
 // and thresholds, every alert links a panel that plots its metrics.
 func TestAlertPanelsForEveryConfig(t *testing.T) {
 	for _, c := range []Config{Default(), fastConfig(), selectorConfig(), rbModified()} {
-		p := NewPack(c)
+		p := Build(c)
 		if errs := AlertPanelFindings(c, p.RuleGroups, p.Dashboard); len(errs) > 0 {
 			t.Errorf("findings:\n%s", diag.List(errs))
 		}

@@ -19,6 +19,7 @@ const (
 	CheckAlertSet     = "alert-set"
 	CheckAlertTests   = "alert-tests"
 	CheckAlertmanager = "alertmanager"
+	CheckRunbook      = "runbook"
 )
 
 // crossCheck runs the checks that need the built pack.
@@ -38,7 +39,6 @@ func (p *Pack) crossCheck() []error {
 	} else {
 		errs = append(errs, rules.Validate(FileRules, data)...)
 	}
-	defined := map[string]bool{}
 	for _, g := range p.RuleGroups {
 		for i, r := range g.Rules {
 			name := r.Alert
@@ -59,7 +59,6 @@ func (p *Pack) crossCheck() []error {
 			if r.Alert == "" {
 				continue
 			}
-			defined[r.Alert] = true
 			if !slices.Contains(Severities, r.Labels[LabelSeverity]) {
 				add(CheckRuleMetadata, path+".labels."+LabelSeverity, "want one of %v, got %q", Severities, r.Labels[LabelSeverity])
 			}
@@ -75,9 +74,28 @@ func (p *Pack) crossCheck() []error {
 			}
 		}
 	}
-	for _, name := range AlertNames {
-		if !defined[name] {
-			add(CheckAlertSet, "alerts", "alert %s is not defined", name)
+	// Every alert is one value: a unique name, the label of its family,
+	// a known severity, a runbook.
+	seen := map[string]bool{}
+	for _, f := range p.Families {
+		for _, a := range f.Alerts {
+			path := fmt.Sprintf("families[%q].alerts[%q]", f.Name, a.Name)
+			switch {
+			case a.Name == "":
+				add(CheckAlertSet, path, "an alert has no name")
+			case seen[a.Name]:
+				add(CheckAlertSet, path, "alert %s is defined twice; alert names must be unique", a.Name)
+			}
+			seen[a.Name] = true
+			if a.Family != f.Name {
+				add(CheckAlertSet, path+".family", "alert %s of family %s has family label %q", a.Name, f.Name, a.Family)
+			}
+			if a.Text == nil {
+				add(CheckAlertSet, path+".text", "alert %s has no summary and description", a.Name)
+			}
+			if a.Runbook.Summary == "" || a.Runbook.Fires == "" || len(a.Runbook.Checks) == 0 {
+				add(CheckRunbook, path+".runbook", "alert %s has no runbook: it needs at least a summary, the condition it fires on and the checks to run first", a.Name)
+			}
 		}
 	}
 
@@ -92,10 +110,8 @@ func (p *Pack) crossCheck() []error {
 			}
 		}
 	}
-	for _, name := range AlertNames {
-		if !defined[name] {
-			continue
-		}
+	for _, a := range p.Alerts {
+		name := a.Name
 		if !fires[name] {
 			add(CheckAlertTests, "tests "+name, "no test where %s fires", name)
 		}
@@ -106,7 +122,7 @@ func (p *Pack) crossCheck() []error {
 
 	// Dashboard: queries parse and name contract series, ids and grid are
 	// sound, the JSON round-trips, and the colours are the alert thresholds.
-	errs = append(errs, ValidateDashboard(c)...)
+	errs = append(errs, validateDashboard(c, p.Dashboard)...)
 
 	// Every alert's dashboard_url opens a panel that plots its metrics.
 	errs = append(errs, AlertPanelFindings(c, p.RuleGroups, p.Dashboard)...)
@@ -114,7 +130,7 @@ func (p *Pack) crossCheck() []error {
 	// Alertmanager: no inline secrets and a sound model; the rendered file
 	// loads with Alertmanager's own loader; every severity reaches a
 	// receiver of its own.
-	routing := RoutingFindings(c)
+	routing := routingFindings(c, p.Routing)
 	errs = append(errs, routing...)
 	if len(routing) == 0 { // Render refuses a model with findings: they are reported above
 		if data, err := alertmanager.Render(p.Routing); err != nil {

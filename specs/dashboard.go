@@ -133,8 +133,8 @@ func DashboardDefinition(c Config) dashboard.Definition {
 			Description: fmt.Sprintf("99th percentile of statement duration over all selected query types, from the %s histogram. "+
 				"Green below the slow-query threshold (%s), yellow from it, red from %s, where %s fires after %s; %s fires from %s after %s. "+
 				"Shows no data when there is no traffic.",
-				middleware.MetricQueryDuration, fmtSeconds(slow), fmtSeconds(t.LatencyP99.Warning.Threshold),
-				AlertQueryLatencyP99Warning, t.LatencyP99.Warning.For, AlertQueryLatencyP99Critical, fmtSeconds(t.LatencyP99.Critical.Threshold), t.LatencyP99.Critical.For),
+				middleware.MetricQueryDuration, FormatSeconds(slow), FormatSeconds(t.LatencyP99.Warning.Threshold),
+				AlertQueryLatencyP99Warning, t.LatencyP99.Warning.For, AlertQueryLatencyP99Critical, FormatSeconds(t.LatencyP99.Critical.Threshold), t.LatencyP99.Critical.For),
 			Kind:     dashboard.KindGauge,
 			Grid:     dashboard.GridPos{X: 12, Y: 0, W: 6, H: 8},
 			Unit:     dashUnitSeconds,
@@ -159,8 +159,8 @@ func DashboardDefinition(c Config) dashboard.Definition {
 			Title: "Query Duration Percentiles",
 			Description: fmt.Sprintf("p50, p95 and p99 of statement duration over time, from the %s histogram. "+
 				"Dashed lines mark the slow-query threshold (%s) and the %s threshold (%s); %s fires from %s.",
-				middleware.MetricQueryDuration, fmtSeconds(slow), AlertQueryLatencyP99Warning, fmtSeconds(t.LatencyP99.Warning.Threshold),
-				AlertQueryLatencyP99Critical, fmtSeconds(t.LatencyP99.Critical.Threshold)),
+				middleware.MetricQueryDuration, FormatSeconds(slow), AlertQueryLatencyP99Warning, FormatSeconds(t.LatencyP99.Warning.Threshold),
+				AlertQueryLatencyP99Critical, FormatSeconds(t.LatencyP99.Critical.Threshold)),
 			Kind:           dashboard.KindTimeseries,
 			Grid:           dashboard.GridPos{X: 0, Y: 8, W: 12, H: 8},
 			Unit:           dashUnitSeconds,
@@ -176,8 +176,8 @@ func DashboardDefinition(c Config) dashboard.Definition {
 			Title: "Slow Query Rate by Type",
 			Description: fmt.Sprintf("Statements per second at or above the slow-query threshold (%s), one line per query type, from %s. "+
 				"Related alerts: %s (one type's slow share above %s), and %s, %s, %s on the overall slow share.",
-				fmtSeconds(slow), middleware.MetricSlowQueriesTotal,
-				AlertSlowQueryRateByType, dashPercentOf(t.SlowRateByType.Threshold), AlertSlowQueryRateInfo, AlertSlowQueryRateWarning, AlertSlowQueryRateCritical),
+				FormatSeconds(slow), middleware.MetricSlowQueriesTotal,
+				AlertSlowQueryRateByType, FormatPercent(t.SlowRateByType.Threshold), AlertSlowQueryRateInfo, AlertSlowQueryRateWarning, AlertSlowQueryRateCritical),
 			Kind:    dashboard.KindTimeseries,
 			Grid:    dashboard.GridPos{X: 12, Y: 8, W: 12, H: 8},
 			Unit:    dashUnitOpsPerSec,
@@ -192,10 +192,10 @@ func DashboardDefinition(c Config) dashboard.Definition {
 			Description: fmt.Sprintf("Share of statements at or above the slow-query threshold (%s), over all selected query types. "+
 				"Yellow from %s, where %s fires after %s; red from %s, where %s fires after %s (%s fires from %s). "+
 				"Shows no data when there is no traffic.",
-				fmtSeconds(slow),
-				dashPercentOf(t.SlowRate.Warning.Threshold), AlertSlowQueryRateWarning, t.SlowRate.Warning.For,
-				dashPercentOf(t.SlowRate.Critical.Threshold), AlertSlowQueryRateCritical, t.SlowRate.Critical.For,
-				AlertSlowQueryRateInfo, dashPercentOf(t.SlowRate.Info.Threshold)),
+				FormatSeconds(slow),
+				FormatPercent(t.SlowRate.Warning.Threshold), AlertSlowQueryRateWarning, t.SlowRate.Warning.For,
+				FormatPercent(t.SlowRate.Critical.Threshold), AlertSlowQueryRateCritical, t.SlowRate.Critical.For,
+				AlertSlowQueryRateInfo, FormatPercent(t.SlowRate.Info.Threshold)),
 			Kind:              dashboard.KindGauge,
 			Grid:              dashboard.GridPos{X: 18, Y: 0, W: 6, H: 8},
 			Unit:              dashUnitPercentUnit,
@@ -227,8 +227,8 @@ func DashboardDefinition(c Config) dashboard.Definition {
 			Title: "Query Statistics Table",
 			Description: fmt.Sprintf("Per query type, now: statements per second, p99 duration and slow share. "+
 				"p99 is yellow from %s and red from %s (%s); the slow share is red from %s (%s). Types without traffic show no p99 or slow share.",
-				fmtSeconds(slow), fmtSeconds(t.LatencyP99.Warning.Threshold), AlertQueryLatencyP99Warning,
-				dashPercentOf(t.SlowRateByType.Threshold), AlertSlowQueryRateByType),
+				FormatSeconds(slow), FormatSeconds(t.LatencyP99.Warning.Threshold), AlertQueryLatencyP99Warning,
+				FormatPercent(t.SlowRateByType.Threshold), AlertSlowQueryRateByType),
 			Kind: dashboard.KindTable,
 			Grid: dashboard.GridPos{X: 8, Y: 16, W: 16, H: 9},
 			Queries: []dashboard.Query{
@@ -264,7 +264,7 @@ func DashboardDefinition(c Config) dashboard.Definition {
 			Description: fmt.Sprintf("Share of statements that returned an error, one line per query type and one over all selected types, from %s and %s. "+
 				"The dashed line is the %s threshold (%s of all statements, for %s, with at least %s queries/s).",
 				middleware.MetricQueryErrorsTotal, middleware.MetricQueriesTotal,
-				AlertQueryErrorRateHigh, dashPercentOf(t.ErrorRate.Threshold), t.ErrorRate.For, dashFloat(t.MinQueryRate)),
+				AlertQueryErrorRateHigh, FormatPercent(t.ErrorRate.Threshold), t.ErrorRate.For, dashFloat(t.MinQueryRate)),
 			Kind:           dashboard.KindTimeseries,
 			Grid:           dashboard.GridPos{X: 0, Y: 25, W: 8, H: 8},
 			Unit:           dashUnitPercentUnit,
@@ -284,7 +284,7 @@ func DashboardDefinition(c Config) dashboard.Definition {
 			Description: fmt.Sprintf("Connections of each database/sql pool (%s label), summed over the selected instances: in use, idle, and the limit set by SetMaxOpenConns (0 = no limit), from %s, %s and %s. "+
 				"%s fires when one instance has more than %s of its limit in use for %s; %s when callers wait for a connection.",
 				middleware.LabelDBName, middleware.MetricPoolInUse, middleware.MetricPoolIdle, middleware.MetricPoolMaxOpen,
-				AlertConnectionPoolSaturated, dashPercentOf(t.PoolSaturation.Threshold), t.PoolSaturation.For, AlertConnectionPoolWaits),
+				AlertConnectionPoolSaturated, FormatPercent(t.PoolSaturation.Threshold), t.PoolSaturation.For, AlertConnectionPoolWaits),
 			Kind:     dashboard.KindTimeseries,
 			Grid:     dashboard.GridPos{X: 8, Y: 25, W: 8, H: 8},
 			Unit:     dashUnitShort,
@@ -304,7 +304,7 @@ func DashboardDefinition(c Config) dashboard.Definition {
 			Description: fmt.Sprintf("Seconds spent waiting for a free connection per second, per pool (%s label), from %s, and the mean wait of one waiting call (with %s). "+
 				"The dashed line is the %s threshold (%s per second, for %s).",
 				middleware.LabelDBName, middleware.MetricPoolWaitDuration, middleware.MetricPoolWaitCount,
-				AlertConnectionPoolWaits, fmtSeconds(t.PoolWait.Threshold), t.PoolWait.For),
+				AlertConnectionPoolWaits, FormatSeconds(t.PoolWait.Threshold), t.PoolWait.For),
 			Kind:           dashboard.KindTimeseries,
 			Grid:           dashboard.GridPos{X: 16, Y: 25, W: 8, H: 8},
 			Unit:           dashUnitSeconds,
@@ -515,8 +515,6 @@ func dashFloat(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 // (0.95 → "95", 0.075 → "7.5").
 func dashPercent(v float64) string { return dashFloat(math.Round(v*1e6) / 1e4) }
 
-func dashPercentOf(v float64) string { return dashPercent(v) + "%" }
-
 // Provisioning is the Grafana file-provisioning provider of c's dashboard:
 // it loads the JSON files under ProvisioningPath into c's folder.
 func Provisioning(c Config) dashboard.ProvisioningOptions {
@@ -538,8 +536,10 @@ func Provisioning(c Config) dashboard.ProvisioningOptions {
 // checks (queries against the middleware's contract, ids, grid, JSON round
 // trip), DashboardThresholdFindings, and that dashboard.datasource_uid can
 // be a data source UID. Paths start with "dashboard.".
-func ValidateDashboard(c Config) []error {
-	d := DashboardDefinition(c)
+func ValidateDashboard(c Config) []error { return validateDashboard(c, DashboardDefinition(c)) }
+
+// validateDashboard checks d, the dashboard of c's pack.
+func validateDashboard(c Config, d dashboard.Definition) []error {
 	errs := dashboard.Validate(d, KnownSeries(c))
 	errs = append(errs, DashboardThresholdFindings(c, d)...)
 	if !grafanaUID.MatchString(c.Dashboard.DatasourceUID) {

@@ -10,7 +10,7 @@ import (
 // generated/ directory holds exactly what the embedded default spec renders.
 // Rewrite it with: go run ./cmd/dbmonctl generate --prune
 func TestGeneratedIsCurrent(t *testing.T) {
-	files, err := NewPack(Default()).Files()
+	files, err := Build(Default()).Files()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,12 +28,12 @@ func TestGeneratedIsCurrent(t *testing.T) {
 // TestFilesAreDeterministic renders the default pack twice: the bytes must
 // not depend on map order, clocks or anything but the Config.
 func TestFilesAreDeterministic(t *testing.T) {
-	a, err := NewPack(Default()).Files()
+	a, err := Build(Default()).Files()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < 3; i++ {
-		b, err := NewPack(Default()).Files()
+		b, err := Build(Default()).Files()
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,30 +11,24 @@ import (
 	"github.com/dbmonctl/dbmonctl/pkg/rules"
 )
 
-// Pack is the monitoring pack one Config defines: every artifact in its
-// typed form, before rendering. Build it once and render, validate or test
-// from it, so that all of them see the same definitions.
+// Pack is the monitoring pack one Config defines: its alerts as values,
+// grouped in families, and every artifact in its typed form, before
+// rendering. Build it once (Build, Check) and render, validate or test from
+// it, so that all of them see the same values. The typed artifacts are
+// derived from Families and Alerts by Build; change the values through
+// Build's options, not by editing a built pack.
 type Pack struct {
-	Config          Config
+	Config Config
+	// Families are the families of alerts, in rule order.
+	Families []Family
+	// Alerts are the alerts of every family, in rule order.
+	Alerts          []Alert
 	RuleGroups      []rules.Group
 	RuleTests       []rules.TestCase
 	Routing         *alertmanager.Config
 	RouteTests      []alertmanager.RouteTest
 	InhibitionTests []alertmanager.InhibitionTest
 	Dashboard       dashboard.Definition
-}
-
-// NewPack builds the pack of c.
-func NewPack(c Config) *Pack {
-	return &Pack{
-		Config:          c,
-		RuleGroups:      RuleGroups(c),
-		RuleTests:       RuleTests(c),
-		Routing:         Routing(c),
-		RouteTests:      RouteTests(c),
-		InhibitionTests: InhibitionTests(c),
-		Dashboard:       DashboardDefinition(c),
-	}
 }
 
 // Files renders every generated file of the pack, keyed by its path
@@ -49,19 +43,19 @@ func (p *Pack) Files() (map[string][]byte, error) {
 	if files[FileProvisioning], err = dashboard.RenderProvisioning(Provisioning(p.Config)); err != nil {
 		return nil, fmt.Errorf("render dashboard provisioning: %w", err)
 	}
-	if files[FileRules], err = rules.Render(p.RuleGroups); err != nil {
+	if files[FileRules], err = rules.Render(p.RuleGroups, rules.WithHeader(GeneratedHeader)); err != nil {
 		return nil, fmt.Errorf("render alert rules: %w", err)
 	}
-	if files[FileRuleTests], err = rules.RenderTests([]string{path.Base(FileRules)}, p.Config.Alerting.EvaluationInterval.Std(), p.RuleTests); err != nil {
+	if files[FileRuleTests], err = rules.RenderTests([]string{path.Base(FileRules)}, p.Config.Alerting.EvaluationInterval.Std(), p.RuleTests, rules.WithHeader(RuleTestsHeader)); err != nil {
 		return nil, fmt.Errorf("render alert rule tests: %w", err)
 	}
 	if files[FilePrometheus], err = PrometheusConfig(p.Config); err != nil {
 		return nil, err
 	}
-	if files[FileAlertmanager], err = alertmanager.Render(p.Routing); err != nil {
+	if files[FileAlertmanager], err = alertmanager.Render(p.Routing, alertmanager.WithHeader(GeneratedHeader)); err != nil {
 		return nil, fmt.Errorf("render alertmanager config: %w", err)
 	}
-	books := Runbooks(p.Config)
+	books := p.Runbooks()
 	names := make([]string, 0, len(books))
 	for name := range books {
 		names = append(names, name)

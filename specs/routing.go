@@ -46,17 +46,47 @@ var SeverityReceivers = map[string]string{
 	SeverityInfo:     ReceiverInfo,
 }
 
-// queryMetricFamilies are the alert families whose expressions read the
-// middleware's query metrics, the ones whose absence QueryMetricsAbsent
-// reports. Connection-pool alerts read the DBStats collector's series
-// instead and stay unmuted. A test proves this list against the rules'
-// expressions.
-var queryMetricFamilies = []string{
-	FamilySlowQueryRate,
-	FamilySlowQueryRateByType,
-	FamilyQueryLatencyP99,
-	FamilyQueryRate,
-	FamilyQueryErrors,
+// queryMetrics are the series the middleware exports itself, the ones an
+// absent() alert on the query counter stands for: when the counter is
+// missing, so are they. The connection-pool series come from the DBStats
+// collector and are not among them.
+var queryMetrics = map[string]bool{
+	middleware.MetricQueriesTotal:              true,
+	middleware.MetricSlowQueriesTotal:          true,
+	middleware.MetricQueryErrorsTotal:          true,
+	middleware.MetricQueryDuration + "_bucket": true,
+	middleware.MetricQueryDuration + "_count":  true,
+	middleware.MetricQueryDuration + "_sum":    true,
+	middleware.MetricTxDuration + "_bucket":    true,
+	middleware.MetricTxDuration + "_count":     true,
+	middleware.MetricTxDuration + "_sum":       true,
+}
+
+// readsQueryMetrics reports whether a's expression selects a series of
+// queryMetrics, so that an absent() alert on them mutes it.
+func readsQueryMetrics(a Alert) bool {
+	ms, err := exprMetrics(a.Expr)
+	if err != nil {
+		return false
+	}
+	for _, m := range ms {
+		if queryMetrics[m] {
+			return true
+		}
+	}
+	return false
+}
+
+// queryMetricFamilies are the families of alerts that read the query
+// metrics, in pack order: the families a firing absent() alert mutes.
+func queryMetricFamilies(alerts []Alert) []string {
+	var out []string
+	for _, a := range alerts {
+		if !a.Absent && readsQueryMetrics(a) && !slices.Contains(out, a.Family) {
+			out = append(out, a.Family)
+		}
+	}
+	return out
 }
 
 // checkSeverityRoute is the ID of the finding that a severity does not
@@ -80,6 +110,11 @@ const checkSeverityRoute = "severity-route"
 // Secrets are only referenced, as files: routing_key_file, api_url_file,
 // auth_password_file.
 func Routing(c Config) *alertmanager.Config {
+	return build(c, buildOptions{noTests: true}).Routing
+}
+
+// routing is the tree of c for the pack's alerts.
+func routing(c Config, alerts []Alert) *alertmanager.Config {
 	am := c.Alertmanager
 	groupBy := []string{"alertname"}
 	for _, l := range c.Service.IdentityLabels {
@@ -111,7 +146,7 @@ func Routing(c Config) *alertmanager.Config {
 				child(SeverityInfo, ReceiverInfo, am.Info),
 			},
 		},
-		InhibitRules: inhibitRules(c),
+		InhibitRules: inhibitRules(c, alerts),
 		Receivers: []alertmanager.Receiver{
 			{
 				Name:      ReceiverCritical,
@@ -144,13 +179,13 @@ func eq(name, value string) string {
 
 // inhibitRules are the three rules of the pack: severity order within a
 // family, and the dead man's switch over what depends on it.
-func inhibitRules(c Config) []alertmanager.InhibitRule {
+func inhibitRules(c Config, alerts []Alert) []alertmanager.InhibitRule {
 	twin := append(append([]string{LabelFamily}, c.Service.IdentityLabels...), middleware.LabelQueryType)
-	families := make([]string, len(queryMetricFamilies))
-	for i, f := range queryMetricFamilies {
-		families[i] = regexp.QuoteMeta(f)
+	var families []string
+	for _, f := range queryMetricFamilies(alerts) {
+		families = append(families, regexp.QuoteMeta(f))
 	}
-	return []alertmanager.InhibitRule{
+	rs := []alertmanager.InhibitRule{
 		{
 			SourceMatchers: []string{eq(LabelSeverity, SeverityCritical)},
 			TargetMatchers: []string{fmt.Sprintf("%s=~%q", LabelSeverity, SeverityWarning+"|"+SeverityInfo)},
@@ -161,12 +196,17 @@ func inhibitRules(c Config) []alertmanager.InhibitRule {
 			TargetMatchers: []string{eq(LabelSeverity, SeverityInfo)},
 			Equal:          twin,
 		},
-		{
-			SourceMatchers: []string{eq("alertname", AlertQueryMetricsAbsent)},
-			TargetMatchers: []string{fmt.Sprintf("%s=~%q", LabelFamily, strings.Join(families, "|"))},
-			Equal:          absentLabels(c),
-		},
 	}
+	for _, a := range alerts {
+		if a.Absent && len(families) > 0 {
+			rs = append(rs, alertmanager.InhibitRule{
+				SourceMatchers: []string{eq("alertname", a.Name)},
+				TargetMatchers: []string{fmt.Sprintf("%s=~%q", LabelFamily, strings.Join(families, "|"))},
+				Equal:          absentLabels(c),
+			})
+		}
+	}
+	return rs
 }
 
 // absentLabels are the identity labels a QueryMetricsAbsent alert carries:
@@ -351,7 +391,10 @@ func Secrets(c Config) []Secret {
 // secrets in the config (by their config path, never their value), missing
 // or malformed settings, timings, every finding of the model's Validate,
 // and that every severity reaches a receiver of its own.
-func RoutingFindings(c Config) []error {
+func RoutingFindings(c Config) []error { return routingFindings(c, Routing(c)) }
+
+// routingFindings checks c.Alertmanager and model, the tree built from it.
+func routingFindings(c Config, model *alertmanager.Config) []error {
 	var errs []error
 	add := func(id, path, format string, args ...any) {
 		errs = append(errs, diag.New(id, path, format, args...))
@@ -439,7 +482,6 @@ func RoutingFindings(c Config) []error {
 			echo[alertmanager.CheckReceiver] = true
 		}
 	}
-	model := Routing(c)
 	modelErrs := model.Validate()
 	for _, e := range modelErrs {
 		if !echo[diag.As(e).ID] {
@@ -501,16 +543,16 @@ func sampleLabels(c Config) map[string]string {
 	return out
 }
 
-// alertLabels are the labels a firing alert of rule r carries: the rule's
-// own labels, alertname, and the identity labels with values from ids
-// (for QueryMetricsAbsent only those absent() reports).
-func alertLabels(c Config, name string, ruleLabels map[string]string, ids map[string]string) map[string]string {
-	out := map[string]string{"alertname": name}
-	for k, v := range ruleLabels {
+// alertLabels are the labels a firing alert of a carries: the rule's own
+// labels, alertname, and the identity labels with values from ids (for an
+// absent() alert only those absent() reports).
+func alertLabels(c Config, a Alert, ids map[string]string) map[string]string {
+	out := map[string]string{"alertname": a.Name}
+	for k, v := range ruleLabels(c, a) {
 		out[k] = v
 	}
 	keep := c.Service.IdentityLabels
-	if name == AlertQueryMetricsAbsent {
+	if a.Absent {
 		keep = absentLabels(c)
 	}
 	for _, l := range keep {
@@ -519,21 +561,19 @@ func alertLabels(c Config, name string, ruleLabels map[string]string, ids map[st
 	return out
 }
 
-// packAlerts are the pack's alerts with their labels, in rule order.
+// packAlert is an alert of the pack with the labels it fires with.
 type packAlert struct {
-	name   string
-	labels map[string]string
+	name       string
+	absent     bool
+	readsQuery bool
+	labels     map[string]string
 }
 
-func packAlerts(c Config, ids map[string]string) []packAlert {
-	var out []packAlert
-	for _, g := range RuleGroups(c) {
-		for _, r := range g.Rules {
-			if r.Alert == "" {
-				continue
-			}
-			out = append(out, packAlert{name: r.Alert, labels: alertLabels(c, r.Alert, r.Labels, ids)})
-		}
+// alertLabels are the pack's alerts with their labels, in rule order.
+func (p *Pack) alertLabels(ids map[string]string) []packAlert {
+	out := make([]packAlert, 0, len(p.Alerts))
+	for _, a := range p.Alerts {
+		out = append(out, packAlert{name: a.Name, absent: a.Absent, readsQuery: readsQueryMetrics(a), labels: alertLabels(p.Config, a, ids)})
 	}
 	return out
 }
@@ -541,10 +581,11 @@ func packAlerts(c Config, ids map[string]string) []packAlert {
 // RouteTests are the pack's routing tests: every alert of the rules
 // reaches the receiver of its severity, and alerts without a known
 // severity reach the default receiver.
-func RouteTests(c Config) []alertmanager.RouteTest {
-	ids := sampleLabels(c)
+func RouteTests(c Config) []alertmanager.RouteTest { return Build(c).RouteTests }
+
+func routeTests(c Config, alerts []packAlert, ids map[string]string) []alertmanager.RouteTest {
 	var tests []alertmanager.RouteTest
-	for _, a := range packAlerts(c, ids) {
+	for _, a := range alerts {
 		sev := a.labels[LabelSeverity]
 		want, ok := SeverityReceivers[sev]
 		if !ok {
@@ -582,13 +623,13 @@ func RouteTests(c Config) []alertmanager.RouteTest {
 // severe one of the same identity, not one of another identity or query
 // type; alerts of different families never mute each other; and
 // QueryMetricsAbsent mutes exactly the alerts that read the query metrics.
-func InhibitionTests(c Config) []alertmanager.InhibitionTest {
-	ids := sampleLabels(c)
+func InhibitionTests(c Config) []alertmanager.InhibitionTest { return Build(c).InhibitionTests }
+
+func inhibitionTests(c Config, alerts []packAlert, ids map[string]string) []alertmanager.InhibitionTest {
 	other := map[string]string{}
 	for k, v := range ids {
 		other[k] = v + "-other"
 	}
-	alerts := packAlerts(c, ids)
 	rank := map[string]int{}
 	for i, s := range Severities {
 		rank[s] = i + 1
@@ -606,8 +647,14 @@ func InhibitionTests(c Config) []alertmanager.InhibitionTest {
 	var tests []alertmanager.InhibitionTest
 	var absent *packAlert
 	for i := range alerts {
-		if alerts[i].name == AlertQueryMetricsAbsent {
+		if alerts[i].absent && absent == nil {
 			absent = &alerts[i]
+		}
+	}
+	var families []string
+	for _, a := range alerts {
+		if !a.absent && a.readsQuery && !slices.Contains(families, a.labels[LabelFamily]) {
+			families = append(families, a.labels[LabelFamily])
 		}
 	}
 	var firstPair [2]map[string]string
@@ -657,23 +704,23 @@ func InhibitionTests(c Config) []alertmanager.InhibitionTest {
 	}
 	if absent != nil {
 		for _, a := range alerts {
-			if a.name == AlertQueryMetricsAbsent {
+			if a.absent {
 				continue
 			}
 			t := alertmanager.InhibitionTest{Firing: []map[string]string{absent.labels, a.labels}}
-			if slices.Contains(queryMetricFamilies, a.labels[LabelFamily]) {
-				t.Name = fmt.Sprintf("%s mutes %s, which reads the query metrics", AlertQueryMetricsAbsent, a.name)
+			if slices.Contains(families, a.labels[LabelFamily]) {
+				t.Name = fmt.Sprintf("%s mutes %s, which reads the query metrics", absent.name, a.name)
 				t.Muted = []map[string]string{a.labels}
 			} else {
-				t.Name = fmt.Sprintf("%s does not mute %s, which reads other metrics", AlertQueryMetricsAbsent, a.name)
+				t.Name = fmt.Sprintf("%s does not mute %s, which reads other metrics", absent.name, a.name)
 			}
 			tests = append(tests, t)
 		}
 		if pinned := absentLabels(c); len(pinned) > 0 {
 			for _, a := range alerts {
-				if slices.Contains(queryMetricFamilies, a.labels[LabelFamily]) {
+				if slices.Contains(families, a.labels[LabelFamily]) {
 					tests = append(tests, alertmanager.InhibitionTest{
-						Name:   fmt.Sprintf("%s of one identity does not mute %s of another", AlertQueryMetricsAbsent, a.name),
+						Name:   fmt.Sprintf("%s of one identity does not mute %s of another", absent.name, a.name),
 						Firing: []map[string]string{absent.labels, with(a.labels, other)},
 					})
 					break

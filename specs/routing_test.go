@@ -73,7 +73,7 @@ func configsUnderTest() []struct {
 }
 
 func TestRoutingGolden(t *testing.T) {
-	got, err := alertmanager.Render(Routing(Default()))
+	got, err := alertmanager.Render(Routing(Default()), alertmanager.WithHeader(GeneratedHeader))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -333,7 +333,7 @@ func TestQueryMetricFamilies(t *testing.T) {
 				}
 			}
 		}
-		if muted := slices.Contains(queryMetricFamilies, r.Labels[LabelFamily]); muted != reads {
+		if muted := slices.Contains(queryMetricFamilies(Build(Default()).Alerts), r.Labels[LabelFamily]); muted != reads {
 			t.Errorf("%s (family %s) reads query metrics: %v, but metrics-absent mutes it: %v (metrics %v)", r.Alert, r.Labels[LabelFamily], reads, muted, use.Metrics)
 		}
 	}

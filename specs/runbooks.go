@@ -2,10 +2,9 @@ package specs
 
 import (
 	"fmt"
-	"math"
-	"strconv"
 	"strings"
 
+	"github.com/dbmonctl/dbmonctl/pkg/dashboard"
 	"github.com/dbmonctl/dbmonctl/pkg/middleware"
 )
 
@@ -31,73 +30,61 @@ const (
 	rbGuideLocks        = "#find-and-fix-lock-waits"
 )
 
-// rbPanelTitles are the dashboard's panel titles, by panel id.
-var rbPanelTitles = map[int]string{
-	PanelQueryRate:       "Query Rate by Type",
-	PanelLatencyP99:      "Query Duration p99",
-	PanelPercentiles:     "Query Duration Percentiles",
-	PanelSlowRate:        "Slow Query Rate by Type",
-	PanelSlowPercentage:  "Slow Query Percentage",
-	PanelDistribution:    "Query Distribution",
-	PanelStatisticsTable: "Query Statistics Table",
-	PanelErrorRate:       "Query Error Rate by Type",
-	PanelPool:            "Connection Pool",
-	PanelPoolWaits:       "Connection Pool Waits",
+// Runbook is the content of one alert's runbook, rendered under the
+// alert's name, severity, labels and dashboard panel. Text fields are
+// Markdown.
+type Runbook struct {
+	// Summary is one sentence under the title.
+	Summary string
+	// Fires is the condition, with numbers.
+	Fires string
+	// Guard says when the rule evaluates at all; "" if always.
+	Guard string
+	// Meaning are paragraphs on what the signal means.
+	Meaning []string
+	// Impact is what users feel.
+	Impact string
+	// Causes are the likely causes, most likely first.
+	Causes []string
+	// Checks are the first steps, in order.
+	Checks []string
+	// PromQL are queries to paste into Prometheus or Grafana Explore.
+	PromQL []RunbookQuery
+	// SQL is SQL to run on the database, "" for none.
+	SQL string
+	// Shell is shell commands, "" for none.
+	Shell string
+	// Mitigate are the ways to stop the bleeding.
+	Mitigate []string
+	// Guide are links to sections of the query-optimization guide.
+	Guide []GuideLink
+	// Related are the names of related alerts (the alert itself is left
+	// out when listed).
+	Related []string
 }
 
-// rbBook is one runbook before rendering. Text fields are Markdown.
-type rbBook struct {
-	alert    string
-	severity string
-	family   string
-	summary  string // one sentence under the title
-	fires    string // the condition, with numbers
-	guard    string // when the rule evaluates at all; "" if always
-	panel    int    // the panel that shows the signal
-	grouping string // label the alert adds to the identity labels, "" for none
-	absent   bool   // the alert is an absent(): it carries no identity labels
-	meaning  []string
-	impact   string
-	causes   []string
-	checks   []string
-	promql   []rbQuery
-	sql      string // SQL to run on the database, "" for none
-	shell    string // shell commands, "" for none
-	mitigate []string
-	guide    []rbLink
-	related  []string
-}
+// RunbookQuery is one PromQL expression with a comment saying what it
+// shows.
+type RunbookQuery struct{ Comment, Expr string }
 
-// rbQuery is one PromQL expression with a comment saying what it shows.
-type rbQuery struct{ comment, expr string }
+// GuideLink is a link to a section of the query-optimization guide.
+type GuideLink struct{ Text, Anchor string }
 
-// rbLink is a link to a section of the guide.
-type rbLink struct{ text, anchor string }
+// Runbooks returns one Markdown runbook per alert of the default pack,
+// keyed by alert name; the CLI writes each to runbooks/<Alert>.md, where
+// the alert's runbook_url points. Every number in the text (thresholds,
+// for durations, windows, minimum traffic) and every receiver comes from
+// c, so a runbook never contradicts the rule that links to it. The output
+// is deterministic.
+func Runbooks(c Config) map[string][]byte { return Build(c).Runbooks() }
 
-// Runbooks returns one Markdown runbook per alert, keyed by alert name; the
-// CLI writes each to runbooks/<Alert>.md, where the alert's runbook_url
-// points. Every number in the text (thresholds, for durations, windows,
-// minimum traffic) and every receiver comes from c, so a runbook never
-// contradicts the rule that links to it. The output is deterministic.
-func Runbooks(c Config) map[string][]byte {
-	r := rbNewContext(c)
-	books := []rbBook{
-		r.slowRate(AlertSlowQueryRateCritical, SeverityCritical, c.Thresholds.SlowRate.Critical),
-		r.slowRate(AlertSlowQueryRateWarning, SeverityWarning, c.Thresholds.SlowRate.Warning),
-		r.slowRate(AlertSlowQueryRateInfo, SeverityInfo, c.Thresholds.SlowRate.Info),
-		r.latency(AlertQueryLatencyP99Critical, SeverityCritical, c.Thresholds.LatencyP99.Critical),
-		r.latency(AlertQueryLatencyP99Warning, SeverityWarning, c.Thresholds.LatencyP99.Warning),
-		r.rateSpike(),
-		r.trafficDrop(),
-		r.metricsAbsent(),
-		r.errorRate(),
-		r.slowRateByType(),
-		r.poolSaturated(),
-		r.poolWaits(),
-	}
-	out := make(map[string][]byte, len(books))
-	for _, b := range books {
-		out[b.alert] = r.render(b, rbMutedBy(b, books))
+// Runbooks renders the runbook of every alert of the pack, keyed by alert
+// name.
+func (p *Pack) Runbooks() map[string][]byte {
+	r := rbNewContext(p.Config, p.Dashboard)
+	out := make(map[string][]byte, len(p.Alerts))
+	for _, a := range p.Alerts {
+		out[a.Name] = r.render(a, rbMutedBy(a, p.Alerts))
 	}
 	return out
 }
@@ -105,43 +92,29 @@ func Runbooks(c Config) map[string][]byte {
 // rbContext holds the Config and the values every runbook formats from it.
 type rbContext struct {
 	c      Config
-	w      string // rate window, PromQL notation
-	by     string // identity labels, comma-separated
-	sel    string // service selector matchers, without braces
-	slow   string // slow threshold for humans
-	minQPS string // minimum query rate for humans
+	titles map[int]string // panel titles by id
+	w      string         // rate window, PromQL notation
+	by     string         // identity labels, comma-separated
+	sel    string         // service selector matchers, without braces
+	slow   string         // slow threshold for humans
+	minQPS string         // minimum query rate for humans
 }
 
-func rbNewContext(c Config) rbContext {
+func rbNewContext(c Config, d dashboard.Definition) rbContext {
+	titles := map[int]string{}
+	for _, p := range d.Panels {
+		titles[int(p.ID)] = p.Title
+	}
 	return rbContext{
 		c:      c,
+		titles: titles,
 		w:      c.Thresholds.RateWindow.String(),
 		by:     strings.Join(c.Service.IdentityLabels, ", "),
 		sel:    strings.TrimSuffix(strings.TrimSpace(c.Service.Selector), ","),
-		slow:   rbSeconds(c.Thresholds.SlowQuery.Std().Seconds()),
-		minQPS: rbNum(c.Thresholds.MinQueryRate) + " q/s",
+		slow:   FormatSeconds(c.Thresholds.SlowQuery.Std().Seconds()),
+		minQPS: FormatNumber(c.Thresholds.MinQueryRate) + " q/s",
 	}
 }
-
-// rbNum formats v without float noise (0.07*100 is 7.000000000000001).
-func rbNum(v float64) string {
-	return strconv.FormatFloat(math.Round(v*1e4)/1e4, 'f', -1, 64)
-}
-
-// rbPercent formats a 0–1 ratio as a percentage: 0.1 → "10 %".
-func rbPercent(r float64) string { return rbNum(r*100) + " %" }
-
-// rbSeconds formats seconds for humans: 0.5 → "500 ms", 1 → "1000 ms"
-// (the unit of the dashboard and the spec), 30 → "30 s".
-func rbSeconds(s float64) string {
-	if s < 10 {
-		return rbNum(s*1000) + " ms"
-	}
-	return rbNum(s) + " s"
-}
-
-// rbFactor formats a multiplier: 2 → "2×".
-func rbFactor(f float64) string { return rbNum(f) + "×" }
 
 // rbCode wraps s in backticks.
 func rbCode(s string) string { return "`" + s + "`" }
@@ -176,7 +149,7 @@ func (r rbContext) ratio(num, den string, extra ...string) string {
 
 // quantile is histogram_quantile(phi) of the query duration histogram.
 func (r rbContext) quantile(phi float64, extra ...string) string {
-	return fmt.Sprintf("histogram_quantile(%s, %s)", rbNum(phi),
+	return fmt.Sprintf("histogram_quantile(%s, %s)", FormatNumber(phi),
 		r.sumRate(middleware.MetricQueryDuration+"_bucket", r.w, append(extra, middleware.LabelLE)...))
 }
 
@@ -196,62 +169,62 @@ func (r rbContext) up() string {
 }
 
 // Queries every runbook about query traffic or latency shares.
-func (r rbContext) qTraffic() rbQuery {
-	return rbQuery{"queries per second by type", r.sumRate(middleware.MetricQueriesTotal, r.w, middleware.LabelQueryType)}
+func (r rbContext) qTraffic() RunbookQuery {
+	return RunbookQuery{"queries per second by type", r.sumRate(middleware.MetricQueriesTotal, r.w, middleware.LabelQueryType)}
 }
 
-func (r rbContext) qSlowShareByType() rbQuery {
-	return rbQuery{"share of slow statements (≥ " + r.slow + ") by type, 0–1",
+func (r rbContext) qSlowShareByType() RunbookQuery {
+	return RunbookQuery{"share of slow statements (≥ " + r.slow + ") by type, 0–1",
 		r.ratio(middleware.MetricSlowQueriesTotal, middleware.MetricQueriesTotal, middleware.LabelQueryType)}
 }
 
-func (r rbContext) qP99ByType() rbQuery {
-	return rbQuery{"p99 by type, in seconds", r.quantile(0.99, middleware.LabelQueryType)}
+func (r rbContext) qP99ByType() RunbookQuery {
+	return RunbookQuery{"p99 by type, in seconds", r.quantile(0.99, middleware.LabelQueryType)}
 }
 
-func (r rbContext) qMeanByType() rbQuery {
-	return rbQuery{"mean duration by type, in seconds",
+func (r rbContext) qMeanByType() RunbookQuery {
+	return RunbookQuery{"mean duration by type, in seconds",
 		r.ratio(middleware.MetricQueryDuration+"_sum", middleware.MetricQueryDuration+"_count", middleware.LabelQueryType)}
 }
 
-func (r rbContext) qErrorShareByType() rbQuery {
-	return rbQuery{"share of statements that returned an error, by type, 0–1",
+func (r rbContext) qErrorShareByType() RunbookQuery {
+	return RunbookQuery{"share of statements that returned an error, by type, 0–1",
 		r.ratio(middleware.MetricQueryErrorsTotal, middleware.MetricQueriesTotal, middleware.LabelQueryType)}
 }
 
-func (r rbContext) qPoolUse() rbQuery {
-	return rbQuery{"pool use of the worst instance, 0–1 (pools without a limit are left out)",
+func (r rbContext) qPoolUse() RunbookQuery {
+	return RunbookQuery{"pool use of the worst instance, 0–1 (pools without a limit are left out)",
 		fmt.Sprintf("max by (%s) (%s / (%s > 0))", r.group(middleware.LabelDBName),
 			r.series(middleware.MetricPoolInUse), r.series(middleware.MetricPoolMaxOpen))}
 }
 
-func (r rbContext) qPoolUseByInstance() rbQuery {
-	return rbQuery{"pool use per instance, 0–1: one instance or all?",
+func (r rbContext) qPoolUseByInstance() RunbookQuery {
+	return RunbookQuery{"pool use per instance, 0–1: one instance or all?",
 		fmt.Sprintf("%s / (%s > 0)", r.series(middleware.MetricPoolInUse), r.series(middleware.MetricPoolMaxOpen))}
 }
 
-func (r rbContext) qExecuting() rbQuery {
-	return rbQuery{"statements executing at any instant (Little's law: rate × duration); compare with connections in use",
+func (r rbContext) qExecuting() RunbookQuery {
+	return RunbookQuery{"statements executing at any instant (Little's law: rate × duration); compare with connections in use",
 		fmt.Sprintf("sum by (%s) (rate(%s[%s]))", r.by, r.series(middleware.MetricQueryDuration+"_sum"), r.w)}
 }
 
-func (r rbContext) qInUse() rbQuery {
-	return rbQuery{"connections in use",
+func (r rbContext) qInUse() RunbookQuery {
+	return RunbookQuery{"connections in use",
 		fmt.Sprintf("sum by (%s) (%s)", r.by, r.series(middleware.MetricPoolInUse))}
 }
 
-func (r rbContext) qWaitTime() rbQuery {
-	return rbQuery{"seconds spent waiting for a connection, per second",
+func (r rbContext) qWaitTime() RunbookQuery {
+	return RunbookQuery{"seconds spent waiting for a connection, per second",
 		r.sumRate(middleware.MetricPoolWaitDuration, r.w, middleware.LabelDBName)}
 }
 
-func (r rbContext) qMeanWait() rbQuery {
-	return rbQuery{"mean wait per connection request that had to wait, in seconds",
+func (r rbContext) qMeanWait() RunbookQuery {
+	return RunbookQuery{"mean wait per connection request that had to wait, in seconds",
 		r.ratio(middleware.MetricPoolWaitDuration, middleware.MetricPoolWaitCount, middleware.LabelDBName)}
 }
 
-func (r rbContext) qTxP99() rbQuery {
-	return rbQuery{"p99 transaction duration (Begin to Commit/Rollback) by outcome, in seconds",
+func (r rbContext) qTxP99() RunbookQuery {
+	return RunbookQuery{"p99 transaction duration (Begin to Commit/Rollback) by outcome, in seconds",
 		fmt.Sprintf("histogram_quantile(0.99, %s)",
 			r.sumRate(middleware.MetricTxDuration+"_bucket", r.w, middleware.LabelOutcome, middleware.LabelLE))}
 }
@@ -313,7 +286,7 @@ grep 'msg="slow query"' app.log%[2]s | grep -o 'sql=.*' | sort | uniq -c | sort 
 
 // panelLink is a Markdown link to a dashboard panel.
 func (r rbContext) panelLink(id int) string {
-	return fmt.Sprintf("[%s](%s)", rbPanelTitles[id], r.c.DashboardURL(id))
+	return fmt.Sprintf("[%s](%s)", r.titles[id], r.c.DashboardURL(id))
 }
 
 // rbSeverityLabel is the severity with its priority.
@@ -346,17 +319,17 @@ func (r rbContext) notified(s string) string {
 
 // Guide links most runbooks share.
 var (
-	rbLinkFind     = rbLink{"Find the slow query", rbGuideFind}
-	rbLinkPostgres = rbLink{"Read the plan on PostgreSQL", rbGuidePostgres}
-	rbLinkMySQL    = rbLink{"Read the plan on MySQL and MariaDB", rbGuideMySQL}
-	rbLinkIndexes  = rbLink{"Indexes", rbGuideIndexes}
-	rbLinkLocks    = rbLink{"Find and fix lock waits", rbGuideLocks}
-	rbLinkTimeouts = rbLink{"Put a deadline on every query", rbGuideTimeouts}
-	rbLinkPool     = rbLink{"Size the connection pool", rbGuidePool}
-	rbLinkTx       = rbLink{"Keep transactions short", rbGuideTransactions}
-	rbLinkNPlusOne = rbLink{"N+1 queries and batching", rbGuideNPlusOne}
-	rbLinkKeyset   = rbLink{"Keyset pagination", rbGuideKeyset}
-	rbLinkPrepared = rbLink{"Prepared statements", rbGuidePrepared}
+	rbLinkFind     = GuideLink{"Find the slow query", rbGuideFind}
+	rbLinkPostgres = GuideLink{"Read the plan on PostgreSQL", rbGuidePostgres}
+	rbLinkMySQL    = GuideLink{"Read the plan on MySQL and MariaDB", rbGuideMySQL}
+	rbLinkIndexes  = GuideLink{"Indexes", rbGuideIndexes}
+	rbLinkLocks    = GuideLink{"Find and fix lock waits", rbGuideLocks}
+	rbLinkTimeouts = GuideLink{"Put a deadline on every query", rbGuideTimeouts}
+	rbLinkPool     = GuideLink{"Size the connection pool", rbGuidePool}
+	rbLinkTx       = GuideLink{"Keep transactions short", rbGuideTransactions}
+	rbLinkNPlusOne = GuideLink{"N+1 queries and batching", rbGuideNPlusOne}
+	rbLinkKeyset   = GuideLink{"Keyset pagination", rbGuideKeyset}
+	rbLinkPrepared = GuideLink{"Prepared statements", rbGuidePrepared}
 )
 
 // rbExplainStep is the "read the plan" step every slowness runbook has.
@@ -365,517 +338,10 @@ const rbExplainStep = "EXPLAIN the top statement with realistic parameter values
 	"`ANALYZE FORMAT=JSON` on MariaDB. Look for full scans of large tables, estimated rows far from actual rows, " +
 	"and sorts or temporary tables on disk. ANALYZE executes the statement: wrap writes in `BEGIN; … ROLLBACK;`."
 
-// baselineGuard is the guard of the alerts that compare with the baseline.
-func (r rbContext) baselineGuard() string {
-	return fmt.Sprintf("only when the baseline is at least %s and the metric existed for its whole window: an idle service cannot spike or drop, and a fresh deploy has no baseline yet",
-		r.minQPS)
-}
-
 // guardText is the minimum-traffic guard of ratio and percentile alerts.
 func (r rbContext) guardText() string {
 	return fmt.Sprintf("only while the service runs at least %s over %s: a handful of queries is not a trend, and zero traffic never fires",
 		r.minQPS, r.w)
-}
-
-func (r rbContext) slowRate(alert, severity string, l Level) rbBook {
-	t := r.c.Thresholds.SlowRate
-	p := rbPercent(l.Threshold)
-	// The chance that a request running ten statements hits at least one
-	// slow one: what "p of queries are slow" means to a user.
-	tenQueries := rbPercent(math.Round((1-math.Pow(1-l.Threshold, 10))*100) / 100)
-	b := rbBook{
-		alert:    alert,
-		severity: severity,
-		family:   FamilySlowQueryRate,
-		summary:  fmt.Sprintf("More than %s of database queries take %s or longer.", p, r.slow),
-		fires: fmt.Sprintf("slow statements (≥ %s) are more than %s of all statements over %s, for %s",
-			r.slow, p, r.w, l.For),
-		guard: r.guardText(),
-		panel: PanelSlowPercentage,
-		meaning: []string{
-			fmt.Sprintf("The share of statements at or above the slow threshold, %s / %s over %s per %s, has stayed above %s for %s.",
-				rbCode(middleware.MetricSlowQueriesTotal), rbCode(middleware.MetricQueriesTotal), r.w, rbCode(r.by), p, l.For),
-			fmt.Sprintf("Three alerts watch this signal: %s above %s for %s, %s above %s for %s, %s above %s for %s.",
-				AlertSlowQueryRateInfo, rbPercent(t.Info.Threshold), t.Info.For,
-				AlertSlowQueryRateWarning, rbPercent(t.Warning.Threshold), t.Warning.For,
-				AlertSlowQueryRateCritical, rbPercent(t.Critical.Threshold), t.Critical.For),
-			fmt.Sprintf("The middleware counts and logs a statement as slow at %s; the application must pass the same value to %s as %s holds for these numbers to agree.",
-				r.slow, rbCode("middleware.WithSlowThreshold"), rbCode("thresholds.slow_query")),
-		},
-		causes: []string{
-			"A deploy added a query, or changed one so that it no longer uses an index. Compare the start of the alert with the last deploy.",
-			"A plan change: table growth or fresh statistics made the planner switch to a sequential scan or a nested loop over many rows.",
-			"Lock waits: a long transaction, a migration (`ALTER TABLE`) or a batch update holds locks; blocked statements are slow without being expensive.",
-			"The database is saturated: CPU or I/O taken by a batch job, a backup, vacuum or a reporting query.",
-			"Cold cache after a database restart or failover: reads hit disk until the working set is back in memory.",
-		},
-		checks: []string{
-			fmt.Sprintf("Open %s and %s. One %s slow means one statement or table; all types at once mean the database itself (CPU, I/O, locks) or the network.",
-				r.panelLink(PanelSlowRate), r.panelLink(PanelSlowPercentage), rbCode(middleware.LabelQueryType)),
-			"Line the start up with deploys, migrations and scheduled jobs.",
-			"Find the statements in the slow-query log: the middleware writes `slow query` at level WARN with `query_type`, `duration` and `sql` (truncated, without parameter values). Commands below.",
-			"See what runs now and what it waits on (SQL below). Many statements with `wait_event_type` `Lock` (PostgreSQL) or a `Waiting for … lock` state (MySQL/MariaDB): follow the guide's lock-wait section.",
-			rbExplainStep,
-		},
-		promql: []rbQuery{
-			{"share of slow statements, 0–1 (the alert's expression, without the traffic guard)",
-				r.ratio(middleware.MetricSlowQueriesTotal, middleware.MetricQueriesTotal)},
-			r.qSlowShareByType(),
-			r.qP99ByType(),
-			r.qTraffic(),
-		},
-		sql:   rbSQLRunning,
-		shell: r.logRecipes(""),
-		mitigate: []string{
-			"Caused by a deploy: roll it back or switch the feature off, then fix the query.",
-			"Missing index: create it without blocking writes, `CREATE INDEX CONCURRENTLY` (PostgreSQL) or `ALTER TABLE … ADD INDEX …, ALGORITHM=INPLACE, LOCK=NONE` (MySQL/MariaDB).",
-			"Plan flip after a statistics change: `ANALYZE <table>` (PostgreSQL) or `ANALYZE TABLE <table>` (MySQL/MariaDB), then check the plan again.",
-			"Lock waits: end the blocker (`pg_cancel_backend`, then `pg_terminate_backend`; `KILL QUERY`, then `KILL`), then find out why it held the lock.",
-			"Competing load: pause or reschedule the batch job; move reports to a replica.",
-			"Keep slow statements from piling up on the pool: context deadlines plus `statement_timeout` / `max_execution_time` make them fail fast.",
-		},
-		guide:   []rbLink{rbLinkFind, rbLinkPostgres, rbLinkMySQL, rbLinkIndexes, rbLinkLocks, rbLinkTimeouts},
-		related: []string{AlertSlowQueryRateCritical, AlertSlowQueryRateWarning, AlertSlowQueryRateInfo, AlertSlowQueryRateByType, AlertQueryLatencyP99Critical},
-	}
-	switch severity {
-	case SeverityCritical:
-		b.impact = fmt.Sprintf("Users feel it: a request that runs ten queries hits at least one slow one %s of the time. "+
-			"Slow statements also hold pool connections longer, so pool saturation and waits tend to follow.", tenQueries)
-	case SeverityWarning:
-		b.impact = fmt.Sprintf("A request that runs ten queries hits at least one slow one %s of the time. "+
-			"Not yet an outage; left alone it becomes %s.", tenQueries, AlertSlowQueryRateCritical)
-	default:
-		b.impact = fmt.Sprintf("Early warning, nothing breaks yet (a ten-query request hits a slow one %s of the time). "+
-			"A growing table or a new query pattern is cheapest to fix now, before it becomes %s.", tenQueries, AlertSlowQueryRateWarning)
-	}
-	return b
-}
-
-func (r rbContext) latency(alert, severity string, l Level) rbBook {
-	t := r.c.Thresholds.LatencyP99
-	thr := rbSeconds(l.Threshold)
-	b := rbBook{
-		alert:    alert,
-		severity: severity,
-		family:   FamilyQueryLatencyP99,
-		summary:  fmt.Sprintf("The slowest 1 %% of database queries take more than %s.", thr),
-		fires: fmt.Sprintf("p99 of %s over %s is above %s, for %s",
-			rbCode(middleware.MetricQueryDuration), r.w, thr, l.For),
-		guard: r.guardText(),
-		panel: PanelLatencyP99,
-		meaning: []string{
-			fmt.Sprintf("The 99th percentile of statement duration per %s, computed with %s from the middleware's histogram over %s, has stayed above %s for %s.",
-				rbCode(r.by), rbCode("histogram_quantile"), r.w, thr, l.For),
-			fmt.Sprintf("%s is a bucket bound of the histogram, so the comparison is exact, not interpolated. Levels: %s above %s for %s, %s above %s for %s.",
-				thr, AlertQueryLatencyP99Warning, rbSeconds(t.Warning.Threshold), t.Warning.For,
-				AlertQueryLatencyP99Critical, rbSeconds(t.Critical.Threshold), t.Critical.For),
-			"The p99 watches the tail; the slow-query share watches the body. A p99 alert without a slow-share alert means a few statements are very slow.",
-		},
-		causes: []string{
-			"Lock waits: a few statements blocked behind a long transaction or a migration. The tail moves, the median does not.",
-			"A few expensive statements: reports, exports, `SELECT` without `LIMIT`, `OFFSET` pagination deep into a table.",
-			"Skewed data: one statement is fast for most parameter values and slow for a few (the largest customer); on PostgreSQL a cached generic plan can be the slow one.",
-			"I/O stalls on the database host: checkpoints, backups, storage throttling, a noisy neighbour.",
-			"Everything got slower (p50 moved too): a missing index, a plan change or a saturated database, as in " + AlertSlowQueryRateCritical + ".",
-		},
-		checks: []string{
-			fmt.Sprintf("Open %s: did p50 move too? Only p99 means the tail (locks, big statements, skew); all lines mean the database or a common statement.",
-				r.panelLink(PanelPercentiles)),
-			fmt.Sprintf("Find the %s with the worst p99 in %s and %s.", rbCode(middleware.LabelQueryType),
-				r.panelLink(PanelStatisticsTable), r.panelLink(PanelLatencyP99)),
-			"List the slow statements of that type from the slow-query log (commands below); the rare, expensive ones are what a p99 alert is about.",
-			"Check lock waits and long-running statements on the database (SQL below).",
-			rbExplainStep + " For skew, EXPLAIN with the parameter values of the slow case, not the common one.",
-		},
-		promql: []rbQuery{
-			{"p99 (the alert's expression, without the traffic guard), in seconds", r.quantile(0.99)},
-			{"p50, to tell a slow tail from a slow body", r.quantile(0.5)},
-			r.qP99ByType(),
-			r.qMeanByType(),
-		},
-		sql:   rbSQLRunning,
-		shell: r.logRecipes(""),
-		mitigate: []string{
-			"Lock waits: end the blocker; give migrations a `lock_timeout` (PostgreSQL) or a short `lock_wait_timeout` (MySQL/MariaDB) so DDL stops queueing everything behind it.",
-			"Expensive statements: bound them (`LIMIT`, keyset pagination), run them on a replica or off-peak, give them a server-side time limit.",
-			"Skewed parameters on PostgreSQL: compare `EXPLAIN (GENERIC_PLAN)` (PostgreSQL 16+) with a custom plan; `SET plan_cache_mode = force_custom_plan` for the affected role or session stops a bad generic plan.",
-			"A regression from a deploy: roll back.",
-			"I/O stalls: move backups and batch jobs out of peak hours; check the storage's throughput limits.",
-		},
-		guide:   []rbLink{rbLinkFind, rbLinkPostgres, rbLinkMySQL, rbLinkLocks, rbLinkKeyset, rbLinkPrepared},
-		related: []string{AlertQueryLatencyP99Critical, AlertQueryLatencyP99Warning, AlertSlowQueryRateCritical, AlertConnectionPoolSaturated},
-	}
-	if severity == SeverityCritical {
-		b.impact = fmt.Sprintf("Requests that hit the tail wait more than %s per statement, near typical request timeouts; "+
-			"upstream retries turn the tail into errors and extra load.", thr)
-	} else {
-		b.impact = fmt.Sprintf("Most requests are fine; those that hit the tail wait more than %s per statement. "+
-			"Left alone it grows into %s.", thr, AlertQueryLatencyP99Critical)
-	}
-	return b
-}
-
-func (r rbContext) rateSpike() rbBook {
-	t := r.c.Thresholds
-	f := rbFactor(t.RateSpike.Threshold)
-	return rbBook{
-		alert:    AlertQueryRateSpike,
-		severity: SeverityWarning,
-		family:   FamilyQueryRate,
-		summary:  fmt.Sprintf("The database query rate is more than %s its recent baseline.", f),
-		fires: fmt.Sprintf("the query rate over %s is more than %s the average rate over the %s that ended %s ago, for %s",
-			r.w, f, t.BaselineWindow, r.w, t.RateSpike.For),
-		guard: r.baselineGuard(),
-		panel: PanelQueryRate,
-		meaning: []string{
-			fmt.Sprintf("Per %s, %s over %s is compared with the same rate averaged over %s, shifted back by %s so the spike does not raise its own baseline.",
-				rbCode(r.by), rbCode(middleware.MetricQueriesTotal), r.w, t.BaselineWindow, r.w),
-			fmt.Sprintf("A spike that lasts becomes the baseline: after about %s the alert resolves even if the load stays.", t.BaselineWindow),
-		},
-		impact: "More queries than the database was sized for: latency, pool saturation and pool waits usually follow. " +
-			"Often a symptom of code (an N+1 loop, a retry storm), not of more users.",
-		causes: []string{
-			"A deploy introduced an N+1 pattern: one query per row in a loop. The `SELECT` rate grows with page size, not with traffic.",
-			"A retry storm: clients or the application retry failed or timed-out statements. Errors rise at the same time.",
-			"A cache stopped working (restarted, evicted, key format changed) and reads fall through to the database.",
-			"A batch job, backfill or migration started, or a crawler or abusive client arrived.",
-			"Real growth: a launch, a campaign, a new client.",
-		},
-		checks: []string{
-			fmt.Sprintf("Open %s: which %s grew, and when. %s shows whether the mix changed.",
-				r.panelLink(PanelQueryRate), rbCode(middleware.LabelQueryType), r.panelLink(PanelDistribution)),
-			"Divide database queries by application requests for the same window: if queries per request went up, it is code (N+1), not users.",
-			"Check the error rate (PromQL below): errors rising with the spike mean retries.",
-			"Check deploys, cron schedules and the cache's hit rate.",
-			fmt.Sprintf("Check the consequences: %s, %s, %s.", AlertConnectionPoolSaturated, AlertQueryLatencyP99Warning, AlertSlowQueryRateWarning),
-		},
-		promql: []rbQuery{
-			{"current rate / baseline (the alert fires above " + rbNum(t.RateSpike.Threshold) + ")",
-				fmt.Sprintf("sum by (%s) (rate(%s[%s])) / %s", r.by, r.series(middleware.MetricQueriesTotal), r.w, r.baseline())},
-			{"baseline, queries per second", r.baseline()},
-			r.qTraffic(),
-			r.qErrorShareByType(),
-		},
-		mitigate: []string{
-			"Caused by a deploy: roll it back, then batch the loop (`WHERE id = ANY($1)` / `IN (…)`, or a join).",
-			"Retry storm: cap retries, back off with jitter, open the circuit breaker; fix the failure being retried.",
-			"Cache failure: restore the cache; protect the database from the stampede (request coalescing, staggered expiry).",
-			"Batch job or crawler: throttle, pause or block it.",
-			"Real growth: watch pool use and latency; if this is the new normal, it becomes the baseline on its own. Raise `thresholds.rate_spike.threshold` only if growth spikes are routine.",
-		},
-		guide:   []rbLink{rbLinkNPlusOne, rbLinkPool, rbLinkFind},
-		related: []string{AlertQueryTrafficDrop, AlertConnectionPoolSaturated, AlertQueryErrorRateHigh},
-	}
-}
-
-func (r rbContext) trafficDrop() rbBook {
-	t := r.c.Thresholds
-	f := rbFactor(t.TrafficDrop.Threshold)
-	return rbBook{
-		alert:    AlertQueryTrafficDrop,
-		severity: SeverityWarning,
-		family:   FamilyQueryRate,
-		summary:  fmt.Sprintf("The database query rate fell below %s its recent baseline.", f),
-		fires: fmt.Sprintf("the query rate over %s is below %s the average rate over the %s that ended %s ago, for %s",
-			r.w, f, t.BaselineWindow, r.w, t.TrafficDrop.For),
-		guard: r.baselineGuard(),
-		panel: PanelQueryRate,
-		meaning: []string{
-			fmt.Sprintf("Per %s, %s over %s fell below %s its average over the %s that ended %s ago. The database did not get slower: the application stopped asking.",
-				rbCode(r.by), rbCode(middleware.MetricQueriesTotal), r.w, f, t.BaselineWindow, r.w),
-			fmt.Sprintf("If the metric disappears entirely, %s fires instead.", AlertQueryMetricsAbsent),
-		},
-		impact: "Usually an outage upstream of the database: users are not served, or a code path stopped reading or writing (a stuck queue consumer means lost or delayed writes).",
-		causes: []string{
-			"Application instances down or crash-looping; a load balancer, DNS or ingress change sends traffic elsewhere.",
-			"The application fails before reaching the database: configuration, authentication, a dependency down.",
-			"Some instances are no longer scraped, so the sum over instances drops.",
-			"The middleware was uninstalled or disabled on some instances, or a deploy opened a second `*sql.DB` without it.",
-			fmt.Sprintf("Expected: a cache now serves the reads, a job finished, a planned maintenance, or a daily ramp steeper than a %s baseline follows.", t.BaselineWindow),
-		},
-		checks: []string{
-			fmt.Sprintf("Open %s: all types or one? All types point at the application or its traffic; only %s / %s mean writes stopped (a queue consumer?).",
-				r.panelLink(PanelQueryRate), rbCode(string(middleware.QueryInsert)), rbCode(string(middleware.QueryUpdate))),
-			fmt.Sprintf("Check scraping: %s per instance (PromQL below); 0 or a missing instance is a monitoring gap, not a traffic drop.", rbCode("up")),
-			"Check the application's own request rate, error logs and load balancer.",
-			"Check the last deploy: did it change how the database handle is opened?",
-		},
-		promql: []rbQuery{
-			{"current rate / baseline (the alert fires below " + rbNum(t.TrafficDrop.Threshold) + ")",
-				fmt.Sprintf("sum by (%s) (rate(%s[%s])) / %s", r.by, r.series(middleware.MetricQueriesTotal), r.w, r.baseline())},
-			r.qTraffic(),
-			{"instances reporting query metrics", fmt.Sprintf("count by (%s) (%s)", r.group("instance"), r.series(middleware.MetricQueriesTotal))},
-			{"scrape health per instance (1 up, 0 down)", r.up()},
-		},
-		mitigate: []string{
-			"Restore the traffic path: roll back, restart stuck consumers, fix routing.",
-			fmt.Sprintf("Scrape gaps: fix the target as in %s.", AlertQueryMetricsAbsent),
-			"Middleware missing on some instances: deploy with it installed on every `*sql.DB`.",
-			"Expected drop: silence it for the window. If it recurs daily, lower `thresholds.traffic_drop.threshold` or lengthen `thresholds.baseline_window`.",
-		},
-		guide:   []rbLink{rbLinkFind},
-		related: []string{AlertQueryMetricsAbsent, AlertQueryRateSpike, AlertQueryErrorRateHigh},
-	}
-}
-
-func (r rbContext) metricsAbsent() rbBook {
-	t := r.c.Thresholds
-	target := "localhost:8080"
-	if len(r.c.Prometheus.Targets) > 0 {
-		target = r.c.Prometheus.Targets[0]
-	}
-	return rbBook{
-		alert:    AlertQueryMetricsAbsent,
-		severity: SeverityCritical,
-		family:   FamilyQueryMetrics,
-		summary:  "Prometheus has no database query metrics for this service: every other query alert is blind.",
-		fires:    fmt.Sprintf("no %s series for %s", rbCode(r.series(middleware.MetricQueriesTotal)), t.MetricsAbsent.For),
-		panel:    PanelQueryRate,
-		absent:   true,
-		meaning: []string{
-			fmt.Sprintf("Dead man's switch. %s has been absent for %s. Every query alert reads it, so while it is missing none of them can fire: the service is unobserved, not healthy.",
-				rbCode(middleware.MetricQueriesTotal), t.MetricsAbsent.For),
-			"Either the application is down, Prometheus cannot scrape it, or the middleware is no longer installed.",
-		},
-		impact: "Database health is unknown. While this fires, Alertmanager mutes the alerts that depend on these metrics, so this is the one to act on.",
-		causes: []string{
-			"The application is down or has no running instance.",
-			fmt.Sprintf("Prometheus cannot scrape it: target down, wrong port or path (%s), network policy, a service-discovery or relabelling change, or a renamed %s label the selector no longer matches.",
-				rbCode(r.c.Prometheus.MetricsPath), rbCode("job")),
-			fmt.Sprintf("The middleware was uninstalled (%s, %s) or registers on a different Prometheus registry (%s) than the one served on %s.",
-				rbCode("Uninstall()"), rbCode("WithInstalled(false)"), rbCode("WithRegisterer"), rbCode(r.c.Prometheus.MetricsPath)),
-			"The service was decommissioned or renamed and the pack still selects it.",
-		},
-		checks: []string{
-			fmt.Sprintf("%s (PromQL below): 0 means the scrape fails, no series means Prometheus has no such target.", rbCode(r.up())),
-			"Prometheus' Targets page (`/targets`) shows the last scrape error of each target.",
-			"Fetch the endpoint yourself (commands below). The process answers but has no `db_queries_total`: the middleware is not installed on the registry that endpoint serves.",
-			"Check deploys and crash loops of the application.",
-		},
-		promql: []rbQuery{
-			{"the alert's expression: 1 when no series exists", "absent(" + r.series(middleware.MetricQueriesTotal) + ")"},
-			{"scrape health per instance (1 up, 0 down)", r.up()},
-			{"instances that still report query metrics", fmt.Sprintf("count by (%s) (%s)", r.group("instance"), r.series(middleware.MetricQueriesTotal))},
-		},
-		shell: fmt.Sprintf(`# is the endpoint up, and does it export the middleware's metrics?
-curl -s http://%s%s | grep -E '^(%s|%s)'`, target, r.c.Prometheus.MetricsPath, middleware.MetricQueriesTotal, middleware.MetricQueryDuration+"_count"),
-		mitigate: []string{
-			"Application down: restore it; that incident is the real one.",
-			"Scrape broken: fix the target, port, path or relabelling; the alert resolves on the next successful scrapes.",
-			"Middleware missing: wrap every `*sql.DB`'s connector with it again (`WrapConnector`), pass the registry served to Prometheus with `WithRegisterer`, and check nothing calls `Uninstall()`.",
-			fmt.Sprintf("Service gone or renamed on purpose: update %s and regenerate.", rbCode("service.selector")),
-			"A dead man's switch cannot catch Prometheus itself being down: that needs a watchdog from outside.",
-		},
-		guide:   []rbLink{rbLinkFind},
-		related: []string{AlertQueryTrafficDrop, AlertSlowQueryRateCritical, AlertQueryLatencyP99Critical},
-	}
-}
-
-func (r rbContext) errorRate() rbBook {
-	l := r.c.Thresholds.ErrorRate
-	p := rbPercent(l.Threshold)
-	return rbBook{
-		alert:    AlertQueryErrorRateHigh,
-		severity: SeverityWarning,
-		family:   FamilyQueryErrors,
-		summary:  fmt.Sprintf("More than %s of database queries return an error.", p),
-		fires: fmt.Sprintf("statements that returned an error are more than %s of all statements over %s, for %s",
-			p, r.w, l.For),
-		guard: r.guardText(),
-		panel: PanelErrorRate,
-		meaning: []string{
-			fmt.Sprintf("Per %s, %s / %s over %s has stayed above %s for %s.",
-				rbCode(r.by), rbCode(middleware.MetricQueryErrorsTotal), rbCode(middleware.MetricQueriesTotal), r.w, p, l.For),
-			"An error is any error the driver returned for a statement, including cancellations and timeouts. `sql.ErrNoRows` is not one: database/sql makes it up after the driver succeeded.",
-		},
-		impact: "Requests fail or retry; retries add load. Writes are lost unless the application retries them safely.",
-		causes: []string{
-			"A deploy ran ahead of its migration: SQL names a column or table that does not exist yet, or was dropped too early.",
-			"Failover or restart of the database: refused or reset connections and read-only errors until the pool reconnects to the new primary.",
-			"Timeouts: context deadlines or `statement_timeout` / `max_execution_time` cancel slow statements (PostgreSQL 57014, MySQL 3024, MariaDB 1969). The fix is the slowness, not the timeout.",
-			"Contention: deadlocks (PostgreSQL 40P01, MySQL/MariaDB 1213) and serialization failures (40001).",
-			"Constraint violations (PostgreSQL 23505, MySQL/MariaDB 1062) from double submissions or a race.",
-			"Connection limits (PostgreSQL 53300, MySQL/MariaDB 1040) or expired or rotated credentials.",
-		},
-		checks: []string{
-			fmt.Sprintf("Which %s fails (PromQL below)? Writes only point at constraints, deadlocks or read-only; everything points at connectivity or a deploy.",
-				rbCode(middleware.LabelQueryType)),
-			"Read the error text in the application's logs: the middleware counts errors but does not log them.",
-			"Check the database: a failover or restart in its log, connection count against `max_connections`.",
-			fmt.Sprintf("Check whether slowness rose at the same time (%s, %s): then the errors are timeouts.",
-				r.panelLink(PanelSlowPercentage), r.panelLink(PanelLatencyP99)),
-		},
-		promql: []rbQuery{
-			{"share of statements that returned an error, 0–1 (the alert's expression, without the traffic guard)",
-				r.ratio(middleware.MetricQueryErrorsTotal, middleware.MetricQueriesTotal)},
-			r.qErrorShareByType(),
-			{"errors per second by type", r.sumRate(middleware.MetricQueryErrorsTotal, r.w, middleware.LabelQueryType)},
-		},
-		sql: `-- PostgreSQL: connections against the limit
-SELECT count(*) AS connections, current_setting('max_connections') AS max_connections
-FROM pg_stat_activity;
-
--- MySQL / MariaDB: the same
-SHOW GLOBAL STATUS LIKE 'Threads_connected';
-SHOW GLOBAL VARIABLES LIKE 'max_connections';`,
-		mitigate: []string{
-			"Deploy or migration order: roll back, or run the missing migration. Ship schema changes expand-then-contract.",
-			"Failover: bound connection age with `SetConnMaxLifetime` so the pool leaves dead or read-only connections behind; restart instances that keep failing.",
-			"Deadlocks and serialization failures: retry the whole transaction with backoff; take locks in a consistent order.",
-			fmt.Sprintf("Timeouts: treat as slowness, see %s.", AlertSlowQueryRateCritical),
-			"Connection limits: keep instances × `SetMaxOpenConns` below the server's `max_connections` minus what admins and replication need.",
-		},
-		guide:   []rbLink{rbLinkTimeouts, rbLinkTx, rbLinkLocks, rbLinkPool},
-		related: []string{AlertQueryRateSpike, AlertSlowQueryRateCritical, AlertConnectionPoolSaturated},
-	}
-}
-
-func (r rbContext) slowRateByType() rbBook {
-	l := r.c.Thresholds.SlowRateByType
-	p := rbPercent(l.Threshold)
-	return rbBook{
-		alert:    AlertSlowQueryRateByType,
-		severity: SeverityWarning,
-		family:   FamilySlowQueryRateByType,
-		summary:  fmt.Sprintf("More than %s of the database queries of one type take %s or longer.", p, r.slow),
-		fires: fmt.Sprintf("within one %s, slow statements (≥ %s) are more than %s over %s, for %s",
-			rbCode(middleware.LabelQueryType), r.slow, p, r.w, l.For),
-		guard: fmt.Sprintf("only for a %s that runs at least %s over %s: a handful of queries is not a trend",
-			rbCode(middleware.LabelQueryType), r.minQPS, r.w),
-		panel:    PanelStatisticsTable,
-		grouping: middleware.LabelQueryType,
-		meaning: []string{
-			fmt.Sprintf("Like %s, per %s and %s (the alert's %s label says which). A slow minority type, say `UPDATE` at 3 %% of traffic, vanishes in the overall share; this alert catches it.",
-				AlertSlowQueryRateWarning, rbCode(r.by), rbCode(middleware.LabelQueryType), rbCode(middleware.LabelQueryType)),
-		},
-		impact: "The operations of that type are slow. For writes that is usually a path users wait on (save, checkout), and slow writes hold locks longer, slowing everyone else.",
-		causes: []string{
-			"`SELECT`: a missing index, a plan change, deep `OFFSET`, an unbounded result.",
-			"`UPDATE` / `DELETE`: lock waits on hot rows; a `WHERE` without an index (InnoDB locks every row it scans); on PostgreSQL, deleting parents whose foreign key column in the child table has no index; triggers.",
-			"`INSERT`: commit latency (fsync, synchronous replication), many indexes to maintain, unique-key contention, oversized batches.",
-			"`OTHER`: DDL and migrations waiting for locks, stored procedures, maintenance commands.",
-		},
-		checks: []string{
-			fmt.Sprintf("Open %s: which type, since when. Compare with deploys and migrations.", r.panelLink(PanelSlowRate)),
-			fmt.Sprintf("List the slow statements of that type (commands below; replace %s with the alert's %s label).",
-				rbCode(string(middleware.QueryUpdate)), rbCode(middleware.LabelQueryType)),
-			"For writes, check lock waits first (SQL below, then the guide's lock-wait section).",
-			rbExplainStep,
-		},
-		promql: []rbQuery{
-			r.qSlowShareByType(),
-			{"slow statements per second by type", r.sumRate(middleware.MetricSlowQueriesTotal, r.w, middleware.LabelQueryType)},
-			r.qP99ByType(),
-			r.qTraffic(),
-		},
-		sql:   rbSQLRunning,
-		shell: r.logRecipes(string(middleware.QueryUpdate)),
-		mitigate: []string{
-			"A deploy changed the statement: roll back.",
-			"Missing index (including a foreign key column on PostgreSQL): create it online.",
-			"Lock waits: end the blocker; shorten the transactions that take the lock; update hot rows in a consistent order.",
-			"Slow commits: batch small writes into fewer transactions; check the database's disk and replication latency.",
-			"Migrations: run them off-peak with `lock_timeout` (PostgreSQL) / `lock_wait_timeout` (MySQL/MariaDB).",
-		},
-		guide:   []rbLink{rbLinkFind, rbLinkPostgres, rbLinkMySQL, rbLinkIndexes, rbLinkLocks, rbLinkTx},
-		related: []string{AlertSlowQueryRateWarning, AlertSlowQueryRateCritical, AlertQueryLatencyP99Warning},
-	}
-}
-
-func (r rbContext) poolSaturated() rbBook {
-	l := r.c.Thresholds.PoolSaturation
-	p := rbPercent(l.Threshold)
-	return rbBook{
-		alert:    AlertConnectionPoolSaturated,
-		severity: SeverityWarning,
-		family:   FamilyConnectionPool,
-		summary:  fmt.Sprintf("More than %s of the connection pool is in use.", p),
-		fires: fmt.Sprintf("%s / %s is above %s on at least one instance, for %s",
-			rbCode(middleware.MetricPoolInUse), rbCode(middleware.MetricPoolMaxOpen), p, l.For),
-		panel:    PanelPool,
-		grouping: middleware.LabelDBName,
-		meaning: []string{
-			fmt.Sprintf("On at least one instance, the application's %s pool (label %s) has almost every connection allowed by %s busy; the alert reports the worst instance, because one saturated pool hurts even when the others idle. Pools without a limit (%s is 0) never fire: they fail later, at the server's %s.",
-				rbCode("*sql.DB"), rbCode(middleware.LabelDBName), rbCode("SetMaxOpenConns"), rbCode(middleware.MetricPoolMaxOpen), rbCode("max_connections")),
-			fmt.Sprintf("At 100 %% the next caller blocks in database/sql until a connection is released: %s.", AlertConnectionPoolWaits),
-		},
-		impact: "No headroom: the next burst queues inside the application, adding latency that query durations do not show.",
-		causes: []string{
-			"Statements got slower. Connections busy ≈ query rate × duration (Little's law), so the slow-query alerts often fire too.",
-			"More statements: a traffic spike or an N+1 loop.",
-			"Connections held with no statement running: `rows` not closed, a transaction kept open across an HTTP call or slow computation, a `*sql.Conn` never closed.",
-			"`SetMaxOpenConns` too small for the concurrency the service now has.",
-		},
-		checks: []string{
-			"Compare connections in use with statements executing (PromQL below). In use far above executing: connections are held idle (open rows, long transactions), a code problem. About equal: statements are slow or many.",
-			fmt.Sprintf("Check transaction durations (PromQL below) and the statements themselves in %s and %s.",
-				r.panelLink(PanelQueryRate), r.panelLink(PanelLatencyP99)),
-			"On the database, look for transactions left open (SQL below).",
-		},
-		promql: []rbQuery{
-			r.qPoolUse(),
-			r.qPoolUseByInstance(),
-			r.qInUse(),
-			r.qExecuting(),
-			r.qTxP99(),
-			r.qWaitTime(),
-		},
-		sql: rbSQLHeld,
-		mitigate: []string{
-			"Slow or too many statements: fix those first. Raising the limit only moves the queue into the database.",
-			"Leaks: `defer rows.Close()` and `defer tx.Rollback()` right after a successful call; no network calls inside a transaction. On PostgreSQL, `idle_in_transaction_session_timeout` is a backstop.",
-			"Raise `SetMaxOpenConns` only if the server has room: instances × `SetMaxOpenConns` must stay below `max_connections` minus the admin and replication reserve.",
-		},
-		guide:   []rbLink{rbLinkPool, rbLinkTx, rbLinkNPlusOne, rbLinkFind},
-		related: []string{AlertConnectionPoolWaits, AlertQueryRateSpike, AlertSlowQueryRateCritical},
-	}
-}
-
-func (r rbContext) poolWaits() rbBook {
-	l := r.c.Thresholds.PoolWait
-	perSec := rbNum(l.Threshold) + " s/s"
-	return rbBook{
-		alert:    AlertConnectionPoolWaits,
-		severity: SeverityWarning,
-		family:   FamilyConnectionPool,
-		summary:  "Goroutines wait for a database connection from the pool.",
-		fires: fmt.Sprintf("%s grows faster than %s over %s, for %s",
-			rbCode(middleware.MetricPoolWaitDuration), perSec, r.w, l.For),
-		panel:    PanelPoolWaits,
-		grouping: middleware.LabelDBName,
-		meaning: []string{
-			fmt.Sprintf("The pool was at its %s limit and callers blocked in database/sql waiting for a connection. %s means that on average %s goroutines were waiting at any instant, for example 10 calls a second waiting %s each.",
-				rbCode("SetMaxOpenConns"), perSec, rbNum(l.Threshold), rbSeconds(l.Threshold/10)),
-			fmt.Sprintf("The wait happens before the driver is called, so it is not in %s: query latency can look healthy while requests are slow.",
-				rbCode(middleware.MetricQueryDuration)),
-		},
-		impact: "Every waiting request is slower by the wait; if the wait outlasts the caller's context deadline, it fails with `context deadline exceeded` without reaching the database.",
-		causes: []string{
-			fmt.Sprintf("The pool is saturated (see %s): slower statements, more statements, or connections held by open rows and long transactions.", AlertConnectionPoolSaturated),
-			"Bursts: many goroutines start statements at once (fan-out per request, a batch started in parallel).",
-			"`SetMaxOpenConns` set low on purpose to protect the database, and the load outgrew it.",
-		},
-		checks: []string{
-			"Mean wait per waiting call (PromQL below): milliseconds is queueing under bursts; seconds is starvation.",
-			"Pool use, connections in use against statements executing, transaction durations: as in " + AlertConnectionPoolSaturated + ".",
-			fmt.Sprintf("Open %s and %s: did more or slower statements start it?", r.panelLink(PanelQueryRate), r.panelLink(PanelLatencyP99)),
-		},
-		promql: []rbQuery{
-			{"wait seconds per second (the alert's expression)", r.sumRate(middleware.MetricPoolWaitDuration, r.w, middleware.LabelDBName)},
-			r.qMeanWait(),
-			r.qPoolUse(),
-			r.qExecuting(),
-			{"connections closed because SetMaxIdleConns is too low (reconnect churn)", r.sumRate(middleware.MetricPoolMaxIdleClosed, r.w, middleware.LabelDBName)},
-		},
-		sql: rbSQLHeld,
-		mitigate: []string{
-			"Find what holds the connections and fix it, as for " + AlertConnectionPoolSaturated + ".",
-			"Bound fan-out per request (a semaphore or errgroup limit) so one request cannot take the whole pool.",
-			"Raise `SetMaxOpenConns` only if the database has room; set `SetMaxIdleConns` equal to it so steady load does not reconnect.",
-		},
-		guide:   []rbLink{rbLinkPool, rbLinkTx, rbLinkTimeouts},
-		related: []string{AlertConnectionPoolSaturated, AlertQueryLatencyP99Warning},
-	}
 }
 
 // rbSeverityRank orders severities, most urgent first.
@@ -886,106 +352,111 @@ var rbSeverityRank = map[string]int{SeverityCritical: 0, SeverityWarning: 1, Sev
 // families that read the query metrics.
 type rbMutes struct {
 	twins  []string
-	absent bool
+	absent []string
 }
 
-func rbMutedBy(b rbBook, books []rbBook) rbMutes {
+func rbMutedBy(a Alert, alerts []Alert) rbMutes {
 	var m rbMutes
-	for _, o := range books {
-		if o.family == b.family && rbSeverityRank[o.severity] < rbSeverityRank[b.severity] {
-			m.twins = append(m.twins, o.alert)
+	for _, o := range alerts {
+		if o.Family == a.Family && rbSeverityRank[o.Severity] < rbSeverityRank[a.Severity] {
+			m.twins = append(m.twins, o.Name)
 		}
 	}
-	for _, f := range queryMetricFamilies {
-		m.absent = m.absent || f == b.family
+	for _, o := range alerts {
+		if o.Absent && !a.Absent && readsQueryMetrics(a) {
+			m.absent = append(m.absent, o.Name)
+		}
 	}
 	return m
 }
 
 // render writes b as Markdown; mutes says what inhibits it.
-func (r rbContext) render(b rbBook, mutes rbMutes) []byte {
+func (r rbContext) render(a Alert, mutes rbMutes) []byte {
+	b := a.Runbook
 	var s strings.Builder
 	s.WriteString(RunbookHeader)
-	fmt.Fprintf(&s, "# %s\n\n%s\n\n", b.alert, b.summary)
+	fmt.Fprintf(&s, "# %s\n\n%s\n\n", a.Name, b.Summary)
 
 	s.WriteString("| | |\n|---|---|\n")
-	fmt.Fprintf(&s, "| Severity | %s |\n", rbSeverityLabel(b.severity))
-	fmt.Fprintf(&s, "| Fires when | %s |\n", b.fires)
-	if b.guard != "" {
-		fmt.Fprintf(&s, "| Evaluates | every %s, %s |\n", r.c.Alerting.EvaluationInterval, b.guard)
+	fmt.Fprintf(&s, "| Severity | %s |\n", rbSeverityLabel(a.Severity))
+	fmt.Fprintf(&s, "| Fires when | %s |\n", b.Fires)
+	if b.Guard != "" {
+		fmt.Fprintf(&s, "| Evaluates | every %s, %s |\n", r.c.Alerting.EvaluationInterval, b.Guard)
 	} else {
 		fmt.Fprintf(&s, "| Evaluates | every %s |\n", r.c.Alerting.EvaluationInterval)
 	}
 	fmt.Fprintf(&s, "| Labels | %s=%s, %s=%s, %s=%s",
-		LabelSeverity, rbCode(b.severity), LabelTeam, rbCode(r.c.Alerting.Team), LabelFamily, rbCode(b.family))
+		LabelSeverity, rbCode(a.Severity), LabelTeam, rbCode(r.c.Alerting.Team), LabelFamily, rbCode(a.Family))
 	switch {
-	case b.absent:
+	case a.Absent:
 		s.WriteString(", and the equality matchers of `service.selector` |\n")
-	case b.grouping != "":
-		fmt.Fprintf(&s, ", the identity labels %s, plus %s |\n", rbCode(r.by), rbCode(b.grouping))
+	case len(a.By) > 0:
+		fmt.Fprintf(&s, ", the identity labels %s, plus %s |\n", rbCode(r.by), rbCode(strings.Join(a.By, ", ")))
 	default:
 		fmt.Fprintf(&s, ", the identity labels %s |\n", rbCode(r.by))
 	}
-	fmt.Fprintf(&s, "| Dashboard | %s |\n\n", r.panelLink(b.panel))
+	fmt.Fprintf(&s, "| Dashboard | %s |\n\n", r.panelLink(a.Panel))
 
 	s.WriteString("## Meaning\n\n")
-	for _, p := range b.meaning {
+	for _, p := range b.Meaning {
 		s.WriteString(p + "\n\n")
 	}
 
 	s.WriteString("## Impact and who is notified\n\n")
-	s.WriteString(b.impact + "\n\n")
-	s.WriteString(r.notified(b.severity) + "\n\n")
+	s.WriteString(b.Impact + "\n\n")
+	s.WriteString(r.notified(a.Severity) + "\n\n")
 	if len(mutes.twins) > 0 {
 		fmt.Fprintf(&s, "While %s fires for the same %s, Alertmanager mutes this alert: handle the more urgent one.\n\n",
 			strings.Join(mutes.twins, " or "), rbCode(r.by))
 	}
-	if mutes.absent {
-		fmt.Fprintf(&s, "While %s fires, Alertmanager mutes this alert too: it reads the metrics that are missing.\n\n", AlertQueryMetricsAbsent)
+	if len(mutes.absent) > 0 {
+		fmt.Fprintf(&s, "While %s fires, Alertmanager mutes this alert too: it reads the metrics that are missing.\n\n", strings.Join(mutes.absent, " or "))
 	}
 
 	s.WriteString("## Likely causes\n\n")
-	for _, c := range b.causes {
+	for _, c := range b.Causes {
 		s.WriteString("- " + c + "\n")
 	}
 	s.WriteString("\n")
 
 	s.WriteString("## Check first\n\n")
-	for i, c := range b.checks {
+	for i, c := range b.Checks {
 		fmt.Fprintf(&s, "%d. %s\n", i+1, c)
 	}
 	s.WriteString("\nPromQL, to paste into Prometheus or Grafana Explore:\n\n```promql\n")
-	for i, q := range b.promql {
+	for i, q := range b.PromQL {
 		if i > 0 {
 			s.WriteString("\n")
 		}
-		fmt.Fprintf(&s, "# %s\n%s\n", q.comment, q.expr)
+		fmt.Fprintf(&s, "# %s\n%s\n", q.Comment, q.Expr)
 	}
 	s.WriteString("```\n\n")
-	if b.shell != "" {
-		s.WriteString("Shell:\n\n```sh\n" + b.shell + "\n```\n\n")
+	if b.Shell != "" {
+		s.WriteString("Shell:\n\n```sh\n" + b.Shell + "\n```\n\n")
 	}
-	if b.sql != "" {
-		s.WriteString("On the database:\n\n```sql\n" + b.sql + "\n```\n\n")
+	if b.SQL != "" {
+		s.WriteString("On the database:\n\n```sql\n" + b.SQL + "\n```\n\n")
 	}
 
 	s.WriteString("## Mitigate\n\n")
-	for _, m := range b.mitigate {
+	for _, m := range b.Mitigate {
 		s.WriteString("- " + m + "\n")
 	}
 	s.WriteString("\n")
 
 	s.WriteString("## Links\n\n")
-	fmt.Fprintf(&s, "- Dashboard: [%s](%s), panel %s\n", r.c.Dashboard.Title, r.c.DashboardURL(0), r.panelLink(b.panel))
-	links := make([]string, len(b.guide))
-	for i, g := range b.guide {
-		links[i] = fmt.Sprintf("[%s](%s%s)", g.text, rbGuide, g.anchor)
+	fmt.Fprintf(&s, "- Dashboard: [%s](%s), panel %s\n", r.c.Dashboard.Title, r.c.DashboardURL(0), r.panelLink(a.Panel))
+	links := make([]string, len(b.Guide))
+	for i, g := range b.Guide {
+		links[i] = fmt.Sprintf("[%s](%s%s)", g.Text, rbGuide, g.Anchor)
 	}
-	fmt.Fprintf(&s, "- [Query-optimization guide](%s): %s\n", rbGuide, strings.Join(links, ", "))
+	if len(links) > 0 {
+		fmt.Fprintf(&s, "- [Query-optimization guide](%s): %s\n", rbGuide, strings.Join(links, ", "))
+	}
 	var related []string
-	for _, a := range b.related {
-		if a != b.alert {
-			related = append(related, fmt.Sprintf("[%s](%s.md)", a, a))
+	for _, name := range b.Related {
+		if name != a.Name {
+			related = append(related, fmt.Sprintf("[%s](%s.md)", name, name))
 		}
 	}
 	fmt.Fprintf(&s, "- Related alerts: %s\n", strings.Join(related, ", "))

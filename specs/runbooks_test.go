@@ -118,20 +118,20 @@ func TestRunbooksAreDeterministic(t *testing.T) {
 func TestRunbooksFollowTheConfig(t *testing.T) {
 	books := Runbooks(rbModified())
 	tests := map[string][]string{
-		AlertSlowQueryRateCritical: {"more than 13.7 %", "≥ 250 ms", "over 3m, for 7m", "0.37 q/s", "3.1 %", "7.2 %", "[3m]",
+		AlertSlowQueryRateCritical: {"more than 13.7%", "≥ 250ms", "over 3m, for 7m", "0.37 q/s", "3.1%", "7.2%", "[3m]",
 			"`#db-pages`", "`dba@orders.example.net`", "https://grafana.example.net/d/orders-db?viewPanel=5",
 			`db_slow_queries_total{job="orders-api"}`, "sum by (job, cluster)"},
-		AlertSlowQueryRateWarning:    {"more than 7.2 %", "for 12m", "`#db-warnings`", "`dba@orders.example.net`"},
-		AlertSlowQueryRateInfo:       {"more than 3.1 %", "for 41m", "`#db-fyi`"},
-		AlertQueryLatencyP99Critical: {"above 2500 ms, for 6m", "250 ms for 19m", "0.37 q/s", "viewPanel=2"},
-		AlertQueryLatencyP99Warning:  {"above 250 ms, for 19m", "2500 ms for 6m"},
+		AlertSlowQueryRateWarning:    {"more than 7.2%", "for 12m", "`#db-warnings`", "`dba@orders.example.net`"},
+		AlertSlowQueryRateInfo:       {"more than 3.1%", "for 41m", "`#db-fyi`"},
+		AlertQueryLatencyP99Critical: {"above 2.5s, for 6m", "250ms for 19m", "0.37 q/s", "viewPanel=2"},
+		AlertQueryLatencyP99Warning:  {"above 250ms, for 19m", "2.5s for 6m"},
 		AlertQueryRateSpike:          {"more than 3.5×", "over the 2h that ended 3m ago, for 13m", "[2h] offset 3m"},
 		AlertQueryTrafficDrop:        {"below 0.4×", "for 14m", "[2h] offset 3m", `up{job="orders-api"}`},
 		AlertQueryMetricsAbsent:      {"for 4m", `absent(db_queries_total{job="orders-api"})`, "http://orders:9102/internal/metrics", "`#db-pages`"},
-		AlertQueryErrorRateHigh:      {"more than 1.5 %", "for 8m", "0.37 q/s"},
-		AlertSlowQueryRateByType:     {"more than 33 %", "≥ 250 ms", "for 17m"},
-		AlertConnectionPoolSaturated: {"above 85 %", "for 11m", `max by (job, cluster, db_name) (go_sql_in_use_connections{job="orders-api"} / (go_sql_max_open_connections{job="orders-api"} > 0))`},
-		AlertConnectionPoolWaits:     {"0.25 s/s", "for 9m", "waiting 25 ms each"},
+		AlertQueryErrorRateHigh:      {"more than 1.5%", "for 8m", "0.37 q/s"},
+		AlertSlowQueryRateByType:     {"more than 33%", "≥ 250ms", "for 17m"},
+		AlertConnectionPoolSaturated: {"above 85%", "for 11m", `max by (job, cluster, db_name) (go_sql_in_use_connections{job="orders-api"} / (go_sql_max_open_connections{job="orders-api"} > 0))`},
+		AlertConnectionPoolWaits:     {"0.25 s/s", "for 9m", "waiting 25ms each"},
 	}
 	for name, wants := range tests {
 		text := string(books[name])
@@ -232,12 +232,13 @@ func TestRunbookHumanNumbers(t *testing.T) {
 		got  string
 		want string
 	}{
-		{"a ratio is a percentage without float noise", rbPercent(0.07), "7 %"},
-		{"a fractional percentage keeps its digits", rbPercent(0.137), "13.7 %"},
-		{"sub-second latency is in milliseconds", rbSeconds(0.5), "500 ms"},
-		{"latency up to ten seconds stays in milliseconds", rbSeconds(1), "1000 ms"},
-		{"long latency is in seconds", rbSeconds(30), "30 s"},
-		{"a factor has a multiplication sign", rbFactor(2), "2×"},
+		{"a ratio is a percentage without float noise", FormatPercent(0.07), "7%"},
+		{"a fractional percentage keeps its digits", FormatPercent(0.137), "13.7%"},
+		{"sub-second latency is in milliseconds", FormatSeconds(0.5), "500ms"},
+		{"a second is written as Prometheus writes it", FormatSeconds(1), "1s"},
+		{"long latency is in seconds", FormatSeconds(30), "30s"},
+		{"a derived value keeps four significant digits", FormatSeconds(0.9974874), "997.5ms"},
+		{"a factor has a multiplication sign", FormatFactor(2), "2×"},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want {

@@ -13,13 +13,26 @@ const CheckRunbookURL = "runbook-url"
 // Validate runs every check of the spec c and returns all findings, sorted.
 // src locates findings about values a user file set (file:line:col).
 // Findings of severity warning (diag.IsWarning) do not make a spec invalid.
-func Validate(c Config, src Source) []error {
+func Validate(c Config, src Source, opts ...Option) []error {
+	_, errs := Check(c, src, opts...)
+	return errs
+}
+
+// Check validates c, builds its pack once and cross-checks that very pack,
+// the one the caller then renders or tests. It returns the findings,
+// sorted, and the pack, which is nil when c's own values are unsound (the
+// artifacts of a config with bad values would only echo them).
+func Check(c Config, src Source, opts ...Option) (*Pack, []error) {
+	o := buildOptions{}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	var p *Pack
 	errs := validateConfig(c)
 	if len(errs) == 0 {
-		// The artifacts of a config with bad values would only echo them;
-		// cross-checks run on a config whose own values are sound.
-		errs = append(errs, NewPack(c).crossCheck()...)
-		errs = append(errs, runbookFindings(c)...)
+		p = build(c, o)
+		errs = append(errs, p.crossCheck()...)
+		errs = append(errs, p.runbookFindings(o)...)
 	} else {
 		errs = append(errs, RoutingFindings(c)...)
 	}
@@ -30,24 +43,25 @@ func Validate(c Config, src Source) []error {
 	}
 	src.Locate(errs)
 	diag.Sort(errs)
-	return errs
+	return p, errs
 }
 
 // runbookFindings warns when the alerts link to the default runbooks
 // (alerting.runbook_base_url left at its default) while the runbooks this
 // config generates say something else: the on-call engineer would read
 // thresholds, channels and queries that are not the ones that paged.
-func runbookFindings(c Config) []error {
+func (p *Pack) runbookFindings(o buildOptions) []error {
 	def := Default()
-	if c.Alerting.RunbookBaseURL != def.Alerting.RunbookBaseURL {
+	if p.Config.Alerting.RunbookBaseURL != def.Alerting.RunbookBaseURL {
 		return nil
 	}
-	mine, theirs := Runbooks(c), Runbooks(def)
-	for name, b := range mine {
-		if !bytes.Equal(b, theirs[name]) {
+	o.noTests = true
+	mine, theirs := p.Runbooks(), build(def, o).Runbooks()
+	for _, a := range p.Alerts {
+		if !bytes.Equal(mine[a.Name], theirs[a.Name]) {
 			return []error{diag.Warn(CheckRunbookURL, "alerting.runbook_base_url",
 				"the alerts link to the default runbooks at %s, but this config's runbooks differ from them (e.g. %s.md: thresholds, channels or queries); publish the generated runbooks/ and set alerting.runbook_base_url to where they are",
-				def.Alerting.RunbookBaseURL, name).Relate("thresholds", "alertmanager", "service", "alerting")}
+				def.Alerting.RunbookBaseURL, a.Name).Relate("thresholds", "alertmanager", "service", "alerting")}
 		}
 	}
 	return nil

@@ -57,11 +57,11 @@ func validateConfig(c Config) []error {
 	// histogram_quantile and the dashboard colours agree exactly.
 	bound := func(path string, seconds float64) {
 		if !slices.Contains(t.Buckets, seconds) {
-			add(CheckBucketBound, path, "%s is not a bucket bound of thresholds.buckets %v; add it so histogram_quantile is exact at the threshold", fmtSeconds(seconds), t.Buckets)
+			add(CheckBucketBound, path, "%s is not a bucket bound of thresholds.buckets %v; add it so histogram_quantile is exact at the threshold", FormatSeconds(seconds), t.Buckets)
 			return
 		}
 		if seconds >= t.Buckets[len(t.Buckets)-1] {
-			add(CheckBucketBound, path, "%s must be below the largest finite bucket (%s), or a breach above it would be invisible", fmtSeconds(seconds), fmtSeconds(t.Buckets[len(t.Buckets)-1]))
+			add(CheckBucketBound, path, "%s must be below the largest finite bucket (%s), or a breach above it would be invisible", FormatSeconds(seconds), FormatSeconds(t.Buckets[len(t.Buckets)-1]))
 		}
 	}
 	if t.SlowQuery <= 0 {
@@ -231,12 +231,4 @@ func validateConfig(c Config) []error {
 	hostPorts("prometheus.targets", c.Prometheus.Targets)
 	hostPorts("prometheus.alertmanager_targets", c.Prometheus.AlertmanagerTargets)
 	return errs
-}
-
-// fmtSeconds formats seconds for humans: 0.1 → "100ms", 1 → "1s".
-func fmtSeconds(s float64) string {
-	if s < 1 {
-		return fmt.Sprintf("%gms", s*1000)
-	}
-	return fmt.Sprintf("%gs", s)
 }

@@ -21,7 +21,8 @@ func init() {
 	}
 }
 
-// loadPack loads the config, validates it and builds its pack. Findings
+// loadPack loads the config, validates it and builds its pack once: the
+// pack that was cross-checked is the one the command renders or tests. Findings
 // are printed to stderr and stop here with ExitFindings, so no command
 // renders an invalid pack; warnings are printed and the command goes on.
 func (a *app) loadPack() (*specs.Pack, error) {
@@ -29,11 +30,11 @@ func (a *app) loadPack() (*specs.Pack, error) {
 	if err != nil {
 		return nil, a.reportLoadError(err)
 	}
-	errs := specs.Validate(c, src)
-	if n := printFindings(a.stderr, errs, src); n > 0 {
+	p, errs := specs.Check(c, src)
+	if n := printFindings(a.stderr, errs, src); n > 0 || p == nil {
 		return nil, withCode(ExitFindings, fmt.Errorf("%d validation finding(s); nothing was done; check a fix with %s", n, a.hint("validate")))
 	}
-	return specs.NewPack(c), nil
+	return p, nil
 }
 
 // reportLoadError prints the findings of a config file that did not load

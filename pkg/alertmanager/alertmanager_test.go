@@ -128,8 +128,11 @@ func TestRenderLoadsAndIsDeterministic(t *testing.T) {
 			t.Fatalf("alertmanager.Render is not deterministic:\n%s\n---\n%s", a, b)
 		}
 	}
-	if !bytes.HasPrefix(a, []byte(alertmanager.Header)) {
-		t.Errorf("rendered file does not start with the generated-file header:\n%s", a)
+	if bytes.HasPrefix(a, []byte("#")) {
+		t.Errorf("without WithHeader the file has no header:\n%s", a)
+	}
+	if h, _ := alertmanager.Render(sample(), alertmanager.WithHeader("# generated\n")); !bytes.HasPrefix(h, []byte("# generated\nglobal:")) {
+		t.Errorf("WithHeader is not the first line:\n%s", h)
 	}
 	for _, want := range []string{
 		`- severity="critical"`,

@@ -91,7 +91,7 @@ type expAlert struct {
 // ruleFiles (paths relative to the test file; give exact paths, since a
 // glob that matches nothing only warns) and evaluates the rules every
 // evalInterval.
-func RenderTests(ruleFiles []string, evalInterval time.Duration, cases []TestCase) ([]byte, error) {
+func RenderTests(ruleFiles []string, evalInterval time.Duration, cases []TestCase, opts ...Option) ([]byte, error) {
 	if err := checkTests(evalInterval, cases); err != nil {
 		return nil, fmt.Errorf("render rule tests: %w", err)
 	}
@@ -127,8 +127,7 @@ func RenderTests(ruleFiles []string, evalInterval time.Duration, cases []TestCas
 		f.Tests = append(f.Tests, g)
 	}
 	var b bytes.Buffer
-	b.WriteString(Header)
-	b.WriteString("# Unit tests of the alert rules: run with `promtool test rules` or `dbmonctl test`.\n")
+	b.WriteString(optionsOf(opts).header)
 	if err := encodeYAML(&b, f); err != nil {
 		return nil, fmt.Errorf("render rule tests: %w", err)
 	}
