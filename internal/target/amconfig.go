@@ -406,8 +406,8 @@ func alertmanagerConfigHeader(o Options, keys []string, notes []string) string {
 	}
 	if len(keys) > 0 {
 		lines = append(lines,
-			fmt.Sprintf("The receivers read their secrets from the Secret %s,", o.SecretName),
-			"keys "+joinAnd(keys)+". Create it first:",
+			fmt.Sprintf("The receivers read their secrets from keys of the Secret %s,", o.SecretName),
+			"which must exist first:",
 			fmt.Sprintf("  kubectl -n %s create secret generic %s \\", o.Namespace, o.SecretName),
 		)
 		for i, k := range keys {

@@ -35,16 +35,16 @@ func renderManifest(obj any, header string) ([]byte, error) {
 
 // blockStyle turns JSON's flow style into block style and drops null
 // values (a zero metav1.Time marshals as null; null means unset).
-// Multi-line strings become literal blocks; a string starting with = or ~
-// (a matchType) is double-quoted: a bare = is YAML 1.1's value key, which
-// some YAML 1.1 parsers refuse.
+// Multi-line strings become literal blocks; a string starting with =, !
+// or ~ (a matchType) is double-quoted: a bare = is YAML 1.1's value key,
+// which some YAML 1.1 parsers refuse, and ! starts a tag.
 func blockStyle(n *yaml.Node) {
 	n.Style = 0
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!str" {
 		switch {
 		case strings.Contains(n.Value, "\n"):
 			n.Style = yaml.LiteralStyle
-		case strings.HasPrefix(n.Value, "="), strings.HasPrefix(n.Value, "~"):
+		case n.Value != "" && strings.ContainsRune("=!~", rune(n.Value[0])):
 			n.Style = yaml.DoubleQuotedStyle
 		}
 	}

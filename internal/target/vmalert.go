@@ -3,6 +3,7 @@ package target
 import (
 	"bytes"
 	"fmt"
+	"slices"
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/rulefmt"
@@ -113,16 +114,12 @@ func vmalertTestFile(data []byte, groups []rulefmt.RuleGroup) ([]byte, error) {
 	}); err != nil {
 		return nil, err
 	}
-	groupOf := map[string]string{}
+	groupsOf := map[string][]string{}
 	for _, g := range groups {
 		for _, r := range g.Rules {
-			if r.Alert == "" {
-				continue
+			if r.Alert != "" && !slices.Contains(groupsOf[r.Alert], g.Name) {
+				groupsOf[r.Alert] = append(groupsOf[r.Alert], g.Name)
 			}
-			if prev, ok := groupOf[r.Alert]; ok && prev != g.Name {
-				return nil, fmt.Errorf("%s: alert %s is in groups %q and %q; a vmalert-tool test names one group, so it cannot say which", FileRules, r.Alert, prev, g.Name)
-			}
-			groupOf[r.Alert] = g.Name
 		}
 	}
 	for _, f := range in.RuleFiles {
@@ -144,9 +141,14 @@ func vmalertTestFile(data []byte, groups []rulefmt.RuleGroup) ([]byte, error) {
 			MetricsQLTests: tg.PromQLTests,
 		}
 		for ai, at := range tg.AlertRuleTests {
-			group, ok := groupOf[at.Alertname]
-			if !ok {
+			var group string
+			switch gs := groupsOf[at.Alertname]; len(gs) {
+			case 0:
 				return nil, fmt.Errorf("%s: tests[%d].alert_rule_test[%d]: alert %q is not in %s", FileRuleTests, ti, ai, at.Alertname, FileRules)
+			case 1:
+				group = gs[0]
+			default:
+				return nil, fmt.Errorf("%s: tests[%d].alert_rule_test[%d]: alert %s is in groups %q of %s; a vmalert-tool test names one group, so it cannot say which", FileRuleTests, ti, ai, at.Alertname, gs, FileRules)
 			}
 			g.AlertRuleTests = append(g.AlertRuleTests, vmalertAlertTest{
 				EvalTime:  at.EvalTime,
