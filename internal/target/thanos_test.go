@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/prometheus/common/model"
@@ -107,5 +108,17 @@ func TestThanosRulesAreThePrometheusRules(t *testing.T) {
 		if _, _, err := run(dir, tool.Path, nil, "check", "rules", "thanos.yml"); err == nil {
 			t.Errorf("promtool (%s) accepted partial_response_strategy", tool.Name)
 		}
+	}
+}
+
+// TestThanosRefusesVMAlertRules shows the check above can fail: Thanos
+// refuses vmalert's group type, so each engine needs its own file.
+func TestThanosRefusesVMAlertRules(t *testing.T) {
+	thanos := tooltest.Find(t, tooltest.Thanos)
+	out := apply(t, fixture(t), []string{VMAlert}, testOptions())
+	dir := writeFiles(t, out, FileVMAlertRules)
+	stdout, stderr, err := run(dir, thanos, nil, "tools", "rules-check", "--rules="+filepath.FromSlash(FileVMAlertRules))
+	if err == nil || !strings.Contains(stdout+stderr, "field type not found") {
+		t.Fatalf("thanos accepted the vmalert rules (err %v):\n%s%s", err, stdout, stderr)
 	}
 }
