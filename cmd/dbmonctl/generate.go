@@ -3,20 +3,24 @@ package main
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/dbmonctl/dbmonctl/internal/outdir"
+	"github.com/dbmonctl/dbmonctl/internal/target"
 )
 
 // defaultOut is generate's output directory when --out is not given.
 const defaultOut = "generated"
 
 type generateOptions struct {
-	out    string
-	check  bool
-	prune  bool
-	schema string
+	out     string
+	check   bool
+	prune   bool
+	schema  string
+	targets []string
+	target  target.Options
 }
 
 func newGenerateCmd(a *app) *cobra.Command {
@@ -41,10 +45,26 @@ Files under --out that the spec no longer produces are reported as stale and
 kept unless --prune is given.
 
 With --check nothing is written: generate exits 1 and prints a unified diff
-when any file on disk differs or is stale — the drift check for CI.`,
+when any file on disk differs or is stale — the drift check for CI.
+
+--target picks the rule engines (repeatable; default prometheus, the
+prometheus/ and alertmanager/ files above):
+
+  prometheus-operator  prometheus-operator/prometheusrule.yaml (PrometheusRule)
+                       prometheus-operator/alertmanagerconfig.yaml (AlertmanagerConfig)
+                       in --namespace, labelled with every --rule-label; each
+                       alert carries namespace=<--namespace>, which the
+                       operator's OnNamespace matcher strategy routes on; the
+                       receivers' secrets are keys of the Secret --secret-name
+  vmalert              vmalert/alerts.yml, vmalert/alerts_test.yml (run by
+                       vmalert-tool unittest as is), alertmanager/
+  thanos-ruler         thanos-ruler/alerts.yml (partial_response_strategy:
+                       abort), alertmanager/`,
 		Example: `  dbmonctl generate
   dbmonctl generate --config dbmonctl.yaml --out deploy/monitoring
-  dbmonctl generate --check   # in CI: fail when generated/ is stale`,
+  dbmonctl generate --check   # in CI: fail when generated/ is stale
+  dbmonctl generate --target prometheus-operator --namespace db --rule-label release=prometheus
+  dbmonctl generate --target prometheus --target vmalert`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runGenerate(a, o)
@@ -54,12 +74,19 @@ when any file on disk differs or is stale — the drift check for CI.`,
 	cmd.Flags().BoolVar(&o.check, "check", false, "write nothing; exit 1 with a diff when files on disk differ")
 	cmd.Flags().BoolVar(&o.prune, "prune", false, "remove files under --out that the spec no longer produces")
 	cmd.Flags().StringVar(&o.schema, "schema", schemaV1, "dashboard schema: v1, or v2 to also write "+fileDashboardV2+" (a dashboard.grafana.app/v2 resource)")
+	cmd.Flags().StringArrayVar(&o.targets, "target", []string{target.Prometheus}, "rule engine to write files for, repeatable: "+strings.Join(target.Names(), ", "))
+	cmd.Flags().StringVar(&o.target.Namespace, "namespace", target.DefaultNamespace, "prometheus-operator: namespace of the resources, and of every alert's namespace label")
+	cmd.Flags().StringToStringVar(&o.target.Labels, "rule-label", nil, "prometheus-operator: key=value label of the resources, repeatable (what the ruleSelector selects, e.g. release=prometheus)")
+	cmd.Flags().StringVar(&o.target.SecretName, "secret-name", target.DefaultSecretName, "prometheus-operator: the Secret holding the receivers' secrets, one key per secret file")
 	return cmd
 }
 
 func runGenerate(a *app, o generateOptions) error {
 	if o.check && o.prune {
 		return usageError("--check and --prune are exclusive: --check writes nothing")
+	}
+	if err := target.Check(o.targets, o.target); err != nil {
+		return usageError("%v", err)
 	}
 	p, err := a.loadPack()
 	if err != nil {
@@ -70,6 +97,11 @@ func runGenerate(a *app, o generateOptions) error {
 		return err
 	}
 	if err := addSchemaFiles(files, p, o.schema); err != nil {
+		return err
+	}
+	o.target.EvaluationInterval = p.Config.Alerting.EvaluationInterval.Std()
+	o.target.ScrapeInterval = p.Config.Prometheus.ScrapeInterval.Std()
+	if files, err = target.Apply(files, o.targets, o.target); err != nil {
 		return err
 	}
 	changes, err := outdir.Plan(o.out, files)

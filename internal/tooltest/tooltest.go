@@ -150,6 +150,24 @@ var VMAlertTool = Single{
 	Install:    "go install github.com/VictoriaMetrics/VictoriaMetrics/app/vmalert-tool@v1.151.0",
 }
 
+// VMAlert is VictoriaMetrics' rule evaluator; `vmalert -dryRun -rule=F`
+// loads a rule file the way the server does and exits.
+var VMAlert = Single{
+	Binary:     "vmalert",
+	PathEnv:    "DBMON_VMALERT",
+	RequireEnv: "DBMON_REQUIRE_VMALERT",
+	Install:    "go install github.com/VictoriaMetrics/VictoriaMetrics/app/vmalert@v1.151.0",
+}
+
+// Thanos is the thanos binary; `thanos tools rules-check --rules=F`
+// checks a rule file the way Thanos Ruler loads it.
+var Thanos = Single{
+	Binary:     "thanos",
+	PathEnv:    "DBMON_THANOS",
+	RequireEnv: "DBMON_REQUIRE_THANOS",
+	Install:    "build it from its module: go mod download -json github.com/thanos-io/thanos@v0.42.0, then in a writable copy of its Dir: go build -tags netgo,slicelabels ./cmd/thanos",
+}
+
 // Find returns the path of s: its PathEnv when set (which must exist),
 // else from PATH. A missing binary skips the test, or fails it when
 // RequireEnv is "1".
