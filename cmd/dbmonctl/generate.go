@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/dbmonctl/dbmonctl/specs"
 	"path/filepath"
 	"strings"
 
@@ -101,6 +102,7 @@ func runGenerate(a *app, o generateOptions) error {
 	}
 	o.target.EvaluationInterval = p.Config.Alerting.EvaluationInterval.Std()
 	o.target.ScrapeInterval = p.Config.Prometheus.ScrapeInterval.Std()
+	o.target.Header = specs.GeneratedHeader
 	if files, err = target.Apply(files, o.targets, o.target); err != nil {
 		return err
 	}

@@ -22,7 +22,6 @@ import (
 
 	"github.com/dbmonctl/dbmonctl/pkg/alertmanager"
 	"github.com/dbmonctl/dbmonctl/pkg/diag"
-	"github.com/dbmonctl/dbmonctl/pkg/rules"
 )
 
 // The Alertmanager config, as far as an AlertmanagerConfig can carry it.
@@ -423,7 +422,7 @@ func alertmanagerConfigHeader(o Options, keys []string, notes []string) string {
 			"Not carried over, being settings of the Alertmanager itself (set them",
 			"on the Alertmanager resource): "+joinAnd(notes)+".")
 	}
-	return rules.Header + comment(lines...)
+	return o.Header + comment(lines...)
 }
 
 // joinAnd joins items as a list in prose: "a, b and c".

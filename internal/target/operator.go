@@ -9,7 +9,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
-	"github.com/dbmonctl/dbmonctl/pkg/rules"
 )
 
 // NamespaceLabel is the label the operator's OnNamespace matcher strategy
@@ -109,7 +108,7 @@ func prometheusRule(groups []rulefmt.RuleGroup, o Options) (*monitoringv1.Promet
 }
 
 func prometheusRuleHeader(o Options) string {
-	return rules.Header + comment(
+	return o.Header + comment(
 		"PrometheusRule for the Prometheus Operator, converted from",
 		FileRules+".",
 		fmt.Sprintf("Every alert carries %s=%q: the AlertmanagerConfig", NamespaceLabel, o.Namespace),

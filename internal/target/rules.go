@@ -81,7 +81,7 @@ func vmalertRules(groups []rulefmt.RuleGroup, o Options) ([]byte, error) {
 		})
 	}
 	var b bytes.Buffer
-	b.WriteString(rules.Header)
+	b.WriteString(o.Header)
 	fmt.Fprintf(&b, `# Alert rules for vmalert (VictoriaMetrics):
 #   vmalert -rule=alerts.yml -datasource.url=<VictoriaMetrics or Prometheus> -notifier.url=<Alertmanager>
 # vmalert adds an alertgroup label (the group name) to every alert and, by
@@ -142,7 +142,7 @@ func thanosRules(groups []rulefmt.RuleGroup, o Options) ([]byte, error) {
 		})
 	}
 	var b bytes.Buffer
-	b.WriteString(rules.Header)
+	b.WriteString(o.Header)
 	b.WriteString(`# Alert rules for Thanos Ruler:
 #   thanos rule --rule-file=alerts.yml --query=<Querier> --alertmanagers.url=<Alertmanager> \
 #     --label='ruler_replica="<replica>"' --alert.label-drop=ruler_replica

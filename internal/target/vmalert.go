@@ -8,7 +8,6 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/rulefmt"
 
-	"github.com/dbmonctl/dbmonctl/pkg/rules"
 )
 
 // The promtool test file, as far as the pack renders it. The fields are
@@ -97,7 +96,7 @@ func vmalertFiles(files map[string][]byte, o Options) (map[string][]byte, error)
 	if err != nil {
 		return nil, err
 	}
-	tests, err := vmalertTestFile(testData, groups)
+	tests, err := vmalertTestFile(testData, groups, o)
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +106,7 @@ func vmalertFiles(files map[string][]byte, o Options) (map[string][]byte, error)
 // vmalertTestFile converts the promtool test file into one vmalert-tool
 // runs as it is (no --disableAlertgroupLabel): each alert test names the
 // group of its alert, found in the rule file.
-func vmalertTestFile(data []byte, groups []rulefmt.RuleGroup) ([]byte, error) {
+func vmalertTestFile(data []byte, groups []rulefmt.RuleGroup, o Options) ([]byte, error) {
 	var in promtoolTests
 	if err := decodeKnown(FileRuleTests, data, &in, func(string) string {
 		return "not a field vmalert-tool runs like promtool; the vmalert target cannot convert it"
@@ -160,7 +159,7 @@ func vmalertTestFile(data []byte, groups []rulefmt.RuleGroup) ([]byte, error) {
 		out.Tests = append(out.Tests, g)
 	}
 	var b bytes.Buffer
-	b.WriteString(rules.Header)
+	b.WriteString(o.Header)
 	b.WriteString("# Unit tests of the alert rules: run with `vmalert-tool unittest --files=alerts_test.yml`.\n")
 	if err := encodeYAML(&b, out); err != nil {
 		return nil, fmt.Errorf("render %s: %w", FileVMAlertTests, err)

@@ -160,7 +160,7 @@ tests:
       - {eval_time: 1m, alertname: A, exp_alerts: []}
       - {eval_time: 2m, alertname: B, exp_alerts: []}
 `)
-	got, err := vmalertTestFile(in, groups)
+	got, err := vmalertTestFile(in, groups, testOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,13 +186,13 @@ func TestVMAlertTestsRefuseWhatVMAlertToolWouldRunDifferently(t *testing.T) {
 		{"another rule file", "rule_files: [other.yml]\ntests: []\n", `rule_files names "other.yml"`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := vmalertTestFile([]byte(tt.in), groups)
+			_, err := vmalertTestFile([]byte(tt.in), groups, testOptions())
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("got %v, want %q", err, tt.want)
 			}
 		})
 	}
-	_, err := vmalertTestFile([]byte("rule_files: [alerts.yml]\ntests:\n  - alert_rule_test: [{eval_time: 1m, alertname: Missing}]\n"), groups[:1])
+	_, err := vmalertTestFile([]byte("rule_files: [alerts.yml]\ntests:\n  - alert_rule_test: [{eval_time: 1m, alertname: Missing}]\n"), groups[:1], testOptions())
 	if err == nil || !strings.Contains(err.Error(), `alert "Missing" is not in prometheus/alerts.yml`) {
 		t.Errorf("an alert no rule defines: %v", err)
 	}
