@@ -8,7 +8,6 @@ import (
 	"github.com/prometheus/prometheus/model/rulefmt"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
-
 )
 
 // NamespaceLabel is the label the operator's OnNamespace matcher strategy

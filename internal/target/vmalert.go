@@ -7,7 +7,6 @@ import (
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/rulefmt"
-
 )
 
 // The promtool test file, as far as the pack renders it. The fields are
