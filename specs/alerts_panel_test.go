@@ -94,7 +94,10 @@ func TestAlertPanelsForEveryConfig(t *testing.T) {
 // alert's dashboard_url, so both open the panel the check proves.
 func TestRunbookLinksTheAlertPanel(t *testing.T) {
 	c := Default()
-	books := Runbooks(c)
+	books, err := Runbooks(c)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, g := range RuleGroups(c) {
 		for _, r := range g.Rules {
 			link := r.Annotations[AnnotationDashboardURL]

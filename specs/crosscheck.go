@@ -99,6 +99,11 @@ func (p *Pack) crossCheck() []error {
 		}
 	}
 
+	// The runbook prose templates executed for every alert.
+	for _, err := range p.runbookErrs {
+		add(CheckRunbook, "runbooks", "%v", err)
+	}
+
 	// Every alert has a test where it fires and one where it must not.
 	fires, quiet := map[string]bool{}, map[string]bool{}
 	for _, tc := range p.RuleTests {

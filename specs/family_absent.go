@@ -23,58 +23,22 @@ func absentFamily(e *Env) Family {
 				fmt.Sprintf("No %s series has been scraped for %s: the application is down, not scraped, or no longer instrumented, and no other database query alert can fire meanwhile.",
 					sel, t.MetricsAbsent.For)
 		},
-		Runbook: e.rb.metricsAbsent(),
 	}
+	a.Runbook = e.rb.metricsAbsent(a, t.MetricsAbsent)
 	a.Cases = e.Tests(func(k *TestKit) []rules.TestCase { return k.absentCases(a) })
 	return Family{Name: FamilyQueryMetrics, Alerts: []Alert{a}}
 }
 
-func (r rbContext) metricsAbsent() Runbook {
-	t := r.c.Thresholds
-	target := "localhost:8080"
-	if len(r.c.Prometheus.Targets) > 0 {
-		target = r.c.Prometheus.Targets[0]
+func (r *rbContext) metricsAbsent(a Alert, l Level) Runbook {
+	b := r.text("query_metrics", a, l)
+	b.PromQL = []RunbookQuery{
+		{"the alert's expression: 1 when no series exists", "absent(" + r.q.Select(middleware.MetricQueriesTotal) + ")"},
+		{"scrape health per instance (1 up, 0 down)", r.up()},
+		{"instances that still report query metrics", fmt.Sprintf("count by (%s) (%s)", r.group("instance"), r.q.Select(middleware.MetricQueriesTotal))},
 	}
-	return Runbook{
-		Summary: "Prometheus has no database query metrics for this service: every other query alert is blind.",
-		Fires:   fmt.Sprintf("no %s series for %s", rbCode(r.series(middleware.MetricQueriesTotal)), t.MetricsAbsent.For),
-		Meaning: []string{
-			fmt.Sprintf("Dead man's switch. %s has been absent for %s. Every query alert reads it, so while it is missing none of them can fire: the service is unobserved, not healthy.",
-				rbCode(middleware.MetricQueriesTotal), t.MetricsAbsent.For),
-			"Either the application is down, Prometheus cannot scrape it, or the middleware is no longer installed.",
-		},
-		Impact: "Database health is unknown. While this fires, Alertmanager mutes the alerts that depend on these metrics, so this is the one to act on.",
-		Causes: []string{
-			"The application is down or has no running instance.",
-			fmt.Sprintf("Prometheus cannot scrape it: target down, wrong port or path (%s), network policy, a service-discovery or relabelling change, or a renamed %s label the selector no longer matches.",
-				rbCode(r.c.Prometheus.MetricsPath), rbCode("job")),
-			fmt.Sprintf("The middleware was uninstalled (%s, %s) or registers on a different Prometheus registry (%s) than the one served on %s.",
-				rbCode("Uninstall()"), rbCode("WithInstalled(false)"), rbCode("WithRegisterer"), rbCode(r.c.Prometheus.MetricsPath)),
-			"The service was decommissioned or renamed and the pack still selects it.",
-		},
-		Checks: []string{
-			fmt.Sprintf("%s (PromQL below): 0 means the scrape fails, no series means Prometheus has no such target.", rbCode(r.up())),
-			"Prometheus' Targets page (`/targets`) shows the last scrape error of each target.",
-			"Fetch the endpoint yourself (commands below). The process answers but has no `db_queries_total`: the middleware is not installed on the registry that endpoint serves.",
-			"Check deploys and crash loops of the application.",
-		},
-		PromQL: []RunbookQuery{
-			{"the alert's expression: 1 when no series exists", "absent(" + r.series(middleware.MetricQueriesTotal) + ")"},
-			{"scrape health per instance (1 up, 0 down)", r.up()},
-			{"instances that still report query metrics", fmt.Sprintf("count by (%s) (%s)", r.group("instance"), r.series(middleware.MetricQueriesTotal))},
-		},
-		Shell: fmt.Sprintf(`# is the endpoint up, and does it export the middleware's metrics?
-curl -s http://%s%s | grep -E '^(%s|%s)'`, target, r.c.Prometheus.MetricsPath, middleware.MetricQueriesTotal, middleware.MetricQueryDuration+"_count"),
-		Mitigate: []string{
-			"Application down: restore it; that incident is the real one.",
-			"Scrape broken: fix the target, port, path or relabelling; the alert resolves on the next successful scrapes.",
-			"Middleware missing: wrap every `*sql.DB`'s connector with it again (`WrapConnector`), pass the registry served to Prometheus with `WithRegisterer`, and check nothing calls `Uninstall()`.",
-			fmt.Sprintf("Service gone or renamed on purpose: update %s and regenerate.", rbCode("service.selector")),
-			"A dead man's switch cannot catch Prometheus itself being down: that needs a watchdog from outside.",
-		},
-		Guide:   []GuideLink{rbLinkFind},
-		Related: []string{AlertQueryTrafficDrop, AlertSlowQueryRateCritical, AlertQueryLatencyP99Critical},
-	}
+	b.Guide = []GuideLink{rbLinkFind}
+	b.Related = []string{AlertQueryTrafficDrop, AlertSlowQueryRateCritical, AlertQueryLatencyP99Critical}
+	return b
 }
 
 // absentCases tests the dead man's switch. It is active from the first

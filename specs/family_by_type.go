@@ -26,57 +26,23 @@ func byTypeFamily(e *Env) Family {
 				fmt.Sprintf("%s of the %s queries of %s took %s or longer over the last %s (warning above %s for %s, with %s of that type).",
 					v, qt, q.who(lb), slowest, t.RateWindow, FormatPercent(l.Threshold), l.For, q.traffic())
 		},
-		Runbook: e.rb.slowRateByType(),
 	}
+	a.Runbook = e.rb.slowRateByType(a, l)
 	a.Cases = e.Tests(func(k *TestKit) []rules.TestCase { return k.byTypeCases(a) })
 	return Family{Name: FamilySlowQueryRateByType, Alerts: []Alert{a}}
 }
 
-func (r rbContext) slowRateByType() Runbook {
-	l := r.c.Thresholds.SlowRateByType
-	p := FormatPercent(l.Threshold)
-	return Runbook{
-		Summary: fmt.Sprintf("More than %s of the database queries of one type take %s or longer.", p, r.slow),
-		Fires: fmt.Sprintf("within one %s, slow statements (≥ %s) are more than %s over %s, for %s",
-			rbCode(middleware.LabelQueryType), r.slow, p, r.w, l.For),
-		Guard: fmt.Sprintf("only for a %s that runs at least %s over %s: a handful of queries is not a trend",
-			rbCode(middleware.LabelQueryType), r.minQPS, r.w),
-		Meaning: []string{
-			fmt.Sprintf("Like %s, per %s and %s (the alert's %s label says which). A slow minority type, say `UPDATE` at 3%% of traffic, vanishes in the overall share; this alert catches it.",
-				AlertSlowQueryRateWarning, rbCode(r.by), rbCode(middleware.LabelQueryType), rbCode(middleware.LabelQueryType)),
-		},
-		Impact: "The operations of that type are slow. For writes that is usually a path users wait on (save, checkout), and slow writes hold locks longer, slowing everyone else.",
-		Causes: []string{
-			"`SELECT`: a missing index, a plan change, deep `OFFSET`, an unbounded result.",
-			"`UPDATE` / `DELETE`: lock waits on hot rows; a `WHERE` without an index (InnoDB locks every row it scans); on PostgreSQL, deleting parents whose foreign key column in the child table has no index; triggers.",
-			"`INSERT`: commit latency (fsync, synchronous replication), many indexes to maintain, unique-key contention, oversized batches.",
-			"`OTHER`: DDL and migrations waiting for locks, stored procedures, maintenance commands.",
-		},
-		Checks: []string{
-			fmt.Sprintf("Open %s: which type, since when. Compare with deploys and migrations.", r.panelLink(PanelSlowRate)),
-			fmt.Sprintf("List the slow statements of that type (commands below; replace %s with the alert's %s label).",
-				rbCode(string(middleware.QueryUpdate)), rbCode(middleware.LabelQueryType)),
-			"For writes, check lock waits first (SQL below, then the guide's lock-wait section).",
-			rbExplainStep,
-		},
-		PromQL: []RunbookQuery{
-			r.qSlowShareByType(),
-			{"slow statements per second by type", r.sumRate(middleware.MetricSlowQueriesTotal, r.w, middleware.LabelQueryType)},
-			r.qP99ByType(),
-			r.qTraffic(),
-		},
-		SQL:   rbSQLRunning,
-		Shell: r.logRecipes(string(middleware.QueryUpdate)),
-		Mitigate: []string{
-			"A deploy changed the statement: roll back.",
-			"Missing index (including a foreign key column on PostgreSQL): create it online.",
-			"Lock waits: end the blocker; shorten the transactions that take the lock; update hot rows in a consistent order.",
-			"Slow commits: batch small writes into fewer transactions; check the database's disk and replication latency.",
-			"Migrations: run them off-peak with `lock_timeout` (PostgreSQL) / `lock_wait_timeout` (MySQL/MariaDB).",
-		},
-		Guide:   []GuideLink{rbLinkFind, rbLinkPostgres, rbLinkMySQL, rbLinkIndexes, rbLinkLocks, rbLinkTx},
-		Related: []string{AlertSlowQueryRateWarning, AlertSlowQueryRateCritical, AlertQueryLatencyP99Warning},
+func (r *rbContext) slowRateByType(a Alert, l Level) Runbook {
+	b := r.text("slow_query_rate_by_type", a, l)
+	b.PromQL = []RunbookQuery{
+		r.qSlowShareByType(),
+		{"slow statements per second by type", r.rate(middleware.MetricSlowQueriesTotal, middleware.LabelQueryType)},
+		r.qP99ByType(),
+		r.qTraffic(),
 	}
+	b.Guide = []GuideLink{rbLinkFind, rbLinkPostgres, rbLinkMySQL, rbLinkIndexes, rbLinkLocks, rbLinkTx}
+	b.Related = []string{AlertSlowQueryRateWarning, AlertSlowQueryRateCritical, AlertQueryLatencyP99Warning}
+	return b
 }
 
 // byTypeCases: a dominant fast SELECT traffic and a smaller UPDATE traffic

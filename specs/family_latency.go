@@ -43,69 +43,22 @@ func (e *Env) latencyAlert(name, severity string, l Level, quieter string) Alert
 				fmt.Sprintf("The 99th percentile of the database query duration of %s is %s over the last %s (%s above %s for %s, with %s).",
 					q.who(lb), v, w, severity, FormatSeconds(l.Threshold), l.For, q.traffic())
 		},
-		Runbook: e.rb.latency(severity, l),
 	}
+	a.Runbook = e.rb.latency(a, l)
 	a.Cases = e.Tests(func(k *TestKit) []rules.TestCase { return k.latencyCases(a, l, quieter) })
 	return a
 }
 
-func (r rbContext) latency(severity string, l Level) Runbook {
-	t := r.c.Thresholds.LatencyP99
-	thr := FormatSeconds(l.Threshold)
-	b := Runbook{
-		Summary: fmt.Sprintf("The slowest 1%% of database queries take more than %s.", thr),
-		Fires: fmt.Sprintf("p99 of %s over %s is above %s, for %s",
-			rbCode(middleware.MetricQueryDuration), r.w, thr, l.For),
-		Guard: r.guardText(),
-		Meaning: []string{
-			fmt.Sprintf("The 99th percentile of statement duration per %s, computed with %s from the middleware's histogram over %s, has stayed above %s for %s.",
-				rbCode(r.by), rbCode("histogram_quantile"), r.w, thr, l.For),
-			fmt.Sprintf("%s is a bucket bound of the histogram, so the comparison is exact, not interpolated. Levels: %s above %s for %s, %s above %s for %s.",
-				thr, AlertQueryLatencyP99Warning, FormatSeconds(t.Warning.Threshold), t.Warning.For,
-				AlertQueryLatencyP99Critical, FormatSeconds(t.Critical.Threshold), t.Critical.For),
-			"The p99 watches the tail; the slow-query share watches the body. A p99 alert without a slow-share alert means a few statements are very slow.",
-		},
-		Causes: []string{
-			"Lock waits: a few statements blocked behind a long transaction or a migration. The tail moves, the median does not.",
-			"A few expensive statements: reports, exports, `SELECT` without `LIMIT`, `OFFSET` pagination deep into a table.",
-			"Skewed data: one statement is fast for most parameter values and slow for a few (the largest customer); on PostgreSQL a cached generic plan can be the slow one.",
-			"I/O stalls on the database host: checkpoints, backups, storage throttling, a noisy neighbour.",
-			"Everything got slower (p50 moved too): a missing index, a plan change or a saturated database, as in " + AlertSlowQueryRateCritical + ".",
-		},
-		Checks: []string{
-			fmt.Sprintf("Open %s: did p50 move too? Only p99 means the tail (locks, big statements, skew); all lines mean the database or a common statement.",
-				r.panelLink(PanelPercentiles)),
-			fmt.Sprintf("Find the %s with the worst p99 in %s and %s.", rbCode(middleware.LabelQueryType),
-				r.panelLink(PanelStatisticsTable), r.panelLink(PanelLatencyP99)),
-			"List the slow statements of that type from the slow-query log (commands below); the rare, expensive ones are what a p99 alert is about.",
-			"Check lock waits and long-running statements on the database (SQL below).",
-			rbExplainStep + " For skew, EXPLAIN with the parameter values of the slow case, not the common one.",
-		},
-		PromQL: []RunbookQuery{
-			{"p99 (the alert's expression, without the traffic guard), in seconds", r.quantile(0.99)},
-			{"p50, to tell a slow tail from a slow body", r.quantile(0.5)},
-			r.qP99ByType(),
-			r.qMeanByType(),
-		},
-		SQL:   rbSQLRunning,
-		Shell: r.logRecipes(""),
-		Mitigate: []string{
-			"Lock waits: end the blocker; give migrations a `lock_timeout` (PostgreSQL) or a short `lock_wait_timeout` (MySQL/MariaDB) so DDL stops queueing everything behind it.",
-			"Expensive statements: bound them (`LIMIT`, keyset pagination), run them on a replica or off-peak, give them a server-side time limit.",
-			"Skewed parameters on PostgreSQL: compare `EXPLAIN (GENERIC_PLAN)` (PostgreSQL 16+) with a custom plan; `SET plan_cache_mode = force_custom_plan` for the affected role or session stops a bad generic plan.",
-			"A regression from a deploy: roll back.",
-			"I/O stalls: move backups and batch jobs out of peak hours; check the storage's throughput limits.",
-		},
-		Guide:   []GuideLink{rbLinkFind, rbLinkPostgres, rbLinkMySQL, rbLinkLocks, rbLinkKeyset, rbLinkPrepared},
-		Related: []string{AlertQueryLatencyP99Critical, AlertQueryLatencyP99Warning, AlertSlowQueryRateCritical, AlertConnectionPoolSaturated},
+func (r *rbContext) latency(a Alert, l Level) Runbook {
+	b := r.text("query_latency_p99", a, l)
+	b.PromQL = []RunbookQuery{
+		{"p99 (the alert's expression, without the traffic guard), in seconds", r.quantile(0.99)},
+		{"p50, to tell a slow tail from a slow body", r.quantile(0.5)},
+		r.qP99ByType(),
+		r.qMeanByType(),
 	}
-	if severity == SeverityCritical {
-		b.Impact = fmt.Sprintf("Requests that hit the tail wait more than %s per statement, near typical request timeouts; "+
-			"upstream retries turn the tail into errors and extra load.", thr)
-	} else {
-		b.Impact = fmt.Sprintf("Most requests are fine; those that hit the tail wait more than %s per statement. "+
-			"Left alone it grows into %s.", thr, AlertQueryLatencyP99Critical)
-	}
+	b.Guide = []GuideLink{rbLinkFind, rbLinkPostgres, rbLinkMySQL, rbLinkLocks, rbLinkKeyset, rbLinkPrepared}
+	b.Related = []string{AlertQueryLatencyP99Critical, AlertQueryLatencyP99Warning, AlertSlowQueryRateCritical, AlertConnectionPoolSaturated}
 	return b
 }
 

@@ -28,8 +28,8 @@ func poolFamily(e *Env) Family {
 				fmt.Sprintf("%s of the maximum open connections to %s are in use (warning above %s for %s); queries will soon wait for a connection.",
 					v, poolWho(lb), FormatPercent(t.PoolSaturation.Threshold), t.PoolSaturation.For)
 		},
-		Runbook: e.rb.poolSaturated(),
 	}
+	sat.Runbook = e.rb.poolSaturated(sat, t.PoolSaturation)
 	sat.Cases = e.Tests(func(k *TestKit) []rules.TestCase { return k.poolSaturationCases(sat) })
 	waits := Alert{
 		Name: AlertConnectionPoolWaits, Severity: SeverityWarning, Family: FamilyConnectionPool, For: t.PoolWait.For, Panel: PanelPoolWaits,
@@ -42,96 +42,39 @@ func poolFamily(e *Env) Family {
 				fmt.Sprintf("Goroutines waited %s per second for a connection to %s over the last %s (warning above %s per second for %s): the pool is too small or connections are held too long.",
 					v, poolWho(lb), t.RateWindow, FormatSeconds(t.PoolWait.Threshold), t.PoolWait.For)
 		},
-		Runbook: e.rb.poolWaits(),
 	}
+	waits.Runbook = e.rb.poolWaits(waits, t.PoolWait)
 	waits.Cases = e.Tests(func(k *TestKit) []rules.TestCase { return k.poolWaitCases(waits) })
 	return Family{Name: FamilyConnectionPool, Alerts: []Alert{sat, waits}}
 }
 
-func (r rbContext) poolSaturated() Runbook {
-	l := r.c.Thresholds.PoolSaturation
-	p := FormatPercent(l.Threshold)
-	return Runbook{
-		Summary: fmt.Sprintf("More than %s of the connection pool is in use.", p),
-		Fires: fmt.Sprintf("%s / %s is above %s on at least one instance, for %s",
-			rbCode(middleware.MetricPoolInUse), rbCode(middleware.MetricPoolMaxOpen), p, l.For),
-		Meaning: []string{
-			fmt.Sprintf("On at least one instance, the application's %s pool (label %s) has almost every connection allowed by %s busy; the alert reports the worst instance, because one saturated pool hurts even when the others idle. Pools without a limit (%s is 0) never fire: they fail later, at the server's %s.",
-				rbCode("*sql.DB"), rbCode(middleware.LabelDBName), rbCode("SetMaxOpenConns"), rbCode(middleware.MetricPoolMaxOpen), rbCode("max_connections")),
-			fmt.Sprintf("At 100%% the next caller blocks in database/sql until a connection is released: %s.", AlertConnectionPoolWaits),
-		},
-		Impact: "No headroom: the next burst queues inside the application, adding latency that query durations do not show.",
-		Causes: []string{
-			"Statements got slower. Connections busy ≈ query rate × duration (Little's law), so the slow-query alerts often fire too.",
-			"More statements: a traffic spike or an N+1 loop.",
-			"Connections held with no statement running: `rows` not closed, a transaction kept open across an HTTP call or slow computation, a `*sql.Conn` never closed.",
-			"`SetMaxOpenConns` too small for the concurrency the service now has.",
-		},
-		Checks: []string{
-			"Compare connections in use with statements executing (PromQL below). In use far above executing: connections are held idle (open rows, long transactions), a code problem. About equal: statements are slow or many.",
-			fmt.Sprintf("Check transaction durations (PromQL below) and the statements themselves in %s and %s.",
-				r.panelLink(PanelQueryRate), r.panelLink(PanelLatencyP99)),
-			"On the database, look for transactions left open (SQL below).",
-		},
-		PromQL: []RunbookQuery{
-			r.qPoolUse(),
-			r.qPoolUseByInstance(),
-			r.qInUse(),
-			r.qExecuting(),
-			r.qTxP99(),
-			r.qWaitTime(),
-		},
-		SQL: rbSQLHeld,
-		Mitigate: []string{
-			"Slow or too many statements: fix those first. Raising the limit only moves the queue into the database.",
-			"Leaks: `defer rows.Close()` and `defer tx.Rollback()` right after a successful call; no network calls inside a transaction. On PostgreSQL, `idle_in_transaction_session_timeout` is a backstop.",
-			"Raise `SetMaxOpenConns` only if the server has room: instances × `SetMaxOpenConns` must stay below `max_connections` minus the admin and replication reserve.",
-		},
-		Guide:   []GuideLink{rbLinkPool, rbLinkTx, rbLinkNPlusOne, rbLinkFind},
-		Related: []string{AlertConnectionPoolWaits, AlertQueryRateSpike, AlertSlowQueryRateCritical},
+func (r *rbContext) poolSaturated(a Alert, l Level) Runbook {
+	b := r.text("pool_saturated", a, l)
+	b.PromQL = []RunbookQuery{
+		r.qPoolUse(),
+		r.qPoolUseByInstance(),
+		r.qInUse(),
+		r.qExecuting(),
+		r.qTxP99(),
+		r.qWaitTime(),
 	}
+	b.Guide = []GuideLink{rbLinkPool, rbLinkTx, rbLinkNPlusOne, rbLinkFind}
+	b.Related = []string{AlertConnectionPoolWaits, AlertQueryRateSpike, AlertSlowQueryRateCritical}
+	return b
 }
 
-func (r rbContext) poolWaits() Runbook {
-	l := r.c.Thresholds.PoolWait
-	perSec := FormatNumber(l.Threshold) + " s/s"
-	return Runbook{
-		Summary: "Goroutines wait for a database connection from the pool.",
-		Fires: fmt.Sprintf("%s grows faster than %s over %s, for %s",
-			rbCode(middleware.MetricPoolWaitDuration), perSec, r.w, l.For),
-		Meaning: []string{
-			fmt.Sprintf("The pool was at its %s limit and callers blocked in database/sql waiting for a connection. %s means that on average %s goroutines were waiting at any instant, for example 10 calls a second waiting %s each.",
-				rbCode("SetMaxOpenConns"), perSec, FormatNumber(l.Threshold), FormatSeconds(l.Threshold/10)),
-			fmt.Sprintf("The wait happens before the driver is called, so it is not in %s: query latency can look healthy while requests are slow.",
-				rbCode(middleware.MetricQueryDuration)),
-		},
-		Impact: "Every waiting request is slower by the wait; if the wait outlasts the caller's context deadline, it fails with `context deadline exceeded` without reaching the database.",
-		Causes: []string{
-			fmt.Sprintf("The pool is saturated (see %s): slower statements, more statements, or connections held by open rows and long transactions.", AlertConnectionPoolSaturated),
-			"Bursts: many goroutines start statements at once (fan-out per request, a batch started in parallel).",
-			"`SetMaxOpenConns` set low on purpose to protect the database, and the load outgrew it.",
-		},
-		Checks: []string{
-			"Mean wait per waiting call (PromQL below): milliseconds is queueing under bursts; seconds is starvation.",
-			"Pool use, connections in use against statements executing, transaction durations: as in " + AlertConnectionPoolSaturated + ".",
-			fmt.Sprintf("Open %s and %s: did more or slower statements start it?", r.panelLink(PanelQueryRate), r.panelLink(PanelLatencyP99)),
-		},
-		PromQL: []RunbookQuery{
-			{"wait seconds per second (the alert's expression)", r.sumRate(middleware.MetricPoolWaitDuration, r.w, middleware.LabelDBName)},
-			r.qMeanWait(),
-			r.qPoolUse(),
-			r.qExecuting(),
-			{"connections closed because SetMaxIdleConns is too low (reconnect churn)", r.sumRate(middleware.MetricPoolMaxIdleClosed, r.w, middleware.LabelDBName)},
-		},
-		SQL: rbSQLHeld,
-		Mitigate: []string{
-			"Find what holds the connections and fix it, as for " + AlertConnectionPoolSaturated + ".",
-			"Bound fan-out per request (a semaphore or errgroup limit) so one request cannot take the whole pool.",
-			"Raise `SetMaxOpenConns` only if the database has room; set `SetMaxIdleConns` equal to it so steady load does not reconnect.",
-		},
-		Guide:   []GuideLink{rbLinkPool, rbLinkTx, rbLinkTimeouts},
-		Related: []string{AlertConnectionPoolSaturated, AlertQueryLatencyP99Warning},
+func (r *rbContext) poolWaits(a Alert, l Level) Runbook {
+	b := r.text("pool_waits", a, l)
+	b.PromQL = []RunbookQuery{
+		{"wait seconds per second (the alert's expression)", r.rate(middleware.MetricPoolWaitDuration, middleware.LabelDBName)},
+		r.qMeanWait(),
+		r.qPoolUse(),
+		r.qExecuting(),
+		{"connections closed because SetMaxIdleConns is too low (reconnect churn)", r.rate(middleware.MetricPoolMaxIdleClosed, middleware.LabelDBName)},
 	}
+	b.Guide = []GuideLink{rbLinkPool, rbLinkTx, rbLinkTimeouts}
+	b.Related = []string{AlertConnectionPoolSaturated, AlertQueryLatencyP99Warning}
+	return b
 }
 
 // poolSaturationCases: constant pool gauges, so the condition holds from

@@ -11,14 +11,16 @@ import (
 // The query rate against its baseline: a spike and a drop.
 func trafficFamily(e *Env) Family {
 	t := e.Config.Thresholds
-	spike := e.rateChangeAlert(AlertQueryRateSpike, ">", t.RateSpike, "Database query rate spike", "more than", e.rb.rateSpike())
+	spike := e.rateChangeAlert(AlertQueryRateSpike, ">", t.RateSpike, "Database query rate spike", "more than")
+	spike.Runbook = e.rb.rateSpike(spike, t.RateSpike)
 	spike.Cases = e.Tests(func(k *TestKit) []rules.TestCase { return k.spikeCases(spike) })
-	drop := e.rateChangeAlert(AlertQueryTrafficDrop, "<", t.TrafficDrop, "Database query traffic drop", "less than", e.rb.trafficDrop())
+	drop := e.rateChangeAlert(AlertQueryTrafficDrop, "<", t.TrafficDrop, "Database query traffic drop", "less than")
+	drop.Runbook = e.rb.trafficDrop(drop, t.TrafficDrop)
 	drop.Cases = e.Tests(func(k *TestKit) []rules.TestCase { return k.dropCases(drop) })
 	return Family{Name: FamilyQueryRate, Alerts: []Alert{spike, drop}}
 }
 
-func (e *Env) rateChangeAlert(name, op string, l Level, summary, verb string, rb Runbook) Alert {
+func (e *Env) rateChangeAlert(name, op string, l Level, summary, verb string) Alert {
 	q, t := e.Query, e.Config.Thresholds
 	baseline := fmt.Sprintf("the average rate over the %s that ended %s ago", t.BaselineWindow, t.RateWindow)
 	return Alert{
@@ -30,109 +32,35 @@ func (e *Env) rateChangeAlert(name, op string, l Level, summary, verb string, rb
 				fmt.Sprintf("The database queries of %s run at %s/s, %s %s× their baseline, %s (warning for %s; the baseline must be %s and cover its whole window).",
 					q.who(lb), v, verb, promNum(l.Threshold), baseline, l.For, q.traffic())
 		},
-		Runbook: rb,
 	}
 }
 
-func (r rbContext) rateSpike() Runbook {
-	t := r.c.Thresholds
-	f := FormatFactor(t.RateSpike.Threshold)
-	return Runbook{
-		Summary: fmt.Sprintf("The database query rate is more than %s its recent baseline.", f),
-		Fires: fmt.Sprintf("the query rate over %s is more than %s the average rate over the %s that ended %s ago, for %s",
-			r.w, f, t.BaselineWindow, r.w, t.RateSpike.For),
-		Guard: r.baselineGuard(),
-		Meaning: []string{
-			fmt.Sprintf("Per %s, %s over %s is compared with the same rate averaged over %s, shifted back by %s so the spike does not raise its own baseline.",
-				rbCode(r.by), rbCode(middleware.MetricQueriesTotal), r.w, t.BaselineWindow, r.w),
-			fmt.Sprintf("A spike that lasts becomes the baseline: after about %s the alert resolves even if the load stays.", t.BaselineWindow),
-		},
-		Impact: "More queries than the database was sized for: latency, pool saturation and pool waits usually follow. " +
-			"Often a symptom of code (an N+1 loop, a retry storm), not of more users.",
-		Causes: []string{
-			"A deploy introduced an N+1 pattern: one query per row in a loop. The `SELECT` rate grows with page size, not with traffic.",
-			"A retry storm: clients or the application retry failed or timed-out statements. Errors rise at the same time.",
-			"A cache stopped working (restarted, evicted, key format changed) and reads fall through to the database.",
-			"A batch job, backfill or migration started, or a crawler or abusive client arrived.",
-			"Real growth: a launch, a campaign, a new client.",
-		},
-		Checks: []string{
-			fmt.Sprintf("Open %s: which %s grew, and when. %s shows whether the mix changed.",
-				r.panelLink(PanelQueryRate), rbCode(middleware.LabelQueryType), r.panelLink(PanelDistribution)),
-			"Divide database queries by application requests for the same window: if queries per request went up, it is code (N+1), not users.",
-			"Check the error rate (PromQL below): errors rising with the spike mean retries.",
-			"Check deploys, cron schedules and the cache's hit rate.",
-			fmt.Sprintf("Check the consequences: %s, %s, %s.", AlertConnectionPoolSaturated, AlertQueryLatencyP99Warning, AlertSlowQueryRateWarning),
-		},
-		PromQL: []RunbookQuery{
-			{"current rate / baseline (the alert fires above " + FormatNumber(t.RateSpike.Threshold) + ")",
-				fmt.Sprintf("sum by (%s) (rate(%s[%s])) / %s", r.by, r.series(middleware.MetricQueriesTotal), r.w, r.baseline())},
-			{"baseline, queries per second", r.baseline()},
-			r.qTraffic(),
-			r.qErrorShareByType(),
-		},
-		Mitigate: []string{
-			"Caused by a deploy: roll it back, then batch the loop (`WHERE id = ANY($1)` / `IN (…)`, or a join).",
-			"Retry storm: cap retries, back off with jitter, open the circuit breaker; fix the failure being retried.",
-			"Cache failure: restore the cache; protect the database from the stampede (request coalescing, staggered expiry).",
-			"Batch job or crawler: throttle, pause or block it.",
-			"Real growth: watch pool use and latency; if this is the new normal, it becomes the baseline on its own. Raise `thresholds.rate_spike.threshold` only if growth spikes are routine.",
-		},
-		Guide:   []GuideLink{rbLinkNPlusOne, rbLinkPool, rbLinkFind},
-		Related: []string{AlertQueryTrafficDrop, AlertConnectionPoolSaturated, AlertQueryErrorRateHigh},
+func (r *rbContext) rateSpike(a Alert, l Level) Runbook {
+	b := r.text("rate_spike", a, l)
+	b.PromQL = []RunbookQuery{
+		{"current rate / baseline (the alert fires above " + FormatNumber(l.Threshold) + ")",
+			r.rate(middleware.MetricQueriesTotal) + " / " + r.baseline()},
+		{"baseline, queries per second", r.baseline()},
+		r.qTraffic(),
+		r.qErrorShareByType(),
 	}
+	b.Guide = []GuideLink{rbLinkNPlusOne, rbLinkPool, rbLinkFind}
+	b.Related = []string{AlertQueryTrafficDrop, AlertConnectionPoolSaturated, AlertQueryErrorRateHigh}
+	return b
 }
 
-func (r rbContext) trafficDrop() Runbook {
-	t := r.c.Thresholds
-	f := FormatFactor(t.TrafficDrop.Threshold)
-	return Runbook{
-		Summary: fmt.Sprintf("The database query rate fell below %s its recent baseline.", f),
-		Fires: fmt.Sprintf("the query rate over %s is below %s the average rate over the %s that ended %s ago, for %s",
-			r.w, f, t.BaselineWindow, r.w, t.TrafficDrop.For),
-		Guard: r.baselineGuard(),
-		Meaning: []string{
-			fmt.Sprintf("Per %s, %s over %s fell below %s its average over the %s that ended %s ago. The database did not get slower: the application stopped asking.",
-				rbCode(r.by), rbCode(middleware.MetricQueriesTotal), r.w, f, t.BaselineWindow, r.w),
-			fmt.Sprintf("If the metric disappears entirely, %s fires instead.", AlertQueryMetricsAbsent),
-		},
-		Impact: "Usually an outage upstream of the database: users are not served, or a code path stopped reading or writing (a stuck queue consumer means lost or delayed writes).",
-		Causes: []string{
-			"Application instances down or crash-looping; a load balancer, DNS or ingress change sends traffic elsewhere.",
-			"The application fails before reaching the database: configuration, authentication, a dependency down.",
-			"Some instances are no longer scraped, so the sum over instances drops.",
-			"The middleware was uninstalled or disabled on some instances, or a deploy opened a second `*sql.DB` without it.",
-			fmt.Sprintf("Expected: a cache now serves the reads, a job finished, a planned maintenance, or a daily ramp steeper than a %s baseline follows.", t.BaselineWindow),
-		},
-		Checks: []string{
-			fmt.Sprintf("Open %s: all types or one? All types point at the application or its traffic; only %s / %s mean writes stopped (a queue consumer?).",
-				r.panelLink(PanelQueryRate), rbCode(string(middleware.QueryInsert)), rbCode(string(middleware.QueryUpdate))),
-			fmt.Sprintf("Check scraping: %s per instance (PromQL below); 0 or a missing instance is a monitoring gap, not a traffic drop.", rbCode("up")),
-			"Check the application's own request rate, error logs and load balancer.",
-			"Check the last deploy: did it change how the database handle is opened?",
-		},
-		PromQL: []RunbookQuery{
-			{"current rate / baseline (the alert fires below " + FormatNumber(t.TrafficDrop.Threshold) + ")",
-				fmt.Sprintf("sum by (%s) (rate(%s[%s])) / %s", r.by, r.series(middleware.MetricQueriesTotal), r.w, r.baseline())},
-			r.qTraffic(),
-			{"instances reporting query metrics", fmt.Sprintf("count by (%s) (%s)", r.group("instance"), r.series(middleware.MetricQueriesTotal))},
-			{"scrape health per instance (1 up, 0 down)", r.up()},
-		},
-		Mitigate: []string{
-			"Restore the traffic path: roll back, restart stuck consumers, fix routing.",
-			fmt.Sprintf("Scrape gaps: fix the target as in %s.", AlertQueryMetricsAbsent),
-			"Middleware missing on some instances: deploy with it installed on every `*sql.DB`.",
-			"Expected drop: silence it for the window. If it recurs daily, lower `thresholds.traffic_drop.threshold` or lengthen `thresholds.baseline_window`.",
-		},
-		Guide:   []GuideLink{rbLinkFind},
-		Related: []string{AlertQueryMetricsAbsent, AlertQueryRateSpike, AlertQueryErrorRateHigh},
+func (r *rbContext) trafficDrop(a Alert, l Level) Runbook {
+	b := r.text("traffic_drop", a, l)
+	b.PromQL = []RunbookQuery{
+		{"current rate / baseline (the alert fires below " + FormatNumber(l.Threshold) + ")",
+			r.rate(middleware.MetricQueriesTotal) + " / " + r.baseline()},
+		r.qTraffic(),
+		{"instances reporting query metrics", fmt.Sprintf("count by (%s) (%s)", r.group("instance"), r.q.Select(middleware.MetricQueriesTotal))},
+		{"scrape health per instance (1 up, 0 down)", r.up()},
 	}
-}
-
-// baselineGuard is the guard of the alerts that compare with the baseline.
-func (r rbContext) baselineGuard() string {
-	return fmt.Sprintf("only when the baseline is at least %s and the metric existed for its whole window: an idle service cannot spike or drop, and a fresh deploy has no baseline yet",
-		r.minQPS)
+	b.Guide = []GuideLink{rbLinkFind}
+	b.Related = []string{AlertQueryMetricsAbsent, AlertQueryRateSpike, AlertQueryErrorRateHigh}
+	return b
 }
 
 // baselineStart is the first evaluation at which the rate-against-baseline

@@ -75,7 +75,7 @@ type Env struct {
 	// Query writes PromQL over the config's selector and identity labels.
 	Query Query
 	tests *TestKit
-	rb    rbContext
+	rb    *rbContext
 }
 
 // Tests returns f's cases, or nil when the pack is built without tests
@@ -147,6 +147,7 @@ func build(c Config, o buildOptions) *Pack {
 		e.tests = newTestKit(c)
 	}
 	p.Families = familiesOf(e, o.families)
+	p.runbookErrs = e.rb.errs
 	for _, f := range p.Families {
 		p.Alerts = append(p.Alerts, f.Alerts...)
 	}

@@ -29,6 +29,9 @@ type Pack struct {
 	RouteTests      []alertmanager.RouteTest
 	InhibitionTests []alertmanager.InhibitionTest
 	Dashboard       dashboard.Definition
+
+	// runbookErrs are the errors of the runbook prose templates.
+	runbookErrs []error
 }
 
 // Files renders every generated file of the pack, keyed by its path
@@ -55,7 +58,10 @@ func (p *Pack) Files() (map[string][]byte, error) {
 	if files[FileAlertmanager], err = alertmanager.Render(p.Routing, alertmanager.WithHeader(GeneratedHeader)); err != nil {
 		return nil, fmt.Errorf("render alertmanager config: %w", err)
 	}
-	books := p.Runbooks()
+	books, err := p.Runbooks()
+	if err != nil {
+		return nil, err
+	}
 	names := make([]string, 0, len(books))
 	for name := range books {
 		names = append(names, name)

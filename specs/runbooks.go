@@ -1,11 +1,19 @@
 package specs
 
 import (
+	"bytes"
+	"embed"
+	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"strings"
+	"sync"
+	"text/template"
 
 	"github.com/dbmonctl/dbmonctl/pkg/dashboard"
 	"github.com/dbmonctl/dbmonctl/pkg/middleware"
+	"github.com/dbmonctl/dbmonctl/pkg/promcheck"
 )
 
 // RunbookHeader is the first line of every generated runbook.
@@ -31,8 +39,10 @@ const (
 )
 
 // Runbook is the content of one alert's runbook, rendered under the
-// alert's name, severity, labels and dashboard panel. Text fields are
-// Markdown.
+// alert's name, severity, labels and dashboard panel by the runbook
+// template (runbooks/runbook.md.tmpl). Text fields are Markdown. The
+// default families write their prose in templates (runbooks/<family>.md.tmpl);
+// an extension may fill the fields in Go.
 type Runbook struct {
 	// Summary is one sentence under the title.
 	Summary string
@@ -76,245 +86,398 @@ type GuideLink struct{ Text, Anchor string }
 // for durations, windows, minimum traffic) and every receiver comes from
 // c, so a runbook never contradicts the rule that links to it. The output
 // is deterministic.
-func Runbooks(c Config) map[string][]byte { return Build(c).Runbooks() }
+func Runbooks(c Config) (map[string][]byte, error) { return Build(c).Runbooks() }
 
 // Runbooks renders the runbook of every alert of the pack, keyed by alert
-// name.
-func (p *Pack) Runbooks() map[string][]byte {
-	r := rbNewContext(p.Config, p.Dashboard)
+// name. It fails when a runbook's prose or the runbook template did not
+// execute: a defect of the templates, which the tests execute for every
+// alert of the default pack.
+func (p *Pack) Runbooks() (map[string][]byte, error) {
+	if len(p.runbookErrs) > 0 {
+		return nil, errors.Join(p.runbookErrs...)
+	}
+	t, err := rbTemplates()
+	if err != nil {
+		return nil, err
+	}
 	out := make(map[string][]byte, len(p.Alerts))
 	for _, a := range p.Alerts {
-		out[a.Name] = r.render(a, rbMutedBy(a, p.Alerts))
+		var b bytes.Buffer
+		if err := t.ExecuteTemplate(&b, rbSkeleton, p.runbookView(a)); err != nil {
+			return nil, fmt.Errorf("runbook of %s: %w", a.Name, err)
+		}
+		out[a.Name] = b.Bytes()
 	}
-	return out
+	return out, nil
 }
 
-// rbContext holds the Config and the values every runbook formats from it.
-type rbContext struct {
-	c      Config
-	titles map[int]string // panel titles by id
-	w      string         // rate window, PromQL notation
-	by     string         // identity labels, comma-separated
-	sel    string         // service selector matchers, without braces
-	slow   string         // slow threshold for humans
-	minQPS string         // minimum query rate for humans
-}
+// The runbook templates: rbSkeleton is the page every runbook shares;
+// every other file holds the prose of one family's runbooks as named
+// sections ("<set>.summary", "<set>.causes", …) and common.md.tmpl the
+// passages several families quote.
+//
+//go:embed runbooks/*.md.tmpl
+var rbFiles embed.FS
 
-func rbNewContext(c Config, d dashboard.Definition) rbContext {
-	titles := map[int]string{}
-	for _, p := range d.Panels {
-		titles[int(p.ID)] = p.Title
+const rbSkeleton = "runbook.md.tmpl"
+
+// rbTemplates parses the runbook templates once.
+var rbTemplates = sync.OnceValues(func() (*template.Template, error) {
+	t, err := template.New("runbooks").Option("missingkey=error").Funcs(rbFuncs).ParseFS(rbFiles, "runbooks/*.md.tmpl")
+	if err != nil {
+		return nil, fmt.Errorf("parse runbook templates: %w", err)
 	}
-	return rbContext{
-		c:      c,
-		titles: titles,
-		w:      c.Thresholds.RateWindow.String(),
-		by:     strings.Join(c.Service.IdentityLabels, ", "),
-		sel:    strings.TrimSuffix(strings.TrimSpace(c.Service.Selector), ","),
-		slow:   FormatSeconds(c.Thresholds.SlowQuery.Std().Seconds()),
-		minQPS: FormatNumber(c.Thresholds.MinQueryRate) + " q/s",
-	}
+	return t, nil
+})
+
+// rbFuncs are the template functions: the one formatter of numbers, and
+// names checked against the contract and the pack's constants, so a typo
+// in the prose fails the tests instead of reaching a runbook.
+var rbFuncs = template.FuncMap{
+	"percent":    FormatPercent,
+	"seconds":    FormatSeconds,
+	"number":     FormatNumber,
+	"factor":     FormatFactor,
+	"code":       rbCode,
+	"join":       strings.Join,
+	"inc":        func(i int) int { return i + 1 },
+	"div":        func(a, b float64) float64 { return a / b },
+	"metric":     rbMetric,
+	"metricName": rbMetricName,
+	"label":      rbLabel,
+	"alert":      rbAlert,
 }
 
 // rbCode wraps s in backticks.
 func rbCode(s string) string { return "`" + s + "`" }
 
-// series is metric with the service selector and extra matchers.
-func (r rbContext) series(metric string, extra ...string) string {
-	var m []string
-	if r.sel != "" {
-		m = append(m, r.sel)
+// rbMetric is a metric or series name of the middleware's contract, in
+// backticks.
+func rbMetric(name string) (string, error) {
+	name, err := rbMetricName(name)
+	return rbCode(name), err
+}
+
+// rbMetricName is a metric or series name of the middleware's contract:
+// a metric family (db_query_duration_seconds) or a series a query selects
+// (db_query_duration_seconds_count).
+func rbMetricName(name string) (string, error) {
+	for _, d := range middleware.Contract() {
+		if d.Name == name {
+			return name, nil
+		}
 	}
-	m = append(m, extra...)
-	if len(m) == 0 {
-		return metric
+	if _, problems := promcheck.Default().Check(name); len(problems) > 0 {
+		return "", fmt.Errorf("metric %q: %s", name, strings.Join(problems, "; "))
 	}
-	return metric + "{" + strings.Join(m, ", ") + "}"
+	return name, nil
 }
 
-// sumRate is sum by (identity labels, extra...) (rate(metric[window])).
-func (r rbContext) sumRate(metric, window string, extra ...string) string {
-	return fmt.Sprintf("sum by (%s) (rate(%s[%s]))", r.group(extra...), r.series(metric), window)
+// rbLabel is a label name of the middleware's contract, in backticks.
+func rbLabel(name string) (string, error) {
+	for _, d := range middleware.Contract() {
+		if slices.Contains(d.Labels, name) {
+			return rbCode(name), nil
+		}
+	}
+	if name == middleware.LabelLE {
+		return rbCode(name), nil
+	}
+	return "", fmt.Errorf("label %q is not a label of the middleware's contract", name)
 }
 
-// group is the identity labels followed by extra labels.
-func (r rbContext) group(extra ...string) string {
-	return strings.Join(append(append([]string{}, r.c.Service.IdentityLabels...), extra...), ", ")
+// rbAlert is the name of one of the default alerts.
+func rbAlert(name string) (string, error) {
+	if !slices.Contains(AlertNames, name) {
+		return "", fmt.Errorf("alert %q is not one of the pack's alerts %v", name, AlertNames)
+	}
+	return name, nil
 }
 
-// ratio is sumRate(num) / sumRate(den), grouped alike.
-func (r rbContext) ratio(num, den string, extra ...string) string {
-	return r.sumRate(num, r.w, extra...) + " / " + r.sumRate(den, r.w, extra...)
+// rbContext is what the runbooks of one pack are written from: the config,
+// the one PromQL builder and the dashboard's panel titles. It collects the
+// errors of the prose templates, which Check reports.
+type rbContext struct {
+	c      Config
+	q      Query
+	titles map[int]string // panel titles by id
+	errs   []error
+}
+
+func rbNewContext(c Config, d dashboard.Definition) *rbContext {
+	titles := map[int]string{}
+	for _, p := range d.Panels {
+		titles[int(p.ID)] = p.Title
+	}
+	return &rbContext{c: c, q: newQuery(c), titles: titles}
+}
+
+// The sections of a runbook's prose, as a family's template defines them
+// ("<set>.<section>"). Lists are Markdown lists, one item a line; meaning
+// is paragraphs separated by blank lines.
+const (
+	rbSummary  = "summary"
+	rbFires    = "fires"
+	rbGuard    = "guard"
+	rbMeaning  = "meaning"
+	rbImpact   = "impact"
+	rbCauses   = "causes"
+	rbChecks   = "checks"
+	rbSQL      = "sql"
+	rbShell    = "shell"
+	rbMitigate = "mitigate"
+)
+
+// rbSections are the sections a template set defines; the required ones
+// first.
+var rbSections = []struct {
+	name     string
+	required bool
+}{
+	{rbSummary, true}, {rbFires, true}, {rbGuard, false}, {rbMeaning, true}, {rbImpact, true},
+	{rbCauses, true}, {rbChecks, true}, {rbSQL, false}, {rbShell, false}, {rbMitigate, true},
+}
+
+// rbProse is the view a family's prose template is executed with: the
+// alert, its level, and the config's values as a runbook quotes them.
+type rbProse struct {
+	// Alert is the alert the runbook is for.
+	Alert Alert
+	// Level is the alert's threshold and for duration.
+	Level Level
+	// Thresholds are every threshold of the config, for the prose that
+	// names the other levels of a signal.
+	Thresholds Thresholds
+	// Config is the pack's config.
+	Config Config
+	// Window is the rate window.
+	Window Duration
+	// Identity are the identity labels, comma-separated.
+	Identity string
+	// Slow is the slow-statement threshold, formatted.
+	Slow string
+	// MinRate is the minimum query rate, formatted ("1 q/s").
+	MinRate string
+
+	r *rbContext
+}
+
+// Is reports whether the alert has severity s, which must be a known
+// severity.
+func (v rbProse) Is(s string) (bool, error) { return rbIs(v.Alert.Severity, s) }
+
+func rbIs(severity, s string) (bool, error) {
+	if !slices.Contains(Severities, s) {
+		return false, fmt.Errorf("severity %q is not one of %v", s, Severities)
+	}
+	return severity == s, nil
+}
+
+// Panel is a Markdown link to the dashboard panel titled title.
+func (v rbProse) Panel(title string) (string, error) {
+	for id, t := range v.r.titles {
+		if t == title {
+			return v.r.panelLink(id), nil
+		}
+	}
+	return "", fmt.Errorf("the dashboard has no panel titled %q", title)
+}
+
+// Series is metric restricted by the service selector, in PromQL.
+func (v rbProse) Series(metric string) string { return v.r.q.Select(metric) }
+
+// Up selects the scrape health of the service's targets.
+func (v rbProse) Up() string { return v.r.up() }
+
+// Target is the first scrape target, or the usual local address.
+func (v rbProse) Target() string {
+	if len(v.Config.Prometheus.Targets) > 0 {
+		return v.Config.Prometheus.Targets[0]
+	}
+	return "localhost:8080"
+}
+
+// HitChance is the chance, as a whole percentage, that a request running
+// n statements hits at least one above the level's share: what "p of
+// queries are slow" means to a user.
+func (v rbProse) HitChance(n int) string {
+	return FormatPercent(math.Round((1-math.Pow(1-v.Level.Threshold, float64(n)))*100) / 100)
+}
+
+// text executes the template set's prose for a at level l. An error is
+// kept for Check to report; the runbook is then left without the failed
+// sections.
+func (r *rbContext) text(set string, a Alert, l Level) Runbook {
+	v := rbProse{
+		Alert: a, Level: l, Thresholds: r.c.Thresholds, Config: r.c,
+		Window:   r.c.Thresholds.RateWindow,
+		Identity: strings.Join(r.c.Service.IdentityLabels, ", "),
+		Slow:     FormatSeconds(r.c.Thresholds.SlowQuery.Std().Seconds()),
+		MinRate:  FormatNumber(r.c.Thresholds.MinQueryRate) + " q/s",
+		r:        r,
+	}
+	b, err := rbText(set, v)
+	if err != nil {
+		r.errs = append(r.errs, fmt.Errorf("runbook of %s: %w", a.Name, err))
+	}
+	return b
+}
+
+// rbText executes every section of the template set set with v.
+func rbText(set string, v rbProse) (Runbook, error) {
+	var b Runbook
+	t, err := rbTemplates()
+	if err != nil {
+		return b, err
+	}
+	sec := map[string]string{}
+	for _, s := range rbSections {
+		name := set + "." + s.name
+		if t.Lookup(name) == nil {
+			if s.required {
+				return b, fmt.Errorf("template %s is not defined", name)
+			}
+			continue
+		}
+		var out bytes.Buffer
+		if err := t.ExecuteTemplate(&out, name, v); err != nil {
+			return b, err
+		}
+		sec[s.name] = strings.TrimSpace(out.String())
+	}
+	b.Summary, b.Fires, b.Guard, b.Impact = sec[rbSummary], sec[rbFires], sec[rbGuard], sec[rbImpact]
+	b.SQL, b.Shell = sec[rbSQL], sec[rbShell]
+	b.Meaning = strings.Split(sec[rbMeaning], "\n\n")
+	for _, l := range []struct {
+		section string
+		to      *[]string
+	}{{rbCauses, &b.Causes}, {rbChecks, &b.Checks}, {rbMitigate, &b.Mitigate}} {
+		items, err := rbList(sec[l.section])
+		if err != nil {
+			return b, fmt.Errorf("template %s.%s: %w", set, l.section, err)
+		}
+		*l.to = items
+	}
+	return b, nil
+}
+
+// rbList reads a Markdown list, one item a line.
+func rbList(s string) ([]string, error) {
+	var items []string
+	for i, line := range strings.Split(s, "\n") {
+		item, ok := strings.CutPrefix(line, "- ")
+		if !ok {
+			return nil, fmt.Errorf("line %d of the list does not start with \"- \": %q", i+1, line)
+		}
+		items = append(items, item)
+	}
+	return items, nil
+}
+
+// panelLink is a Markdown link to a dashboard panel.
+func (r *rbContext) panelLink(id int) string {
+	return fmt.Sprintf("[%s](%s)", r.titles[id], r.c.DashboardURL(id))
+}
+
+// PromQL of the runbooks, written with the one builder (Query). Each adds
+// only the shape of a runbook query: a plain ratio of rates or a quantile,
+// without the alerts' traffic guards.
+
+// ratio is SumRate(num) / SumRate(den), grouped alike.
+func (r *rbContext) ratio(num, den string, extra ...string) string {
+	return r.q.SumRate(r.q.Select(num), extra...) + " / " + r.q.SumRate(r.q.Select(den), extra...)
+}
+
+// rate is the per-second rate of metric, by the identity labels and extra.
+func (r *rbContext) rate(metric string, extra ...string) string {
+	return r.q.SumRate(r.q.Select(metric), extra...)
 }
 
 // quantile is histogram_quantile(phi) of the query duration histogram.
-func (r rbContext) quantile(phi float64, extra ...string) string {
+func (r *rbContext) quantile(phi float64, extra ...string) string {
 	return fmt.Sprintf("histogram_quantile(%s, %s)", FormatNumber(phi),
-		r.sumRate(middleware.MetricQueryDuration+"_bucket", r.w, append(extra, middleware.LabelLE)...))
+		r.rate(middleware.MetricQueryDuration+"_bucket", append(extra, middleware.LabelLE)...))
 }
 
 // baseline is the average query rate over BaselineWindow ending RateWindow
 // ago: the reference of the spike and drop alerts.
-func (r rbContext) baseline() string {
-	return fmt.Sprintf("sum by (%s) (rate(%s[%s] offset %s))", r.by,
-		r.series(middleware.MetricQueriesTotal), r.c.Thresholds.BaselineWindow, r.w)
+func (r *rbContext) baseline() string {
+	return fmt.Sprintf("sum %s (rate(%s[%s] offset %s))", r.q.by(),
+		r.q.Select(middleware.MetricQueriesTotal), r.c.Thresholds.BaselineWindow, r.c.Thresholds.RateWindow)
+}
+
+// group is the identity labels followed by extra labels.
+func (r *rbContext) group(extra ...string) string {
+	return strings.Join(append(append([]string{}, r.c.Service.IdentityLabels...), extra...), ", ")
 }
 
 // up selects the scrape health of the service's targets.
-func (r rbContext) up() string {
-	if r.sel != "" {
-		return "up{" + r.sel + "}"
+func (r *rbContext) up() string {
+	if sel := strings.TrimSuffix(strings.TrimSpace(r.c.Service.Selector), ","); sel != "" {
+		return "up{" + sel + "}"
 	}
 	return fmt.Sprintf("up{job=%q}", r.c.Prometheus.JobName)
 }
 
-// Queries every runbook about query traffic or latency shares.
-func (r rbContext) qTraffic() RunbookQuery {
-	return RunbookQuery{"queries per second by type", r.sumRate(middleware.MetricQueriesTotal, r.w, middleware.LabelQueryType)}
+// Queries several runbooks share.
+func (r *rbContext) qTraffic() RunbookQuery {
+	return RunbookQuery{"queries per second by type", r.rate(middleware.MetricQueriesTotal, middleware.LabelQueryType)}
 }
 
-func (r rbContext) qSlowShareByType() RunbookQuery {
-	return RunbookQuery{"share of slow statements (≥ " + r.slow + ") by type, 0–1",
+func (r *rbContext) qSlowShareByType() RunbookQuery {
+	return RunbookQuery{"share of slow statements (≥ " + FormatSeconds(r.c.Thresholds.SlowQuery.Std().Seconds()) + ") by type, 0–1",
 		r.ratio(middleware.MetricSlowQueriesTotal, middleware.MetricQueriesTotal, middleware.LabelQueryType)}
 }
 
-func (r rbContext) qP99ByType() RunbookQuery {
+func (r *rbContext) qP99ByType() RunbookQuery {
 	return RunbookQuery{"p99 by type, in seconds", r.quantile(0.99, middleware.LabelQueryType)}
 }
 
-func (r rbContext) qMeanByType() RunbookQuery {
+func (r *rbContext) qMeanByType() RunbookQuery {
 	return RunbookQuery{"mean duration by type, in seconds",
 		r.ratio(middleware.MetricQueryDuration+"_sum", middleware.MetricQueryDuration+"_count", middleware.LabelQueryType)}
 }
 
-func (r rbContext) qErrorShareByType() RunbookQuery {
+func (r *rbContext) qErrorShareByType() RunbookQuery {
 	return RunbookQuery{"share of statements that returned an error, by type, 0–1",
 		r.ratio(middleware.MetricQueryErrorsTotal, middleware.MetricQueriesTotal, middleware.LabelQueryType)}
 }
 
-func (r rbContext) qPoolUse() RunbookQuery {
+func (r *rbContext) qPoolUse() RunbookQuery {
 	return RunbookQuery{"pool use of the worst instance, 0–1 (pools without a limit are left out)",
 		fmt.Sprintf("max by (%s) (%s / (%s > 0))", r.group(middleware.LabelDBName),
-			r.series(middleware.MetricPoolInUse), r.series(middleware.MetricPoolMaxOpen))}
+			r.q.Select(middleware.MetricPoolInUse), r.q.Select(middleware.MetricPoolMaxOpen))}
 }
 
-func (r rbContext) qPoolUseByInstance() RunbookQuery {
+func (r *rbContext) qPoolUseByInstance() RunbookQuery {
 	return RunbookQuery{"pool use per instance, 0–1: one instance or all?",
-		fmt.Sprintf("%s / (%s > 0)", r.series(middleware.MetricPoolInUse), r.series(middleware.MetricPoolMaxOpen))}
+		fmt.Sprintf("%s / (%s > 0)", r.q.Select(middleware.MetricPoolInUse), r.q.Select(middleware.MetricPoolMaxOpen))}
 }
 
-func (r rbContext) qExecuting() RunbookQuery {
+func (r *rbContext) qExecuting() RunbookQuery {
 	return RunbookQuery{"statements executing at any instant (Little's law: rate × duration); compare with connections in use",
-		fmt.Sprintf("sum by (%s) (rate(%s[%s]))", r.by, r.series(middleware.MetricQueryDuration+"_sum"), r.w)}
+		r.rate(middleware.MetricQueryDuration + "_sum")}
 }
 
-func (r rbContext) qInUse() RunbookQuery {
+func (r *rbContext) qInUse() RunbookQuery {
 	return RunbookQuery{"connections in use",
-		fmt.Sprintf("sum by (%s) (%s)", r.by, r.series(middleware.MetricPoolInUse))}
+		fmt.Sprintf("sum %s (%s)", r.q.by(), r.q.Select(middleware.MetricPoolInUse))}
 }
 
-func (r rbContext) qWaitTime() RunbookQuery {
+func (r *rbContext) qWaitTime() RunbookQuery {
 	return RunbookQuery{"seconds spent waiting for a connection, per second",
-		r.sumRate(middleware.MetricPoolWaitDuration, r.w, middleware.LabelDBName)}
+		r.rate(middleware.MetricPoolWaitDuration, middleware.LabelDBName)}
 }
 
-func (r rbContext) qMeanWait() RunbookQuery {
+func (r *rbContext) qMeanWait() RunbookQuery {
 	return RunbookQuery{"mean wait per connection request that had to wait, in seconds",
 		r.ratio(middleware.MetricPoolWaitDuration, middleware.MetricPoolWaitCount, middleware.LabelDBName)}
 }
 
-func (r rbContext) qTxP99() RunbookQuery {
+func (r *rbContext) qTxP99() RunbookQuery {
 	return RunbookQuery{"p99 transaction duration (Begin to Commit/Rollback) by outcome, in seconds",
 		fmt.Sprintf("histogram_quantile(0.99, %s)",
-			r.sumRate(middleware.MetricTxDuration+"_bucket", r.w, middleware.LabelOutcome, middleware.LabelLE))}
-}
-
-// SQL every slowness runbook offers: what runs now, longest first.
-const rbSQLRunning = `-- PostgreSQL: what runs now, longest first, and what it waits on
-SELECT pid, now() - query_start AS running_for, state,
-       wait_event_type, wait_event, left(query, 80) AS query
-FROM pg_stat_activity
-WHERE state <> 'idle' AND pid <> pg_backend_pid()
-ORDER BY running_for DESC NULLS LAST
-LIMIT 10;
-
--- MySQL / MariaDB: the same
-SELECT id, time AS running_s, state, LEFT(info, 80) AS query
-FROM information_schema.PROCESSLIST
-WHERE command <> 'Sleep'
-ORDER BY time DESC
-LIMIT 10;`
-
-// SQL of the pool runbooks: connections held by open transactions.
-const rbSQLHeld = `-- PostgreSQL: connections by state; many 'idle in transaction' means
--- the application holds transactions open while doing something else
-SELECT state, count(*) FROM pg_stat_activity
-WHERE datname = current_database()
-GROUP BY state ORDER BY count(*) DESC;
-
-SELECT pid, now() - xact_start AS xact_age, left(query, 80) AS last_query
-FROM pg_stat_activity
-WHERE state = 'idle in transaction'
-ORDER BY xact_age DESC
-LIMIT 10;
-
--- MySQL / MariaDB: open transactions, oldest first; trx_query NULL means
--- the transaction is open but no statement is running
-SELECT trx_mysql_thread_id, trx_started, trx_state, LEFT(trx_query, 80) AS query
-FROM information_schema.INNODB_TRX
-ORDER BY trx_started
-LIMIT 10;`
-
-// logRecipes are shell commands that list the most frequent slow statements
-// in the middleware's log/slog output. queryType narrows to one type.
-func (r rbContext) logRecipes(queryType string) string {
-	jqSel := `.msg == "slow query"`
-	grepType := ""
-	if queryType != "" {
-		jqSel += fmt.Sprintf(` and .query_type == %q`, queryType)
-		grepType = fmt.Sprintf(` | grep 'query_type=%s'`, queryType)
-	}
-	return fmt.Sprintf(`# JSON handler: most frequent slow statements
-jq -rR 'fromjson? | select(%[1]s) | "\(.query_type)\t\(.sql)"' app.log | sort | uniq -c | sort -rn | head
-
-# JSON handler: slowest first (duration is in nanoseconds)
-jq -rR 'fromjson? | select(%[1]s) | "\(.duration / 1e6 | floor) ms\t\(.query_type)\t\(.sql)"' app.log | sort -rn | head
-
-# text handler: most frequent slow statements
-grep 'msg="slow query"' app.log%[2]s | grep -o 'sql=.*' | sort | uniq -c | sort -rn | head`, jqSel, grepType)
-}
-
-// panelLink is a Markdown link to a dashboard panel.
-func (r rbContext) panelLink(id int) string {
-	return fmt.Sprintf("[%s](%s)", r.titles[id], r.c.DashboardURL(id))
-}
-
-// rbSeverityLabel is the severity with its priority.
-func rbSeverityLabel(s string) string {
-	switch s {
-	case SeverityCritical:
-		return "critical (P0)"
-	case SeverityWarning:
-		return "warning (P1)"
-	}
-	return s
-}
-
-// notified says who an alert of severity s reaches, from the receivers in c.
-func (r rbContext) notified(s string) string {
-	am := r.c.Alertmanager
-	switch s {
-	case SeverityCritical:
-		return fmt.Sprintf("Pages the on-call through PagerDuty at once, posts to Slack %s and emails %s. "+
-			"Alertmanager groups for %s, then repeats every %s while it fires.",
-			rbCode(am.Slack.CriticalChannel), rbCode(am.Email.To), am.Critical.GroupWait, am.Critical.RepeatInterval)
-	case SeverityWarning:
-		return fmt.Sprintf("Posts to Slack %s and emails %s; no page. Alertmanager groups for %s, then repeats every %s while it fires. "+
-			"Handle it in working hours unless it escalates.",
-			rbCode(am.Slack.WarningChannel), rbCode(am.Email.To), am.Warning.GroupWait, am.Warning.RepeatInterval)
-	}
-	return fmt.Sprintf("Posts to Slack %s only; no page, no email. Alertmanager repeats every %s while it fires. "+
-		"Review it in working hours.", rbCode(am.Slack.InfoChannel), am.Info.RepeatInterval)
+			r.rate(middleware.MetricTxDuration+"_bucket", middleware.LabelOutcome, middleware.LabelLE))}
 }
 
 // Guide links most runbooks share.
@@ -332,133 +495,85 @@ var (
 	rbLinkPrepared = GuideLink{"Prepared statements", rbGuidePrepared}
 )
 
-// rbExplainStep is the "read the plan" step every slowness runbook has.
-const rbExplainStep = "EXPLAIN the top statement with realistic parameter values (the log never holds them): " +
-	"`EXPLAIN (ANALYZE, BUFFERS)` on PostgreSQL, `EXPLAIN FORMAT=JSON` and `EXPLAIN ANALYZE` on MySQL, " +
-	"`ANALYZE FORMAT=JSON` on MariaDB. Look for full scans of large tables, estimated rows far from actual rows, " +
-	"and sorts or temporary tables on disk. ANALYZE executes the statement: wrap writes in `BEGIN; … ROLLBACK;`."
-
-// guardText is the minimum-traffic guard of ratio and percentile alerts.
-func (r rbContext) guardText() string {
-	return fmt.Sprintf("only while the service runs at least %s over %s: a handful of queries is not a trend, and zero traffic never fires",
-		r.minQPS, r.w)
-}
-
 // rbSeverityRank orders severities, most urgent first.
 var rbSeverityRank = map[string]int{SeverityCritical: 0, SeverityWarning: 1, SeverityInfo: 2}
 
-// rbMutes says what mutes b in the generated Alertmanager config: the
-// more urgent alerts of its family, and the dead man's switch for the
-// families that read the query metrics.
-type rbMutes struct {
-	twins  []string
-	absent []string
-}
-
-func rbMutedBy(a Alert, alerts []Alert) rbMutes {
-	var m rbMutes
+// rbMutedBy says what mutes a in the generated Alertmanager config: the
+// more urgent alerts of its family (twins), and the dead man's switch for
+// the alerts that read the query metrics (absent).
+func rbMutedBy(a Alert, alerts []Alert) (twins, absent []string) {
 	for _, o := range alerts {
 		if o.Family == a.Family && rbSeverityRank[o.Severity] < rbSeverityRank[a.Severity] {
-			m.twins = append(m.twins, o.Name)
+			twins = append(twins, o.Name)
 		}
 	}
 	for _, o := range alerts {
 		if o.Absent && !a.Absent && readsQueryMetrics(a) {
-			m.absent = append(m.absent, o.Name)
+			absent = append(absent, o.Name)
 		}
 	}
-	return m
+	return twins, absent
 }
 
-// render writes b as Markdown; mutes says what inhibits it.
-func (r rbContext) render(a Alert, mutes rbMutes) []byte {
-	b := a.Runbook
-	var s strings.Builder
-	s.WriteString(RunbookHeader)
-	fmt.Fprintf(&s, "# %s\n\n%s\n\n", a.Name, b.Summary)
+// rbPage is the view the runbook template (runbooks/runbook.md.tmpl)
+// renders: an alert's Runbook content and what the pack says about the
+// alert (labels, receivers, what mutes it, its panel).
+type rbPage struct {
+	// Header is the generated-file header.
+	Header string
+	// Alert is the alert; Runbook its content.
+	Alert   Alert
+	Runbook Runbook
+	// Evaluation is the rule group's evaluation interval.
+	Evaluation Duration
+	// Labels are the labels the rule sets, in the order of the table.
+	Labels []rbLabelValue
+	// Identity are the identity labels, comma-separated.
+	Identity string
+	// Panel is a Markdown link to the alert's panel; Dashboard one to the
+	// dashboard.
+	Panel, Dashboard string
+	// Alertmanager holds the receivers and timings of each severity.
+	Alertmanager Alertmanager
+	// MutedByTwins are the more urgent alerts of the family; MutedByAbsent
+	// the dead man's switches of the metrics the alert reads.
+	MutedByTwins, MutedByAbsent []string
+	// Guide is the path of the query-optimization guide.
+	Guide string
+	// Related are the related alerts, without the alert itself.
+	Related []string
+}
 
-	s.WriteString("| | |\n|---|---|\n")
-	fmt.Fprintf(&s, "| Severity | %s |\n", rbSeverityLabel(a.Severity))
-	fmt.Fprintf(&s, "| Fires when | %s |\n", b.Fires)
-	if b.Guard != "" {
-		fmt.Fprintf(&s, "| Evaluates | every %s, %s |\n", r.c.Alerting.EvaluationInterval, b.Guard)
-	} else {
-		fmt.Fprintf(&s, "| Evaluates | every %s |\n", r.c.Alerting.EvaluationInterval)
-	}
-	fmt.Fprintf(&s, "| Labels | %s=%s, %s=%s, %s=%s",
-		LabelSeverity, rbCode(a.Severity), LabelTeam, rbCode(r.c.Alerting.Team), LabelFamily, rbCode(a.Family))
-	switch {
-	case a.Absent:
-		s.WriteString(", and the equality matchers of `service.selector` |\n")
-	case len(a.By) > 0:
-		fmt.Fprintf(&s, ", the identity labels %s, plus %s |\n", rbCode(r.by), rbCode(strings.Join(a.By, ", ")))
-	default:
-		fmt.Fprintf(&s, ", the identity labels %s |\n", rbCode(r.by))
-	}
-	fmt.Fprintf(&s, "| Dashboard | %s |\n\n", r.panelLink(a.Panel))
+// rbLabelValue is one label of a rule.
+type rbLabelValue struct{ Name, Value string }
 
-	s.WriteString("## Meaning\n\n")
-	for _, p := range b.Meaning {
-		s.WriteString(p + "\n\n")
-	}
+// Is reports whether the alert has severity s, which must be a known
+// severity.
+func (v rbPage) Is(s string) (bool, error) { return rbIs(v.Alert.Severity, s) }
 
-	s.WriteString("## Impact and who is notified\n\n")
-	s.WriteString(b.Impact + "\n\n")
-	s.WriteString(r.notified(a.Severity) + "\n\n")
-	if len(mutes.twins) > 0 {
-		fmt.Fprintf(&s, "While %s fires for the same %s, Alertmanager mutes this alert: handle the more urgent one.\n\n",
-			strings.Join(mutes.twins, " or "), rbCode(r.by))
+func (p *Pack) runbookView(a Alert) rbPage {
+	c := p.Config
+	r := rbNewContext(c, p.Dashboard)
+	twins, absent := rbMutedBy(a, p.Alerts)
+	labels := ruleLabels(c, a)
+	v := rbPage{
+		Header: RunbookHeader, Alert: a, Runbook: a.Runbook,
+		Evaluation:    c.Alerting.EvaluationInterval,
+		Identity:      strings.Join(c.Service.IdentityLabels, ", "),
+		Panel:         r.panelLink(a.Panel),
+		Dashboard:     fmt.Sprintf("[%s](%s)", c.Dashboard.Title, c.DashboardURL(0)),
+		Alertmanager:  c.Alertmanager,
+		MutedByTwins:  twins,
+		MutedByAbsent: absent,
+		Guide:         rbGuide,
 	}
-	if len(mutes.absent) > 0 {
-		fmt.Fprintf(&s, "While %s fires, Alertmanager mutes this alert too: it reads the metrics that are missing.\n\n", strings.Join(mutes.absent, " or "))
+	for _, l := range []string{LabelSeverity, LabelTeam, LabelFamily} {
+		v.Labels = append(v.Labels, rbLabelValue{l, labels[l]})
 	}
-
-	s.WriteString("## Likely causes\n\n")
-	for _, c := range b.Causes {
-		s.WriteString("- " + c + "\n")
-	}
-	s.WriteString("\n")
-
-	s.WriteString("## Check first\n\n")
-	for i, c := range b.Checks {
-		fmt.Fprintf(&s, "%d. %s\n", i+1, c)
-	}
-	s.WriteString("\nPromQL, to paste into Prometheus or Grafana Explore:\n\n```promql\n")
-	for i, q := range b.PromQL {
-		if i > 0 {
-			s.WriteString("\n")
-		}
-		fmt.Fprintf(&s, "# %s\n%s\n", q.Comment, q.Expr)
-	}
-	s.WriteString("```\n\n")
-	if b.Shell != "" {
-		s.WriteString("Shell:\n\n```sh\n" + b.Shell + "\n```\n\n")
-	}
-	if b.SQL != "" {
-		s.WriteString("On the database:\n\n```sql\n" + b.SQL + "\n```\n\n")
-	}
-
-	s.WriteString("## Mitigate\n\n")
-	for _, m := range b.Mitigate {
-		s.WriteString("- " + m + "\n")
-	}
-	s.WriteString("\n")
-
-	s.WriteString("## Links\n\n")
-	fmt.Fprintf(&s, "- Dashboard: [%s](%s), panel %s\n", r.c.Dashboard.Title, r.c.DashboardURL(0), r.panelLink(a.Panel))
-	links := make([]string, len(b.Guide))
-	for i, g := range b.Guide {
-		links[i] = fmt.Sprintf("[%s](%s%s)", g.Text, rbGuide, g.Anchor)
-	}
-	if len(links) > 0 {
-		fmt.Fprintf(&s, "- [Query-optimization guide](%s): %s\n", rbGuide, strings.Join(links, ", "))
-	}
-	var related []string
-	for _, name := range b.Related {
+	for _, name := range a.Runbook.Related {
 		if name != a.Name {
-			related = append(related, fmt.Sprintf("[%s](%s.md)", name, name))
+			v.Related = append(v.Related, name)
 		}
 	}
-	fmt.Fprintf(&s, "- Related alerts: %s\n", strings.Join(related, ", "))
-	return []byte(s.String())
+	return v
 }

@@ -54,7 +54,7 @@ func rbModified() Config {
 }
 
 func TestRunbooksCoverEveryAlert(t *testing.T) {
-	books := Runbooks(Default())
+	books := rbBooks(t, Default())
 	if len(books) != len(rbAllAlerts) {
 		t.Errorf("got %d runbooks, want %d", len(books), len(rbAllAlerts))
 	}
@@ -79,7 +79,7 @@ func TestRunbooksHaveEverySection(t *testing.T) {
 		"## Check first\n", "## Mitigate\n", "## Links\n",
 	}
 	c := Default()
-	for name, b := range Runbooks(c) {
+	for name, b := range rbBooks(t, c) {
 		text := string(b)
 		last := -1
 		for _, s := range sections {
@@ -107,7 +107,7 @@ func TestRunbooksHaveEverySection(t *testing.T) {
 }
 
 func TestRunbooksAreDeterministic(t *testing.T) {
-	a, b := Runbooks(rbModified()), Runbooks(rbModified())
+	a, b := rbBooks(t, rbModified()), rbBooks(t, rbModified())
 	for name := range a {
 		if !bytes.Equal(a[name], b[name]) {
 			t.Errorf("%s: two renderings of the same Config differ", name)
@@ -116,7 +116,7 @@ func TestRunbooksAreDeterministic(t *testing.T) {
 }
 
 func TestRunbooksFollowTheConfig(t *testing.T) {
-	books := Runbooks(rbModified())
+	books := rbBooks(t, rbModified())
 	tests := map[string][]string{
 		AlertSlowQueryRateCritical: {"more than 13.7%", "≥ 250ms", "over 3m, for 7m", "0.37 q/s", "3.1%", "7.2%", "[3m]",
 			"`#db-pages`", "`dba@orders.example.net`", "https://grafana.example.net/d/orders-db?viewPanel=5",
@@ -173,7 +173,7 @@ func rbPromQL(text string) []string {
 func TestRunbookPromQLNamesOnlyContractMetrics(t *testing.T) {
 	for _, c := range []Config{Default(), rbModified()} {
 		known := promcheck.Default(c.Service.IdentityLabels...)
-		for name, b := range Runbooks(c) {
+		for name, b := range rbBooks(t, c) {
 			exprs := rbPromQL(string(b))
 			if len(exprs) == 0 {
 				t.Errorf("%s: no PromQL", name)
@@ -217,7 +217,7 @@ func TestRunbookGuideAnchorsExist(t *testing.T) {
 		}
 	}
 	linked := regexp.MustCompile(regexp.QuoteMeta(rbGuide) + `(#[^)]+)\)`)
-	for name, b := range Runbooks(Default()) {
+	for name, b := range rbBooks(t, Default()) {
 		for _, m := range linked.FindAllStringSubmatch(string(b), -1) {
 			if !anchors[m[1]] {
 				t.Errorf("%s: links to %s, which the guide has no heading for", name, m[1])
@@ -248,7 +248,7 @@ func TestRunbookHumanNumbers(t *testing.T) {
 }
 
 func TestRunbooksNameWhatMutesThem(t *testing.T) {
-	books := Runbooks(Default())
+	books := rbBooks(t, Default())
 	tests := []struct {
 		alert string
 		want  []string
@@ -273,4 +273,14 @@ func TestRunbooksNameWhatMutesThem(t *testing.T) {
 			}
 		}
 	}
+}
+
+// rbBooks renders the runbooks of c's default pack.
+func rbBooks(t *testing.T, c Config) map[string][]byte {
+	t.Helper()
+	books, err := Runbooks(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return books
 }

@@ -56,7 +56,14 @@ func (p *Pack) runbookFindings(o buildOptions) []error {
 		return nil
 	}
 	o.noTests = true
-	mine, theirs := p.Runbooks(), build(def, o).Runbooks()
+	mine, err := p.Runbooks()
+	if err != nil {
+		return nil // the runbook check reports it
+	}
+	theirs, err := build(def, o).Runbooks()
+	if err != nil {
+		return nil
+	}
 	for _, a := range p.Alerts {
 		if !bytes.Equal(mine[a.Name], theirs[a.Name]) {
 			return []error{diag.Warn(CheckRunbookURL, "alerting.runbook_base_url",

@@ -57,6 +57,13 @@ func TestTheExtraAlertGetsEveryArtifactAndPassesEveryCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The runbook template executes for every alert, the default ones and
+	// the extension's, whose content is written in Go.
+	for _, a := range p.Alerts {
+		if len(files["runbooks/"+a.Name+".md"]) == 0 {
+			t.Errorf("no runbook for %s", a.Name)
+		}
+	}
 	book := string(files["runbooks/"+AlertRollbacks+".md"])
 	for _, want := range []string{"# " + AlertRollbacks, "more than 10%", "Transaction Rollbacks", "While QueryMetricsAbsent fires"} {
 		if !strings.Contains(book, want) {
