@@ -21,6 +21,11 @@ import (
 // ruler against Cortex. Each engine runs the scenarios of engineScenarios;
 // the Prometheus drill runs them all.
 //
+// The two engine drills run in parallel with each other, after the
+// sequential tests (the Prometheus drill among them): they share no
+// process, port or capture server, every wait is on a condition with a
+// generous deadline, and together they take the time of the longer one.
+//
 // The engines are the binaries .ci/engines.sh builds, named by
 // DBMON_VICTORIA_METRICS, DBMON_VMALERT, DBMON_VMAGENT and DBMON_CORTEX.
 // Without them a drill skips, unless DBMON_REQUIRE_VMALERT=1 (for the
@@ -51,13 +56,15 @@ const (
 	// not slow the dead man's switch, which sees the stale markers written
 	// when a scrape fails.
 	vmQueryStep = 3 * time.Second
-	// vmResendDelay is vmalert's -rule.resendDelay. vmalert sends a
-	// firing alert with endsAt four times max(group interval, resend
-	// delay) ahead; with the 1s group interval alone that is 4s, and one
-	// evaluation delayed on a busy machine would let Alertmanager resolve
-	// the alert and page again. 5s gives 20s, and still a resend every 5s.
-	vmResendDelay = 5 * time.Second
 )
+
+// resendDelay is how often vmalert (-rule.resendDelay) and Cortex's ruler
+// (-ruler.resend-delay) resend a firing alert. Both send it with endsAt
+// four times max(group interval, resend delay) ahead: with the 1s group
+// interval alone that is 4s, and one evaluation delayed on a busy machine
+// would let Alertmanager resolve the alert and page again. 5s gives 20s
+// (Prometheus, at its default 1m, gives 4m), and still a resend every 5s.
+const resendDelay = 5 * time.Second
 
 // cortexTenant is the tenant the Cortex drill writes metrics, rules and
 // its Alertmanager configuration for.
@@ -101,6 +108,7 @@ func pickScenarios(t *testing.T, names []string) []scenario {
 // process and one hop (a remote-write flush) fewer on the way to an
 // alert, and vmagent's remote write is exercised by the Cortex drill.
 func TestDrillVictoriaMetrics(t *testing.T) {
+	t.Parallel()
 	vm := engineBinary(t, "DBMON_VICTORIA_METRICS", "DBMON_REQUIRE_VMALERT")
 	vmalert := engineBinary(t, "DBMON_VMALERT", "DBMON_REQUIRE_VMALERT")
 	requireAlertmanager(t)
@@ -115,6 +123,7 @@ func TestDrillVictoriaMetrics(t *testing.T) {
 // mode: Debian's 2.42 agent drops remote_write headers, and with them the
 // tenant.
 func TestDrillCortex(t *testing.T) {
+	t.Parallel()
 	cortex := engineBinary(t, "DBMON_CORTEX", "DBMON_REQUIRE_CORTEX")
 	vmagent := engineBinary(t, "DBMON_VMAGENT", "DBMON_REQUIRE_CORTEX")
 	runDrill(t, "cortex", func(t *testing.T) *drill { return newCortexDrill(t, cortex, vmagent) }, pickScenarios(t, engineScenarios))
@@ -156,7 +165,7 @@ func newVMDrill(t *testing.T, vm, vmalert string) *drill {
 		"-external.url=http://"+alertAddr,
 		"-datasource.queryStep="+vmQueryStep.String(),
 		"-rule.evalDelay="+vmLatency.String(),
-		"-rule.resendDelay="+vmResendDelay.String())
+		"-rule.resendDelay="+resendDelay.String())
 	d.alertsURL = "http://" + alertAddr + "/api/v1/alerts"
 	waitReady(t, va, "http://"+alertAddr+"/health", 30*time.Second)
 	d.ready = time.Now()
@@ -164,7 +173,7 @@ func newVMDrill(t *testing.T, vm, vmalert string) *drill {
 }
 
 // newCortexDrill sets up a fresh environment: the demo, Cortex (the
-// configuration of TestCortex), the pack's Alertmanager configuration
+// configuration of TestCortex, resending alerts every resendDelay), the pack's Alertmanager configuration
 // pushed for the tenant, vmagent remote-writing the demo's metrics for
 // the tenant and, once they are queryable, the pack's rules synced to the
 // ruler.
@@ -178,7 +187,9 @@ func newCortexDrill(t *testing.T, cortex, vmagent string) *drill {
 	_, grpcPort, _ := strings.Cut(grpcAddr, ":")
 	cortexYAML := filepath.Join(d.dir, "cortex.yaml")
 	writeFile(t, cortexYAML, fmt.Sprintf(cortexConfig, filepath.Join(d.dir, "cortex-data"), httpPort, grpcPort))
-	c := startProc(t, d.dir, "cortex", cortex, "-config.file="+cortexYAML)
+	// Flags override the file: the resend delay of TestCortex's config
+	// (2s) would let an alert expire after 8s without a resend.
+	c := startProc(t, d.dir, "cortex", cortex, "-config.file="+cortexYAML, "-ruler.resend-delay="+resendDelay.String())
 	base := "http://" + httpAddr
 	waitReady(t, c, base+"/ready", 90*time.Second)
 	d.queryURL = base + "/prometheus"
