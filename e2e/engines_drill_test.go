@@ -273,6 +273,11 @@ func printComparison(out io.Writer) {
 	if len(engines) < 2 {
 		return
 	}
+	// The parallel drills add rows in any order; the columns have one.
+	order := []string{"prometheus", "victoriametrics", "cortex"}
+	slices.SortStableFunc(engines, func(a, b string) int {
+		return slices.Index(order, a) - slices.Index(order, b)
+	})
 	fmt.Fprintln(out, "\nonset→notified (onset→fired) on each engine:")
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(w, "scenario\talert\treceiver")
