@@ -7,10 +7,21 @@
 // which receiver, how fast, and, for the scenarios marked resolve, that
 // every receiver is told when the workload is healthy again.
 //
+// The same drill runs on the distributed engines (a subset of the
+// scenarios: healthy, slow-burst, metrics-gone): VictoriaMetrics scraping
+// the demo with vmalert evaluating the rules, and Cortex fed by vmagent's
+// remote write with the rules synced by dbmonctl rules sync and the
+// Alertmanager configuration pushed by dbmonctl alertmanager push. Each
+// engine logs its own table; when more than one ran, the test binary
+// prints them side by side at the end.
+//
 // The drill only builds with the e2e tag:
 //
-//	go test -tags e2e ./e2e/ -v -timeout 15m
+//	eval "$(.ci/engines.sh)"
+//	go test -tags e2e ./e2e/ -v -timeout 20m
 //
 // It needs the prometheus and prometheus-alertmanager binaries on PATH
-// (Debian packages prometheus and prometheus-alertmanager).
+// (Debian packages prometheus and prometheus-alertmanager). The engine
+// drills need the binaries .ci/engines.sh builds and skip without them,
+// unless DBMON_REQUIRE_VMALERT=1 or DBMON_REQUIRE_CORTEX=1.
 package e2e

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"os/exec"
@@ -44,6 +45,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	printComparison(os.Stdout)
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -166,17 +168,33 @@ func routesFor(severity string) []route {
 }
 
 // drill is one clean environment: capture servers, generated files, and
-// the demo, Alertmanager and Prometheus processes, all under one temp dir.
+// the demo, the rule engine and Alertmanager processes, all under one temp
+// dir. The engine is Prometheus here (newDrill); engines_drill_test.go
+// builds the same environment around VictoriaMetrics with vmalert, and
+// around Cortex.
 type drill struct {
 	t        *testing.T
+	engine   string // what evaluates the rules, as the tables name it
 	dir, out string
+	cfg      string // the drill config, drill.yaml
 	box      *inbox
 	severity map[string]string // alert name → severity, from the generated rules
-	demo     *proc
-	demoURL  string
-	promURL  string
-	amURL    string
-	ready    time.Time // when Prometheus was ready
+	// secretEnv holds the receivers' secrets as the environment variables
+	// dbmonctl secrets and dbmonctl alertmanager push read.
+	secretEnv []string
+	// demoAddr and amAddr are the listen addresses written into the
+	// generated configuration; a local Alertmanager, if any, uses amAddr.
+	demoAddr, amAddr string
+	demo             *proc
+	demoURL          string
+	// queryURL is the base of the engine's Prometheus query API
+	// (queryURL/api/v1/query), alertsURL the endpoint listing the rule
+	// engine's alerts in the Prometheus format, amURL the base of the
+	// Alertmanager API v2; tenant, if set, is sent as X-Scope-OrgID to
+	// all three.
+	queryURL, alertsURL, amURL string
+	tenant                     string
+	ready                      time.Time // when the engine was ready to evaluate the rules
 }
 
 func randomHex(t *testing.T, n int) string {
@@ -187,15 +205,36 @@ func randomHex(t *testing.T, n int) string {
 	return hex.EncodeToString(b)
 }
 
-// newDrill sets up a fresh environment; t.Cleanup tears all of it down.
+// newDrill sets up a fresh environment with Prometheus evaluating the
+// rules; t.Cleanup tears all of it down.
 func newDrill(t *testing.T) *drill {
 	for _, bin := range []string{prometheus, alertmanager} {
 		if _, err := exec.LookPath(bin); err != nil {
 			t.Fatalf("%s is not on PATH: install the Debian packages prometheus and prometheus-alertmanager", bin)
 		}
 	}
+	d := newPack(t, "prometheus")
+	d.startDemo()
+	d.startAlertmanager()
+
+	promAddr := freePort(t)
+	prom := startProc(t, d.dir, "prometheus", prometheus,
+		"--config.file="+filepath.Join(d.out, "prometheus", "prometheus.yml"),
+		"--storage.tsdb.path="+filepath.Join(d.dir, "prometheus-data"),
+		"--web.listen-address="+promAddr)
+	d.queryURL = "http://" + promAddr
+	d.alertsURL = d.queryURL + "/api/v1/alerts"
+	waitReady(t, prom, d.queryURL+"/-/ready", 30*time.Second)
+	d.ready = time.Now()
+	return d
+}
+
+// newPack is the part of a drill every engine shares: capture servers and
+// their secrets, the drill config, and the pack generated from it by the
+// same commands a user runs. No process runs yet.
+func newPack(t *testing.T, engine string) *drill {
 	dir := t.TempDir()
-	d := &drill{t: t, dir: dir, out: filepath.Join(dir, "out"), box: &inbox{}}
+	d := &drill{t: t, engine: engine, dir: dir, out: filepath.Join(dir, "out"), box: &inbox{}}
 
 	// Capture servers, and the secrets they insist on. The secrets reach
 	// Alertmanager the way the original workflow has them: exported as
@@ -214,22 +253,22 @@ func newDrill(t *testing.T) *drill {
 	slackFile := filepath.Join(secrets, "slack_webhook_url")
 	passFile := filepath.Join(secrets, "smtp_password")
 
-	demoAddr, amAddr, promAddr := freePort(t), freePort(t), freePort(t)
-	cfg := filepath.Join(dir, "drill.yaml")
-	body := fmt.Sprintf(drillConfig, demoAddr, amAddr, pd.URL+"/v2/enqueue", keyFile, slackFile, smtp.Addr(), smtpUser, passFile)
-	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
+	d.demoAddr, d.amAddr = freePort(t), freePort(t)
+	d.cfg = filepath.Join(dir, "drill.yaml")
+	body := fmt.Sprintf(drillConfig, d.demoAddr, d.amAddr, pd.URL+"/v2/enqueue", keyFile, slackFile, smtp.Addr(), smtpUser, passFile)
+	if err := os.WriteFile(d.cfg, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
 
 	// The same commands a user runs.
-	if out, code := run(t, dir, nil, dbmonctl, "validate", "--config", cfg); code != 0 {
+	if out, code := run(t, dir, nil, dbmonctl, "validate", "--config", d.cfg); code != 0 {
 		t.Fatalf("dbmonctl validate --config drill.yaml exited %d:\n%s", code, out)
 	}
-	if out, code := run(t, dir, nil, dbmonctl, "generate", "--config", cfg, "--out", d.out); code != 0 {
+	if out, code := run(t, dir, nil, dbmonctl, "generate", "--config", d.cfg, "--out", d.out); code != 0 {
 		t.Fatalf("dbmonctl generate exited %d:\n%s", code, out)
 	}
-	secretEnv := []string{"PAGERDUTY_SERVICE_KEY=" + routingKey, "SLACK_WEBHOOK_URL=" + slack.URL + slackPath, "SMTP_PASSWORD=" + smtpPass}
-	if out, code := run(t, dir, secretEnv, dbmonctl, "secrets", "--from-env", "--config", cfg); code != 0 {
+	d.secretEnv = []string{"PAGERDUTY_SERVICE_KEY=" + routingKey, "SLACK_WEBHOOK_URL=" + slack.URL + slackPath, "SMTP_PASSWORD=" + smtpPass}
+	if out, code := run(t, dir, d.secretEnv, dbmonctl, "secrets", "--from-env", "--config", d.cfg); code != 0 {
 		t.Fatalf("dbmonctl secrets --from-env exited %d:\n%s", code, out)
 	}
 	d.severity = readSeverities(t, filepath.Join(d.out, "prometheus", "alerts.yml"))
@@ -237,28 +276,6 @@ func newDrill(t *testing.T) *drill {
 		d.box.alertNames = append(d.box.alertNames, name)
 	}
 	sort.Strings(d.box.alertNames)
-
-	// The demo first, so Prometheus's first scrape finds it.
-	d.demo = startProc(t, dir, "demo", dbmonctl, "demo", "--config", cfg, "--db-dir", dir, "--listen", demoAddr, "--qps", fmt.Sprint(qps), "--scenario", "healthy")
-	d.demoURL = "http://" + demoAddr
-	waitReady(t, d.demo, d.demoURL+"/scenario", 15*time.Second)
-
-	am := startProc(t, dir, "alertmanager", alertmanager,
-		"--config.file="+filepath.Join(d.out, "alertmanager", "alertmanager.yml"),
-		"--storage.path="+filepath.Join(dir, "alertmanager-data"),
-		"--web.listen-address="+amAddr,
-		"--cluster.listen-address=",
-		"--log.level=debug")
-	d.amURL = "http://" + amAddr
-	waitReady(t, am, d.amURL+"/-/ready", 30*time.Second)
-
-	prom := startProc(t, dir, "prometheus", prometheus,
-		"--config.file="+filepath.Join(d.out, "prometheus", "prometheus.yml"),
-		"--storage.tsdb.path="+filepath.Join(dir, "prometheus-data"),
-		"--web.listen-address="+promAddr)
-	d.promURL = "http://" + promAddr
-	waitReady(t, prom, d.promURL+"/-/ready", 30*time.Second)
-	d.ready = time.Now()
 
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -273,6 +290,27 @@ func newDrill(t *testing.T) *drill {
 		}
 	})
 	return d
+}
+
+// startDemo runs the demo workload, healthy, at d.demoAddr. It starts
+// before the engine, so the engine's first scrape finds it.
+func (d *drill) startDemo() {
+	d.demo = startProc(d.t, d.dir, "demo", dbmonctl, "demo", "--config", d.cfg, "--db-dir", d.dir, "--listen", d.demoAddr, "--qps", fmt.Sprint(qps), "--scenario", "healthy")
+	d.demoURL = "http://" + d.demoAddr
+	waitReady(d.t, d.demo, d.demoURL+"/scenario", 15*time.Second)
+}
+
+// startAlertmanager runs Alertmanager at d.amAddr with the generated
+// configuration.
+func (d *drill) startAlertmanager() {
+	am := startProc(d.t, d.dir, "alertmanager", alertmanager,
+		"--config.file="+filepath.Join(d.out, "alertmanager", "alertmanager.yml"),
+		"--storage.path="+filepath.Join(d.dir, "alertmanager-data"),
+		"--web.listen-address="+d.amAddr,
+		"--cluster.listen-address=",
+		"--log.level=debug")
+	d.amURL = "http://" + d.amAddr
+	waitReady(d.t, am, d.amURL+"/-/ready", 30*time.Second)
 }
 
 // readSeverities returns each alert's severity label from the rule file.
@@ -306,26 +344,37 @@ func readSeverities(t *testing.T, path string) map[string]string {
 	return sev
 }
 
-// warm waits until Prometheus has query data from the demo and has been
-// running for at least w.
-func (d *drill) warm(w time.Duration) {
-	t := d.t
-	q := d.promURL + "/api/v1/query?query=" + url.QueryEscape("sum(rate(db_queries_total[6s])) > 0")
-	end := time.Now().Add(30 * time.Second)
+// get GETs url into v as the drill's tenant, if any.
+func (d *drill) get(url string, v any) error {
+	return getJSONAs(d.tenant, url, v)
+}
+
+// awaitData waits until the engine answers queries with the demo's
+// query rate.
+func (d *drill) awaitData() {
+	q := d.queryURL + "/api/v1/query?query=" + url.QueryEscape("sum(rate(db_queries_total[6s])) > 0")
+	end := time.Now().Add(60 * time.Second)
 	for {
 		var r struct {
 			Data struct {
 				Result []any `json:"result"`
 			} `json:"data"`
 		}
-		if err := getJSON(q, &r); err == nil && len(r.Data.Result) > 0 {
-			break
+		err := d.get(q, &r)
+		if err == nil && len(r.Data.Result) > 0 {
+			return
 		}
 		if time.Now().After(end) {
-			t.Fatal("Prometheus has no query rate from the demo after 30s")
+			d.t.Fatalf("%s has no query rate from the demo after 60s (last error %v)", d.engine, err)
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
+}
+
+// warm waits until the engine has query data from the demo and has been
+// ready for at least w.
+func (d *drill) warm(w time.Duration) {
+	d.awaitData()
 	time.Sleep(time.Until(d.ready.Add(w)))
 }
 
@@ -349,29 +398,35 @@ type amAlert struct {
 
 func (d *drill) amAlerts() []amAlert {
 	var as []amAlert
-	if err := getJSON(d.amURL+"/api/v2/alerts", &as); err != nil {
+	if err := d.get(d.amURL+"/api/v2/alerts", &as); err != nil {
 		d.t.Logf("alertmanager API: %v", err)
 	}
 	return as
 }
 
-// promFiring returns the names of the alerts Prometheus has firing.
-func (d *drill) promFiring() []string {
+// engineAlerts returns the names of the alerts the rule engine has in
+// state (pending or firing), sorted.
+func (d *drill) engineAlerts(state string) []string {
 	var r struct {
 		Data struct {
 			Alerts []struct {
+				Name   string            `json:"name"` // vmalert only; Prometheus has the alertname label
 				Labels map[string]string `json:"labels"`
 				State  string            `json:"state"`
 			} `json:"alerts"`
 		} `json:"data"`
 	}
-	if err := getJSON(d.promURL+"/api/v1/alerts", &r); err != nil {
-		d.t.Fatalf("prometheus API: %v", err)
+	if err := d.get(d.alertsURL, &r); err != nil {
+		d.t.Fatalf("%s alerts API: %v", d.engine, err)
 	}
 	var names []string
 	for _, a := range r.Data.Alerts {
-		if a.State == "firing" {
-			names = append(names, a.Labels["alertname"])
+		if a.State == state {
+			name := a.Labels["alertname"]
+			if name == "" {
+				name = a.Name
+			}
+			names = append(names, name)
 		}
 	}
 	sort.Strings(names)
@@ -405,6 +460,7 @@ type scenario struct {
 
 // latency is one row of the drill's table.
 type latency struct {
+	engine          string
 	scenario, alert string
 	route           route
 	onsetToFired    time.Duration
@@ -415,16 +471,19 @@ type latency struct {
 var (
 	tableMu  sync.Mutex
 	table    []latency
-	resolved []latency // onsetToNotified is recovery→resolved notification
-	walls    = map[string]time.Duration{}
+	resolved []latency                       // onsetToNotified is recovery→resolved notification
+	walls    = map[[2]string]time.Duration{} // [engine, scenario] → wall time
 )
 
 func switchTo(name string) func(*drill) {
 	return func(d *drill) { d.setScenario(name) }
 }
 
-func TestDrill(t *testing.T) {
-	scenarios := []scenario{
+// drillScenarios are the scenarios of the drill, each in the order the
+// Prometheus drill runs them; the drills of the other engines pick theirs
+// from this list by name.
+func drillScenarios() []scenario {
+	return []scenario{
 		{name: "healthy", warmup: warmup, act: func(*drill) {}, quiet: quiet},
 		{name: "slow-burst", warmup: warmup, act: switchTo("slow-burst"),
 			fire: []string{"SlowQueryRateCritical"}, inhibited: []string{"SlowQueryRateWarning", "SlowQueryRateInfo"}, resolve: true},
@@ -452,24 +511,33 @@ func TestDrill(t *testing.T) {
 		{name: "pool-saturation", warmup: warmup, act: switchTo("pool-saturation"),
 			fire: []string{"ConnectionPoolSaturated", "ConnectionPoolWaits"}},
 	}
-	start := time.Now()
+}
+
+func TestDrill(t *testing.T) {
+	runDrill(t, "prometheus", newDrill, drillScenarios())
+}
+
+// runDrill runs each scenario as a subtest, in a fresh environment from
+// start, and logs the engine's onset→notification table.
+func runDrill(t *testing.T, engine string, start func(*testing.T) *drill, scenarios []scenario) {
+	began := time.Now()
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
 			began := time.Now()
 			defer func() {
 				tableMu.Lock()
-				walls[sc.name] = time.Since(began)
+				walls[[2]string{engine, sc.name}] = time.Since(began)
 				tableMu.Unlock()
 			}()
-			runScenario(t, sc)
+			runScenario(t, sc, start)
 		})
 	}
-	t.Logf("drill took %v", time.Since(start).Round(time.Second))
-	printTable(t, scenarios)
+	t.Logf("drill on %s took %v", engine, time.Since(began).Round(time.Second))
+	printTable(t, engine, scenarios)
 }
 
-func runScenario(t *testing.T, sc scenario) {
-	d := newDrill(t)
+func runScenario(t *testing.T, sc scenario, start func(*testing.T) *drill) {
+	d := start(t)
 	for _, a := range slices.Concat(sc.fire, sc.inhibited, sc.may) {
 		if _, ok := d.severity[a]; !ok {
 			t.Fatalf("scenario names alert %q, which the generated rules do not define", a)
@@ -480,9 +548,19 @@ func runScenario(t *testing.T, sc scenario) {
 	sc.act(d)
 
 	if sc.quiet > 0 {
-		time.Sleep(sc.quiet)
-		if firing := d.promFiring(); len(firing) > 0 {
-			t.Errorf("Prometheus has alerts firing in a healthy workload: %v", firing)
+		// Not even pending: an alert that flaps into pending on a healthy
+		// workload (absent() with too short a lookback) would fire with
+		// the production for durations sooner or later.
+		seen := map[string]bool{}
+		for end := time.Now().Add(sc.quiet); time.Now().Before(end); time.Sleep(500 * time.Millisecond) {
+			for _, state := range []string{"pending", "firing"} {
+				for _, a := range d.engineAlerts(state) {
+					seen[a+" "+state] = true
+				}
+			}
+		}
+		if len(seen) > 0 {
+			t.Errorf("%s had alerts pending or firing in a healthy workload: %v", d.engine, slices.Sorted(maps.Keys(seen)))
 		}
 		if as := d.amAlerts(); len(as) > 0 {
 			t.Errorf("Alertmanager holds %d alerts in a healthy workload, e.g. %v", len(as), as[0].Labels)
@@ -617,7 +695,7 @@ func runScenario(t *testing.T, sc scenario) {
 	for _, a := range sc.fire {
 		for _, r := range want[a] {
 			at, _ := firstNotified(list, onset, a, r, firing)
-			row := latency{scenario: sc.name, alert: a, route: r, onsetToNotified: at.Sub(onset)}
+			row := latency{engine: d.engine, scenario: sc.name, alert: a, route: r, onsetToNotified: at.Sub(onset)}
 			if f, ok := fired[a]; ok {
 				row.onsetToFired, row.firedToNotified = f.Sub(onset), at.Sub(f)
 			}
@@ -713,36 +791,43 @@ func (d *drill) checkResolved(sc scenario, want map[string][]route) {
 	for _, a := range sc.fire {
 		for _, r := range want[a] {
 			when, _ := firstNotified(list, healed, a, r, isResolved)
-			resolved = append(resolved, latency{scenario: sc.name, alert: a, route: r, onsetToNotified: when.Sub(healed)})
+			resolved = append(resolved, latency{engine: d.engine, scenario: sc.name, alert: a, route: r, onsetToNotified: when.Sub(healed)})
 		}
 	}
 }
 
-func printTable(t *testing.T, scenarios []scenario) {
+// printTable logs the table of one engine's rows.
+func printTable(t *testing.T, engine string, scenarios []scenario) {
 	tableMu.Lock()
 	defer tableMu.Unlock()
 	var b strings.Builder
 	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(w, "scenario\talert\treceiver\tonset→fired\tfired→notified\tonset→notified")
-	sec := func(d time.Duration) string { return fmt.Sprintf("%.1fs", d.Seconds()) }
 	for _, r := range table {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", r.scenario, r.alert, r.route, sec(r.onsetToFired), sec(r.firedToNotified), sec(r.onsetToNotified))
+		if r.engine == engine {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", r.scenario, r.alert, r.route, sec(r.onsetToFired), sec(r.firedToNotified), sec(r.onsetToNotified))
+		}
 	}
 	w.Flush()
-	if len(resolved) > 0 {
+	if slices.ContainsFunc(resolved, func(r latency) bool { return r.engine == engine }) {
 		b.WriteString("\nrecovery→resolved notification:\n")
 		w = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(w, "scenario\talert\treceiver\thealthy→resolved")
 		for _, r := range resolved {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", r.scenario, r.alert, r.route, sec(r.onsetToNotified))
+			if r.engine == engine {
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", r.scenario, r.alert, r.route, sec(r.onsetToNotified))
+			}
 		}
 		w.Flush()
 	}
 	b.WriteString("\nwall time per scenario (setup, warmup, anomaly, checks, teardown):\n")
 	for _, sc := range scenarios {
-		if d, ok := walls[sc.name]; ok {
+		if d, ok := walls[[2]string{engine, sc.name}]; ok {
 			fmt.Fprintf(&b, "  %-16s %s\n", sc.name, d.Round(100*time.Millisecond))
 		}
 	}
-	t.Logf("onset→notification latency:\n%s", b.String())
+	t.Logf("onset→notification latency on %s:\n%s", engine, b.String())
 }
+
+// sec formats a latency of the tables.
+func sec(d time.Duration) string { return fmt.Sprintf("%.1fs", d.Seconds()) }

@@ -136,13 +136,17 @@ func waitReady(t *testing.T, p *proc, url string, within time.Duration) {
 	}
 }
 
-// getJSON GETs url into v.
-func getJSON(url string, v any) error {
+// getJSONAs GETs url into v, sending tenant, if not empty, as
+// X-Scope-OrgID (the tenant header of Cortex and Mimir).
+func getJSONAs(tenant, url string, v any) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
+	}
+	if tenant != "" {
+		req.Header.Set("X-Scope-OrgID", tenant)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
