@@ -30,6 +30,9 @@ func poolFamily(e *Env) Family {
 		},
 		Runbook: e.rb.poolSaturated(),
 	}
+	if q.fleet {
+		sat.Expr = q.cmp(fmt.Sprintf("max %s (%s)", q.by(middleware.LabelDBName), poolUseRecord()), ">", "pool_saturation", t.PoolSaturation.Threshold)
+	}
 	sat.Cases = e.Tests(func(k *TestKit) []rules.TestCase { return k.poolSaturationCases(sat) })
 	waits := Alert{
 		Name: AlertConnectionPoolWaits, Severity: SeverityWarning, Family: FamilyConnectionPool, For: t.PoolWait.For, Panel: PanelPoolWaits,
@@ -43,6 +46,9 @@ func poolFamily(e *Env) Family {
 					v, poolWho(lb), t.RateWindow, FormatSeconds(t.PoolWait.Threshold), t.PoolWait.For)
 		},
 		Runbook: e.rb.poolWaits(),
+	}
+	if q.fleet {
+		waits.Expr = q.cmp(q.sumRate(middleware.MetricPoolWaitDuration, t.RateWindow, middleware.LabelDBName), ">", "pool_wait", t.PoolWait.Threshold)
 	}
 	waits.Cases = e.Tests(func(k *TestKit) []rules.TestCase { return k.poolWaitCases(waits) })
 	return Family{Name: FamilyConnectionPool, Alerts: []Alert{sat, waits}}
