@@ -131,3 +131,15 @@ func TestFleetFindings(t *testing.T) {
 		}
 	}
 }
+
+func TestFleetRejectsExtensionFamilies(t *testing.T) {
+	c, src := loadFleet(t, "dbmonctl.yaml")
+	_, errs := Check(c, src, WithFamilies(errorsFamily))
+	found := false
+	for _, e := range errs {
+		found = found || strings.Contains(e.Error(), "not supported in a fleet yet")
+	}
+	if !found {
+		t.Errorf("no finding for WithFamilies in a fleet: %v", errs)
+	}
+}
