@@ -26,11 +26,18 @@ func (p *Pack) ruleGroups() []rules.Group {
 	for _, a := range p.Alerts {
 		rs = append(rs, ruleOf(c, a))
 	}
-	return []rules.Group{{
+	alerts := rules.Group{
 		Name:     c.Alerting.GroupName,
 		Interval: c.Alerting.EvaluationInterval.Std(),
 		Rules:    rs,
-	}}
+	}
+	if c.Fleet() {
+		// The recording groups first: promtool and rules.Run evaluate
+		// groups in this order, so the alerts read this evaluation's
+		// records (a server may read them one evaluation later).
+		return append(fleetGroups(c), alerts)
+	}
+	return []rules.Group{alerts}
 }
 
 // ruleOf renders an alert as a rule: templated annotations, and the
@@ -48,6 +55,10 @@ func ruleOf(c Config, a Alert) rules.Rule {
 }
 
 func ruleLabels(c Config, a Alert) map[string]string {
+	if c.Fleet() {
+		// The team of each service comes with its recorded series.
+		return map[string]string{LabelSeverity: a.Severity, LabelFamily: a.Family}
+	}
 	return map[string]string{
 		LabelSeverity: a.Severity,
 		LabelTeam:     c.Alerting.Team,
@@ -72,16 +83,29 @@ type Query struct {
 	window   Duration
 	baseline Duration
 	minRate  float64
+	// fleet: the alerts read the recorded series of a fleet (fleet.go),
+	// which carry the service (named with the identity) and the team.
+	fleet     bool
+	carry     []string
+	overrides map[string]bool
 }
 
 func newQuery(c Config) Query {
-	return Query{
+	q := Query{
 		identity: c.Service.IdentityLabels,
 		selector: strings.TrimSpace(c.Service.Selector),
 		window:   c.Thresholds.RateWindow,
 		baseline: c.Thresholds.BaselineWindow,
 		minRate:  c.Thresholds.MinQueryRate,
 	}
+	if c.Fleet() {
+		q.fleet = true
+		q.identity = append([]string{LabelService}, c.Service.IdentityLabels...)
+		q.carry = []string{LabelTeam}
+		q.selector = ""
+		q.overrides = overrides(c)
+	}
+	return q
 }
 
 // sel is a selector of metric restricted by the user's selector.
@@ -94,12 +118,15 @@ func (q Query) sel(metric string) string {
 
 // by is the grouping clause: identity labels, then extra.
 func (q Query) by(extra ...string) string {
-	return "by (" + strings.Join(append(append([]string(nil), q.identity...), extra...), ", ") + ")"
+	return "by (" + strings.Join(append(append(append([]string(nil), q.identity...), q.carry...), extra...), ", ") + ")"
 }
 
 // sumRate is the per-second rate of a counter over window, summed by the
 // identity labels and extra.
 func (q Query) sumRate(metric string, window Duration, extra ...string) string {
+	if q.fleet {
+		return q.fleetSum(q.rateRecord(metric), extra...)
+	}
 	return fmt.Sprintf("sum %s (rate(%s[%s]))", q.by(extra...), q.sel(metric), window)
 }
 
@@ -121,7 +148,19 @@ func (q Query) guardedRatio(part, total string, extra []string, op string, thres
 // baseline window started: a new series' baseline would be extrapolated
 // from part of its window and understate the normal rate, so a freshly
 // deployed application would "spike".
-func (q Query) againstBaseline(op string, threshold float64) string {
+func (q Query) againstBaseline(op, key string, threshold float64) string {
+	if q.fleet {
+		rate, base := q.fleetSum(q.rateRecord(middleware.MetricQueriesTotal)), q.fleetSum(q.baselineRecord())
+		var x string
+		if !q.overrides[key] {
+			x = fmt.Sprintf("%s\n  %s %s * %s", rate, op, promNum(threshold), base)
+		} else {
+			t := ThresholdSeries(key)
+			x = fmt.Sprintf("(\n  %s\n    %s %s * on (%s) group_left () %s\nor\n  (%s unless on (%s) %s)\n    %s %s * %s\n)",
+				rate, op, base, LabelService, t, rate, LabelService, t, op, promNum(threshold), base)
+		}
+		return fmt.Sprintf("%s\nand\n%s >= %s\nand\nmax %s (%s)", x, base, promNum(q.minRate), q.by(), q.presentRecord())
+	}
 	base := fmt.Sprintf("sum %s (rate(%s[%s] offset %s))", q.by(), q.sel(middleware.MetricQueriesTotal), q.baseline, q.window)
 	return fmt.Sprintf("%s\n  %s %s * %s\nand\n%s >= %s\nand\nmax %s (present_over_time(%s[%s] offset %s))",
 		q.sumRate(middleware.MetricQueriesTotal, q.window), op, promNum(threshold), base,

@@ -83,6 +83,8 @@ type TestKit struct {
 	// perStep is the normal number of queries per sample: enough that the
 	// minimum rate holds from the second sample on.
 	perStep float64
+	// service is the index of the fleet's service under test.
+	service int
 }
 
 func newTestKit(c Config) *TestKit {

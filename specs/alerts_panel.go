@@ -120,7 +120,9 @@ func exprMetrics(expr string) ([]string, error) {
 				name = m.Value
 			}
 		}
-		if name != "" {
+		// A fleet's alerts read recorded series: they stand for the raw
+		// metric they record; a threshold series stands for none.
+		if name = recordedFrom(name); name != "" && !strings.HasPrefix(name, thresholdPrefix) {
 			seen[name] = true
 		}
 		return nil

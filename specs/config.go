@@ -29,6 +29,64 @@ type Config struct {
 	Prometheus Prometheus `yaml:"prometheus"`
 	// Alertmanager holds the routing timings and the receivers' settings.
 	Alertmanager Alertmanager `yaml:"alertmanager"`
+	// Services, when present, makes the pack monitor a fleet: one entry
+	// per service, each with its own selector, team and threshold
+	// overrides. Empty means the one service of service.selector.
+	Services []FleetService `yaml:"services"`
+	// Teams are the receivers of each team named by services[].team. A
+	// config file's team block is merged over the alertmanager receivers,
+	// so a team may set only its channel or key file; the alertmanager
+	// receivers themselves are the default team, alerting.team.
+	Teams map[string]Team `yaml:"teams"`
+}
+
+// FleetService is one monitored service of a fleet.
+type FleetService struct {
+	// Name is the value of the service label on every alert of this
+	// service: letters, digits, _ and -.
+	Name string `yaml:"name"`
+	// Selector is a PromQL label-matcher list (without braces) selecting
+	// this service's series and no other service's, e.g. job="orders-api".
+	Selector string `yaml:"selector"`
+	// Team is the value of the team label on every alert of this service,
+	// and the teams entry it is routed to; empty means alerting.team, the
+	// default team.
+	Team string `yaml:"team"`
+	// Thresholds overrides the threshold values of levels for this
+	// service; same keys as the top-level thresholds, only the threshold
+	// of a level may differ (for durations, windows and buckets are shared
+	// by the fleet's rules). A config file's block is merged over the
+	// top-level thresholds; nil keeps them.
+	Thresholds *Thresholds `yaml:"thresholds"`
+}
+
+// Team is where the alerts of one team go: the same integrations as the
+// alertmanager block.
+type Team struct {
+	// PagerDuty, Slack and Email configure the team's integrations.
+	PagerDuty PagerDuty `yaml:"pagerduty"`
+	Slack     Slack     `yaml:"slack"`
+	Email     Email     `yaml:"email"`
+}
+
+// Fleet reports whether c describes several services (services: is set).
+func (c Config) Fleet() bool { return len(c.Services) > 0 }
+
+// ServiceThresholds returns the thresholds of service i: its overrides,
+// or the top-level thresholds.
+func (c Config) ServiceThresholds(i int) Thresholds {
+	if t := c.Services[i].Thresholds; t != nil {
+		return *t
+	}
+	return c.Thresholds
+}
+
+// ServiceTeam returns the team of service i: its own, or alerting.team.
+func (c Config) ServiceTeam(i int) string {
+	if t := strings.TrimSpace(c.Services[i].Team); t != "" {
+		return t
+	}
+	return c.Alerting.Team
 }
 
 // Service identifies the monitored application.

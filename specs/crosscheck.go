@@ -63,6 +63,9 @@ func (p *Pack) crossCheck() []error {
 				add(CheckRuleMetadata, path+".labels."+LabelSeverity, "want one of %v, got %q", Severities, r.Labels[LabelSeverity])
 			}
 			for _, l := range []string{LabelTeam, LabelFamily} {
+				if l == LabelTeam && c.Fleet() {
+					continue // each service's recorded series carry its team (fleetGroups)
+				}
 				if r.Labels[l] == "" {
 					add(CheckRuleMetadata, path+".labels."+l, "missing; routing and inhibition need it")
 				}

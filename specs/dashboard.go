@@ -574,6 +574,16 @@ func KnownSeries(c Config) promcheck.Known {
 			}
 		}
 	}
+	if c.Fleet() {
+		for _, s := range c.Services {
+			if ms, err := parser.NewParser(parser.Options{}).ParseMetricSelector("{" + s.Selector + "}"); err == nil {
+				for _, m := range ms {
+					labels = append(labels, m.Name)
+				}
+			}
+		}
+		return knownRecords(c, promcheck.Default(labels...))
+	}
 	return promcheck.Default(labels...)
 }
 

@@ -2,6 +2,7 @@ package specs
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/dbmonctl/dbmonctl/pkg/middleware"
 	"github.com/dbmonctl/dbmonctl/pkg/rules"
@@ -25,6 +26,17 @@ func absentFamily(e *Env) Family {
 		},
 	}
 	a.Runbook = e.rb.metricsAbsent(a, t.MetricsAbsent)
+	if e.Query.fleet {
+		// Per service: the recording group of each service records its
+		// own absent(), labelled with its service and team, so one dead
+		// service fires while the others report.
+		a.Expr = absentRecord()
+		a.Text = func(_ string, lb func(string) string) (string, string) {
+			return "Database query metrics of service " + lb(LabelService) + " are absent",
+				fmt.Sprintf("No %s series of service %s has been scraped for %s: the service is down, not scraped, or no longer instrumented, and none of its other database query alerts can fire meanwhile.",
+					middleware.MetricQueriesTotal, lb(LabelService), t.MetricsAbsent.For)
+		}
+	}
 	a.Cases = e.Tests(func(k *TestKit) []rules.TestCase { return k.absentCases(a) })
 	return Family{Name: FamilyQueryMetrics, Alerts: []Alert{a}}
 }
@@ -57,6 +69,18 @@ func (b *TestKit) absentCases(a Alert) []rules.TestCase {
 	for k, v := range selectorEqualities(b.c.Service.Selector) {
 		want.Labels[k] = v
 	}
+	// In a fleet every other service has no series in these cases, so
+	// its own absence alert fires too, from the first evaluation plus for.
+	others := func(t time.Duration) []rules.Alert { return nil }
+	if b.c.Fleet() {
+		for _, k := range []string{LabelService, LabelTeam} {
+			want.Labels[k] = b.identity[k]
+		}
+		others = func(t time.Duration) []rules.Alert { return b.othersAbsent(a, t, fire) }
+	}
+	with := func(t time.Duration, alerts ...rules.Alert) rules.AlertTest {
+		return alertCheck(name, t, append(alerts, others(t)...)...)
+	}
 	qt := map[string]string{middleware.LabelQueryType: string(middleware.QuerySelect)}
 	pool := b.in(middleware.MetricPoolMaxOpen, map[string]string{middleware.LabelDBName: testDBName}, gaugeValues(poolMaxOpen, n))
 	// A counter that stops at lastSample is absent once the lookback no
@@ -79,13 +103,13 @@ func (b *TestKit) absentCases(a Alert) []rules.TestCase {
 	fire2 := b.evalCeil(lastSample+lookbackDelta+1) + b.evalCeil(l.For.Std())
 	return []rules.TestCase{
 		b.tc(name, fmt.Sprintf("a target with pool metrics but no query counter fires after %s, not one evaluation earlier", l.For),
-			[]rules.Series{pool}, alertCheck(name, fire-b.eval), alertCheck(name, fire, want)),
+			[]rules.Series{pool}, with(fire-b.eval), with(fire, want)),
 		b.tc(name, "a reporting query counter does not fire",
-			[]rules.Series{b.in(middleware.MetricQueriesTotal, qt, counterValues(counterPhase{b.perStep, n}))}, alertCheck(name, fire)),
+			[]rules.Series{b.in(middleware.MetricQueriesTotal, qt, counterValues(counterPhase{b.perStep, n}))}, with(fire)),
 		b.tc(name, "zero traffic is not absence: an idle but reporting counter does not fire",
-			[]rules.Series{b.in(middleware.MetricQueriesTotal, qt, counterValues(counterPhase{0, n}))}, alertCheck(name, fire)),
+			[]rules.Series{b.in(middleware.MetricQueriesTotal, qt, counterValues(counterPhase{0, n}))}, with(fire)),
 		b.tc(name, fmt.Sprintf("a counter that stops reporting fires once the %s lookback and %s have passed, on Prometheus 2 and 3", promDuration(lookbackDelta), l.For),
 			[]rules.Series{b.in(middleware.MetricQueriesTotal, qt, counterValues(counterPhase{b.perStep, int(lastSample / b.step)}))},
-			alertCheck(name, fire3-b.eval), alertCheck(name, fire2, want)),
+			with(fire3-b.eval), with(fire2, want)),
 	}
 }

@@ -18,7 +18,7 @@ func byTypeFamily(e *Env) Family {
 	a := Alert{
 		Name: AlertSlowQueryRateByType, Severity: SeverityWarning, Family: FamilySlowQueryRateByType, For: l.For, Panel: PanelStatisticsTable,
 		By:       []string{middleware.LabelQueryType},
-		Expr:     q.guardedRatio(middleware.MetricSlowQueriesTotal, middleware.MetricQueriesTotal, []string{middleware.LabelQueryType}, ">", l.Threshold),
+		Expr:     q.ratio(middleware.MetricSlowQueriesTotal, middleware.MetricQueriesTotal, []string{middleware.LabelQueryType}, ">", "slow_rate_by_type", l.Threshold),
 		Humanize: "humanizePercentage",
 		Text: func(v string, lb func(string) string) (string, string) {
 			qt := lb(middleware.LabelQueryType)

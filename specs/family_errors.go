@@ -13,7 +13,7 @@ func errorsFamily(e *Env) Family {
 	l := t.ErrorRate
 	a := Alert{
 		Name: AlertQueryErrorRateHigh, Severity: SeverityWarning, Family: FamilyQueryErrors, For: l.For, Panel: PanelErrorRate,
-		Expr:     q.guardedRatio(middleware.MetricQueryErrorsTotal, middleware.MetricQueriesTotal, nil, ">", l.Threshold),
+		Expr:     q.ratio(middleware.MetricQueryErrorsTotal, middleware.MetricQueriesTotal, nil, ">", "error_rate", l.Threshold),
 		Humanize: "humanizePercentage",
 		Text: func(v string, lb func(string) string) (string, string) {
 			return fmt.Sprintf("Database query errors above %s for %s", FormatPercent(l.Threshold), q.who(lb)),

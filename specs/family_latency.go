@@ -16,15 +16,15 @@ func latencyFamily(e *Env) Family {
 	return Family{
 		Name: FamilyQueryLatencyP99,
 		Alerts: []Alert{
-			e.latencyAlert(AlertQueryLatencyP99Critical, SeverityCritical, t.Critical, ""),
-			e.latencyAlert(AlertQueryLatencyP99Warning, SeverityWarning, t.Warning, AlertQueryLatencyP99Critical),
+			e.latencyAlert(AlertQueryLatencyP99Critical, SeverityCritical, "latency_p99_critical", t.Critical, ""),
+			e.latencyAlert(AlertQueryLatencyP99Warning, SeverityWarning, "latency_p99_warning", t.Warning, AlertQueryLatencyP99Critical),
 		},
 	}
 }
 
 // latencyAlert is one level; quieter is the more urgent level that must
 // stay silent where this one fires.
-func (e *Env) latencyAlert(name, severity string, l Level, quieter string) Alert {
+func (e *Env) latencyAlert(name, severity, key string, l Level, quieter string) Alert {
 	q, t := e.Query, e.Config.Thresholds
 	w := t.RateWindow
 	// The threshold is a bucket bound (validation insists), so
@@ -45,6 +45,11 @@ func (e *Env) latencyAlert(name, severity string, l Level, quieter string) Alert
 		},
 	}
 	a.Runbook = e.rb.latency(a, l)
+	if q.fleet {
+		a.Expr = fmt.Sprintf("%s\nand\n  %s >= %s",
+			q.cmp(fmt.Sprintf("histogram_quantile(%s, %s)", promNum(latencyQuantile), q.sumRate(middleware.MetricQueryDuration+"_bucket", w, middleware.LabelLE)), ">", key, l.Threshold),
+			q.sumRate(middleware.MetricQueryDuration+"_count", w), promNum(t.MinQueryRate))
+	}
 	a.Cases = e.Tests(func(k *TestKit) []rules.TestCase { return k.latencyCases(a, l, quieter) })
 	return a
 }

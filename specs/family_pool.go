@@ -30,6 +30,9 @@ func poolFamily(e *Env) Family {
 		},
 	}
 	sat.Runbook = e.rb.poolSaturated(sat, t.PoolSaturation)
+	if q.fleet {
+		sat.Expr = q.cmp(fmt.Sprintf("max %s (%s)", q.by(middleware.LabelDBName), poolUseRecord()), ">", "pool_saturation", t.PoolSaturation.Threshold)
+	}
 	sat.Cases = e.Tests(func(k *TestKit) []rules.TestCase { return k.poolSaturationCases(sat) })
 	waits := Alert{
 		Name: AlertConnectionPoolWaits, Severity: SeverityWarning, Family: FamilyConnectionPool, For: t.PoolWait.For, Panel: PanelPoolWaits,
@@ -44,6 +47,9 @@ func poolFamily(e *Env) Family {
 		},
 	}
 	waits.Runbook = e.rb.poolWaits(waits, t.PoolWait)
+	if q.fleet {
+		waits.Expr = q.cmp(q.sumRate(middleware.MetricPoolWaitDuration, t.RateWindow, middleware.LabelDBName), ">", "pool_wait", t.PoolWait.Threshold)
+	}
 	waits.Cases = e.Tests(func(k *TestKit) []rules.TestCase { return k.poolWaitCases(waits) })
 	return Family{Name: FamilyConnectionPool, Alerts: []Alert{sat, waits}}
 }

@@ -12,24 +12,24 @@ import (
 // the critical level fires the warning only.
 func slowRateFamily(e *Env) Family {
 	t := e.Config.Thresholds.SlowRate
-	warn := e.slowRateAlert(AlertSlowQueryRateWarning, SeverityWarning, t.Warning)
+	warn := e.slowRateAlert(AlertSlowQueryRateWarning, SeverityWarning, "slow_rate_warning", t.Warning)
 	return Family{
 		Name: FamilySlowQueryRate,
 		Alerts: []Alert{
-			e.slowRateAlert(AlertSlowQueryRateCritical, SeverityCritical, t.Critical),
+			e.slowRateAlert(AlertSlowQueryRateCritical, SeverityCritical, "slow_rate_critical", t.Critical),
 			warn,
-			e.slowRateAlert(AlertSlowQueryRateInfo, SeverityInfo, t.Info),
+			e.slowRateAlert(AlertSlowQueryRateInfo, SeverityInfo, "slow_rate_info", t.Info),
 		},
 		Cases: e.Tests(func(k *TestKit) []rules.TestCase { return []rules.TestCase{k.betweenWarningAndCritical(warn)} }),
 	}
 }
 
-func (e *Env) slowRateAlert(name, severity string, l Level) Alert {
+func (e *Env) slowRateAlert(name, severity, key string, l Level) Alert {
 	q, w := e.Query, e.Config.Thresholds.RateWindow
 	slowest := FormatSeconds(e.Config.Thresholds.SlowQuery.Std().Seconds())
 	a := Alert{
 		Name: name, Severity: severity, Family: FamilySlowQueryRate, For: l.For, Panel: PanelSlowPercentage,
-		Expr:     q.guardedRatio(middleware.MetricSlowQueriesTotal, middleware.MetricQueriesTotal, nil, ">", l.Threshold),
+		Expr:     q.ratio(middleware.MetricSlowQueriesTotal, middleware.MetricQueriesTotal, nil, ">", key, l.Threshold),
 		Humanize: "humanizePercentage",
 		Text: func(v string, lb func(string) string) (string, string) {
 			return fmt.Sprintf("Slow database queries above %s for %s", FormatPercent(l.Threshold), q.who(lb)),

@@ -11,21 +11,21 @@ import (
 // The query rate against its baseline: a spike and a drop.
 func trafficFamily(e *Env) Family {
 	t := e.Config.Thresholds
-	spike := e.rateChangeAlert(AlertQueryRateSpike, ">", t.RateSpike, "Database query rate spike", "more than")
+	spike := e.rateChangeAlert(AlertQueryRateSpike, ">", "rate_spike", t.RateSpike, "Database query rate spike", "more than")
 	spike.Runbook = e.rb.rateSpike(spike, t.RateSpike)
 	spike.Cases = e.Tests(func(k *TestKit) []rules.TestCase { return k.spikeCases(spike) })
-	drop := e.rateChangeAlert(AlertQueryTrafficDrop, "<", t.TrafficDrop, "Database query traffic drop", "less than")
+	drop := e.rateChangeAlert(AlertQueryTrafficDrop, "<", "traffic_drop", t.TrafficDrop, "Database query traffic drop", "less than")
 	drop.Runbook = e.rb.trafficDrop(drop, t.TrafficDrop)
 	drop.Cases = e.Tests(func(k *TestKit) []rules.TestCase { return k.dropCases(drop) })
 	return Family{Name: FamilyQueryRate, Alerts: []Alert{spike, drop}}
 }
 
-func (e *Env) rateChangeAlert(name, op string, l Level, summary, verb string) Alert {
+func (e *Env) rateChangeAlert(name, op, key string, l Level, summary, verb string) Alert {
 	q, t := e.Query, e.Config.Thresholds
 	baseline := fmt.Sprintf("the average rate over the %s that ended %s ago", t.BaselineWindow, t.RateWindow)
 	return Alert{
 		Name: name, Severity: SeverityWarning, Family: FamilyQueryRate, For: l.For, Panel: PanelQueryRate,
-		Expr:     q.againstBaseline(op, l.Threshold),
+		Expr:     q.againstBaseline(op, key, l.Threshold),
 		Humanize: "humanize",
 		Text: func(v string, lb func(string) string) (string, string) {
 			return fmt.Sprintf("%s for %s", summary, q.who(lb)),

@@ -122,8 +122,14 @@ func Load(name string, data []byte) (Config, Source, error) {
 	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
 		return cfg, src, nil
 	}
-	l := &loader{file: name, src: &src}
+	l := &loader{file: name, src: &src, cfg: &cfg}
 	l.decode(root, reflect.ValueOf(&cfg).Elem(), "")
+	// Blocks merged over a top-level value (a service's thresholds, a
+	// team's receivers) are decoded once that value is final, wherever
+	// the file sets it.
+	for _, f := range l.deferred {
+		f()
+	}
 	if len(l.errs) > 0 {
 		return Config{}, src, diag.List(l.errs)
 	}
@@ -175,9 +181,26 @@ func locateSyntaxError(data []byte) (line, col int, ok bool) {
 }
 
 type loader struct {
-	file string
-	src  *Source
-	errs []error
+	file     string
+	src      *Source
+	cfg      *Config
+	errs     []error
+	deferred []func()
+}
+
+// base returns the value a block of type t is merged over: the top-level
+// thresholds for a service's, the alertmanager receivers for a team's.
+func (l *loader) base(t reflect.Type) (reflect.Value, bool) {
+	switch t {
+	case thresholdsType:
+		th := l.cfg.Thresholds
+		th.Buckets = append([]float64(nil), th.Buckets...)
+		return reflect.ValueOf(&th).Elem(), true
+	case teamType:
+		am := l.cfg.Alertmanager
+		return reflect.ValueOf(&Team{PagerDuty: am.PagerDuty, Slack: am.Slack, Email: am.Email}).Elem(), true
+	}
+	return reflect.Value{}, false
 }
 
 func (l *loader) fail(n *yaml.Node, path, format string, args ...any) {
@@ -185,7 +208,9 @@ func (l *loader) fail(n *yaml.Node, path, format string, args ...any) {
 }
 
 var (
-	durationType = reflect.TypeOf(Duration(0))
+	durationType   = reflect.TypeOf(Duration(0))
+	thresholdsType = reflect.TypeOf(Thresholds{})
+	teamType       = reflect.TypeOf(Team{})
 	// kindNames say what a value should look like, in the user's terms.
 	kindNames = map[reflect.Kind]string{
 		reflect.String:  "a string",
@@ -219,6 +244,51 @@ func (l *loader) decode(n *yaml.Node, v reflect.Value, path string) {
 			return
 		}
 		v.Set(reflect.ValueOf(d))
+	case v.Kind() == reflect.Pointer:
+		base, ok := l.base(v.Type().Elem())
+		if !ok {
+			l.fail(n, path, "unsupported field type %s", v.Type())
+			return
+		}
+		l.deferred = append(l.deferred, func() {
+			l.decode(n, base, path)
+			p := reflect.New(base.Type())
+			p.Elem().Set(base)
+			v.Set(p)
+		})
+	case v.Kind() == reflect.Map:
+		if n.Kind != yaml.MappingNode || v.Type().Key().Kind() != reflect.String {
+			l.fail(n, path, "want a mapping of names to blocks, got %s", describe(n))
+			return
+		}
+		m := reflect.MakeMap(v.Type())
+		if len(n.Content) > 0 { // an empty mapping is no entry at all, as in Default()
+			v.Set(m)
+		} else {
+			v.Set(reflect.Zero(v.Type()))
+		}
+		seen := map[string]bool{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, val := n.Content[i], n.Content[i+1]
+			fpath := joinPath(path, k.Value)
+			if seen[k.Value] {
+				l.fail(k, fpath, "duplicate key %q", k.Value)
+				continue
+			}
+			seen[k.Value] = true
+			base, ok := l.base(v.Type().Elem())
+			if !ok || val.Kind == yaml.MappingNode && len(val.Content) == 0 {
+				// An empty block stays empty: validation reports a team
+				// that names no receiver of its own.
+				l.src.Positions[fpath] = Pos{k.Line, k.Column}
+				base = reflect.New(v.Type().Elem()).Elem()
+			}
+			key := k.Value
+			l.deferred = append(l.deferred, func() {
+				l.decode(val, base, fpath)
+				m.SetMapIndex(reflect.ValueOf(key), base)
+			})
+		}
 	case v.Kind() == reflect.Struct:
 		if n.Kind != yaml.MappingNode {
 			l.fail(n, path, "want a mapping of %s, got %s", strings.Join(fieldNames(v.Type()), ", "), describe(n))
@@ -244,6 +314,10 @@ func (l *loader) decode(n *yaml.Node, v reflect.Value, path string) {
 	case v.Kind() == reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
 			l.fail(n, path, "want a list, got %s", describe(n))
+			return
+		}
+		if len(n.Content) == 0 { // an empty list is no list, as in Default()
+			v.Set(reflect.Zero(v.Type()))
 			return
 		}
 		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))

@@ -144,7 +144,11 @@ func build(c Config, o buildOptions) *Pack {
 	p.Dashboard = d
 	e := &Env{Config: c, Query: newQuery(c), rb: rbNewContext(c, d)}
 	if !o.noTests {
-		e.tests = newTestKit(c)
+		if !c.Fleet() {
+			e.tests = newTestKit(c)
+		} else if i := fleetTestService(c); i >= 0 {
+			e.tests = newFleetTestKit(c, i)
+		}
 	}
 	p.Families = familiesOf(e, o.families)
 	p.runbookErrs = e.rb.errs
@@ -156,6 +160,11 @@ func build(c Config, o buildOptions) *Pack {
 	p.Routing = routing(c, p.Alerts)
 	ids := sampleLabels(c)
 	p.RouteTests = routeTests(c, p.alertLabels(ids), ids)
+	for i := 1; i < len(c.Services); i++ {
+		// Every service's alerts reach its team; the unmatched-severity
+		// cases above are not repeated.
+		p.RouteTests = append(p.RouteTests, routeTests(c, p.alertLabels(serviceSample(c, i)), nil)[:len(p.Alerts)]...)
+	}
 	p.InhibitionTests = inhibitionTests(c, p.alertLabels(ids), ids)
 	return p
 }

@@ -49,7 +49,15 @@ func (p *Pack) Files() (map[string][]byte, error) {
 	if files[FileRules], err = rules.Render(p.RuleGroups, rules.WithHeader(GeneratedHeader)); err != nil {
 		return nil, fmt.Errorf("render alert rules: %w", err)
 	}
-	if files[FileRuleTests], err = rules.RenderTests([]string{path.Base(FileRules)}, p.Config.Alerting.EvaluationInterval.Std(), p.RuleTests, rules.WithHeader(RuleTestsHeader)); err != nil {
+	testOpts := []rules.Option{rules.WithHeader(RuleTestsHeader)}
+	if len(p.RuleGroups) > 1 {
+		var order []string
+		for _, g := range p.RuleGroups {
+			order = append(order, g.Name)
+		}
+		testOpts = append(testOpts, rules.WithGroupEvalOrder(order...))
+	}
+	if files[FileRuleTests], err = rules.RenderTests([]string{path.Base(FileRules)}, p.Config.Alerting.EvaluationInterval.Std(), p.RuleTests, testOpts...); err != nil {
 		return nil, fmt.Errorf("render alert rule tests: %w", err)
 	}
 	if files[FilePrometheus], err = PrometheusConfig(p.Config); err != nil {

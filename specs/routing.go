@@ -132,6 +132,33 @@ func routing(c Config, alerts []Alert) *alertmanager.Config {
 		}
 	}
 	m := messages{dashboard: c.DashboardURL(0)}
+	severityRoutes := func(prefix string) []*alertmanager.Route {
+		return []*alertmanager.Route{
+			child(SeverityCritical, prefix+"-"+SeverityCritical, am.Critical),
+			child(SeverityWarning, prefix+"-"+SeverityWarning, am.Warning),
+			child(SeverityInfo, prefix+"-"+SeverityInfo, am.Info),
+		}
+	}
+	var routes []*alertmanager.Route
+	var receivers []alertmanager.Receiver
+	if c.Fleet() {
+		// Team first, then severity: the alerts of a team's services go
+		// to the team's receivers; the default team's fall through to the
+		// severity routes of the alertmanager block.
+		groupBy = append([]string{"alertname", LabelService}, groupBy[1:]...)
+		for _, team := range fleetTeams(c) {
+			t := c.Teams[team]
+			prefix := teamPrefix(team)
+			routes = append(routes, &alertmanager.Route{
+				Receiver: prefix + "-default",
+				Matchers: []string{eq(LabelTeam, team)},
+				Routes:   severityRoutes(prefix),
+			})
+			receivers = append(receivers, m.receivers(prefix, t.PagerDuty, t.Slack, t.Email)...)
+		}
+	}
+	routes = append(routes, severityRoutes("dbmon")...)
+	receivers = append(m.receivers("dbmon", am.PagerDuty, am.Slack, am.Email), receivers...)
 	return &alertmanager.Config{
 		Global: alertmanager.Global{ResolveTimeout: am.ResolveTimeout.Std()},
 		Route: &alertmanager.Route{
@@ -140,34 +167,70 @@ func routing(c Config, alerts []Alert) *alertmanager.Config {
 			GroupWait:      am.Default.GroupWait.Std(),
 			GroupInterval:  am.Default.GroupInterval.Std(),
 			RepeatInterval: am.Default.RepeatInterval.Std(),
-			Routes: []*alertmanager.Route{
-				child(SeverityCritical, ReceiverCritical, am.Critical),
-				child(SeverityWarning, ReceiverWarning, am.Warning),
-				child(SeverityInfo, ReceiverInfo, am.Info),
-			},
+			Routes:         routes,
 		},
 		InhibitRules: inhibitRules(c, alerts),
-		Receivers: []alertmanager.Receiver{
-			{
-				Name:      ReceiverCritical,
-				PagerDuty: []alertmanager.PagerDutyConfig{m.pagerDuty(am.PagerDuty)},
-				Slack:     []alertmanager.SlackConfig{m.slack(am.Slack, am.Slack.CriticalChannel, "danger")},
-				Email:     []alertmanager.EmailConfig{m.email(am.Email)},
-			},
-			{
-				Name:  ReceiverWarning,
-				Slack: []alertmanager.SlackConfig{m.slack(am.Slack, am.Slack.WarningChannel, "warning")},
-				Email: []alertmanager.EmailConfig{m.email(am.Email)},
-			},
-			{
-				Name:  ReceiverInfo,
-				Slack: []alertmanager.SlackConfig{m.slack(am.Slack, am.Slack.InfoChannel, "#439FE0")},
-			},
-			{
-				Name:  ReceiverDefault,
-				Slack: []alertmanager.SlackConfig{m.slack(am.Slack, am.Slack.DefaultChannel, "warning")},
-				Email: []alertmanager.EmailConfig{m.email(am.Email)},
-			},
+		Receivers:    receivers,
+	}
+}
+
+// fleetTeams are the teams of c's services other than the default team,
+// sorted, each once.
+func fleetTeams(c Config) []string {
+	var out []string
+	for i := range c.Services {
+		// A team without receivers is a validation finding; its alerts
+		// meanwhile go to the default team rather than nowhere.
+		t := c.ServiceTeam(i)
+		if rs, ok := c.Teams[t]; ok && rs != (Team{}) && t != c.Alerting.Team && !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// teamPrefix is the prefix of a team's receiver names: dbmon-<team>-critical.
+func teamPrefix(team string) string { return "dbmon-" + team }
+
+// teamReceiver is the receiver of a severity (or "default") of the team.
+func teamReceiver(c Config, team, severity string) string {
+	if rs, ok := c.Teams[team]; !ok || rs == (Team{}) || team == c.Alerting.Team || !c.Fleet() {
+		if r, ok := SeverityReceivers[severity]; ok {
+			return r
+		}
+		return ReceiverDefault
+	}
+	if _, ok := SeverityReceivers[severity]; !ok {
+		severity = "default"
+	}
+	return teamPrefix(team) + "-" + severity
+}
+
+// receivers are the four receivers of one team: critical pages (PagerDuty,
+// Slack, email), warning posts and mails, info posts, default posts and
+// mails.
+func (m messages) receivers(prefix string, pd PagerDuty, sl Slack, em Email) []alertmanager.Receiver {
+	return []alertmanager.Receiver{
+		{
+			Name:      prefix + "-" + SeverityCritical,
+			PagerDuty: []alertmanager.PagerDutyConfig{m.pagerDuty(pd)},
+			Slack:     []alertmanager.SlackConfig{m.slack(sl, sl.CriticalChannel, "danger")},
+			Email:     []alertmanager.EmailConfig{m.email(em)},
+		},
+		{
+			Name:  prefix + "-" + SeverityWarning,
+			Slack: []alertmanager.SlackConfig{m.slack(sl, sl.WarningChannel, "warning")},
+			Email: []alertmanager.EmailConfig{m.email(em)},
+		},
+		{
+			Name:  prefix + "-" + SeverityInfo,
+			Slack: []alertmanager.SlackConfig{m.slack(sl, sl.InfoChannel, "#439FE0")},
+		},
+		{
+			Name:  prefix + "-default",
+			Slack: []alertmanager.SlackConfig{m.slack(sl, sl.DefaultChannel, "warning")},
+			Email: []alertmanager.EmailConfig{m.email(em)},
 		},
 	}
 }
@@ -181,6 +244,9 @@ func eq(name, value string) string {
 // family, and the dead man's switch over what depends on it.
 func inhibitRules(c Config, alerts []Alert) []alertmanager.InhibitRule {
 	twin := append(append([]string{LabelFamily}, c.Service.IdentityLabels...), middleware.LabelQueryType)
+	if c.Fleet() {
+		twin = append([]string{LabelFamily, LabelService}, twin[1:]...)
+	}
 	var families []string
 	for _, f := range queryMetricFamilies(alerts) {
 		families = append(families, regexp.QuoteMeta(f))
@@ -217,6 +283,10 @@ func inhibitRules(c Config, alerts []Alert) []alertmanager.InhibitRule {
 // are dark, and the absent alert mutes their dependants whatever their
 // identity.
 func absentLabels(c Config) []string {
+	if c.Fleet() {
+		// Each service's absent record carries its service label.
+		return []string{LabelService}
+	}
 	pinned := selectorEqualities(c.Service.Selector)
 	var out []string
 	for _, l := range c.Service.IdentityLabels {
@@ -528,6 +598,9 @@ func severityReach(model *alertmanager.Config) []error {
 // pack would carry: the selector's value when it pins one (the rules only
 // ever see that value), the scrape job's name for job, else a placeholder.
 func sampleLabels(c Config) map[string]string {
+	if c.Fleet() {
+		return serviceSample(c, 0)
+	}
 	pinned := selectorEqualities(c.Service.Selector)
 	out := map[string]string{}
 	for _, l := range c.Service.IdentityLabels {
@@ -554,6 +627,12 @@ func alertLabels(c Config, a Alert, ids map[string]string) map[string]string {
 	keep := c.Service.IdentityLabels
 	if a.Absent {
 		keep = absentLabels(c)
+	}
+	if c.Fleet() {
+		keep = append(append([]string(nil), keep...), LabelTeam)
+		if !a.Absent {
+			keep = append(keep, LabelService)
+		}
 	}
 	for _, l := range keep {
 		out[l] = ids[l]
@@ -587,12 +666,13 @@ func routeTests(c Config, alerts []packAlert, ids map[string]string) []alertmana
 	var tests []alertmanager.RouteTest
 	for _, a := range alerts {
 		sev := a.labels[LabelSeverity]
-		want, ok := SeverityReceivers[sev]
-		if !ok {
-			want = ReceiverDefault
+		want := teamReceiver(c, a.labels[LabelTeam], sev)
+		name := a.name
+		if s, ok := a.labels[LabelService]; ok {
+			name += " of service " + s
 		}
 		tests = append(tests, alertmanager.RouteTest{
-			Name:      fmt.Sprintf("%s (%s) goes to %s", a.name, sev, want),
+			Name:      fmt.Sprintf("%s (%s) goes to %s", name, sev, want),
 			Labels:    a.labels,
 			Receivers: []string{want},
 		})
@@ -605,11 +685,15 @@ func routeTests(c Config, alerts []packAlert, ids map[string]string) []alertmana
 		for k, v := range extra {
 			l[k] = v
 		}
-		tests = append(tests, alertmanager.RouteTest{Name: name, Labels: l, Receivers: []string{ReceiverDefault}})
+		tests = append(tests, alertmanager.RouteTest{Name: name, Labels: l, Receivers: []string{teamReceiver(c, l[LabelTeam], l[LabelSeverity])}})
 	}
 	unmatched("an alert without a severity label goes to the default receiver", nil)
 	unmatched("an alert with an unknown severity goes to the default receiver", map[string]string{LabelSeverity: "page"})
 	unmatched("severity matching is case-sensitive: Critical goes to the default receiver", map[string]string{LabelSeverity: "Critical"})
+	if c.Fleet() {
+		unmatched("an alert of no known team goes to the default team's default receiver", map[string]string{LabelTeam: "nobody"})
+		unmatched("an alert of no known team is routed by its severity to the default team", map[string]string{LabelTeam: "nobody", LabelSeverity: SeverityWarning})
+	}
 	tests = append(tests, alertmanager.RouteTest{
 		Name:      "an alert with only a severity label is routed by it",
 		Labels:    map[string]string{LabelSeverity: SeverityCritical},

@@ -29,6 +29,11 @@ func Check(c Config, src Source, opts ...Option) (*Pack, []error) {
 	}
 	var p *Pack
 	errs := validateConfig(c)
+	if c.Fleet() && len(o.families) > 0 {
+		// Their expressions read raw series through the top-level
+		// selector; they have no recording layer per service yet.
+		errs = append(errs, diag.New(CheckService, "services", "families added with WithFamilies are not supported in a fleet yet: their alerts would read every service's series without service and team labels"))
+	}
 	if len(errs) == 0 {
 		p = build(c, o)
 		errs = append(errs, p.crossCheck()...)

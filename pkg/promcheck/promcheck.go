@@ -182,3 +182,30 @@ func SubstituteGrafanaVars(expr, window string) string {
 		return ".*"
 	})
 }
+
+// WithRecord returns k extended with a recorded series name that carries
+// the labels of the series from (which must be known) plus extra, as a
+// recording rule over from that keeps its labels and adds extra does. A
+// record of a histogram's buckets keeps le, and its le matchers are
+// checked like the buckets'.
+func (k Known) WithRecord(name, from string, extra ...string) Known {
+	out := Known{metrics: make(map[string]map[string]bool, len(k.metrics)+1), buckets: make(map[string]bool, len(k.buckets)+1), target: k.target}
+	for m, ls := range k.metrics {
+		out.metrics[m] = ls
+	}
+	for b := range k.buckets {
+		out.buckets[b] = true
+	}
+	ls := map[string]bool{}
+	for l := range k.metrics[from] {
+		ls[l] = true
+	}
+	for _, l := range extra {
+		ls[l] = true
+	}
+	out.metrics[name] = ls
+	if k.buckets[from] {
+		out.buckets[name] = true
+	}
+	return out
+}

@@ -61,6 +61,7 @@ type Alert struct {
 type testFile struct {
 	RuleFiles          []string       `yaml:"rule_files"`
 	EvaluationInterval model.Duration `yaml:"evaluation_interval"`
+	GroupEvalOrder     []string       `yaml:"group_eval_order,omitempty"`
 	Tests              []testGroup    `yaml:"tests"`
 }
 
@@ -101,6 +102,7 @@ func RenderTests(ruleFiles []string, evalInterval time.Duration, cases []TestCas
 	f := testFile{
 		RuleFiles:          ruleFiles,
 		EvaluationInterval: model.Duration(evalInterval),
+		GroupEvalOrder:     optionsOf(opts).evalOrder,
 		Tests:              make([]testGroup, 0, len(cases)),
 	}
 	for _, tc := range cases {

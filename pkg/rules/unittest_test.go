@@ -113,3 +113,21 @@ func examplesPassPromtool(t *testing.T, promtool string) {
 		})
 	}
 }
+
+func TestRenderTestsWritesGroupEvalOrder(t *testing.T) {
+	cases := []TestCase{{Name: "x", Interval: time.Minute, AlertTests: []AlertTest{{EvalTime: time.Minute, Alertname: "A"}}}}
+	with, err := RenderTests([]string{"r.yml"}, time.Minute, cases, WithGroupEvalOrder("records", "alerts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(with), "group_eval_order:\n  - records\n  - alerts\n") {
+		t.Errorf("no group_eval_order in:\n%s", with)
+	}
+	without, err := RenderTests([]string{"r.yml"}, time.Minute, cases)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(without), "group_eval_order") {
+		t.Errorf("group_eval_order written without the option:\n%s", without)
+	}
+}
