@@ -29,6 +29,14 @@ type Config struct {
 	Prometheus Prometheus `yaml:"prometheus"`
 	// Alertmanager holds the routing timings and the receivers' settings.
 	Alertmanager Alertmanager `yaml:"alertmanager"`
+	// ServerPacks switches on the optional server packs, alerts and panels
+	// over the standard exporters' metrics: postgresql (postgres_exporter)
+	// and mysql (mysqld_exporter), either or both. Their scrape jobs and
+	// thresholds are under server. Empty: the middleware's signals only.
+	ServerPacks []string `yaml:"server_packs"`
+	// Server holds the server packs' exporter scrape jobs and thresholds;
+	// a pack's settings are read only when server_packs switches it on.
+	Server ServerSettings `yaml:"server"`
 }
 
 // Service identifies the monitored application.
@@ -315,6 +323,8 @@ func Default() Config {
 				RequireTLS:       true,
 			},
 		},
+		ServerPacks: []string{},
+		Server:      defaultServerSettings(),
 	}
 }
 

@@ -560,7 +560,8 @@ func validateDashboard(c Config, d dashboard.Definition) []error {
 var grafanaUID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,40}$`)
 
 // KnownSeries is what a query of c's pack may name: the middleware's
-// contract plus the target labels c relies on, i.e. the identity labels and
+// contract, the exporters' contracts of the server packs c switches on
+// (and no others), plus the target labels c relies on, i.e. the identity labels and
 // the labels Service.Selector matches (Prometheus attaches them to every
 // scraped series, so the contract cannot list them).
 func KnownSeries(c Config) promcheck.Known {
@@ -574,7 +575,7 @@ func KnownSeries(c Config) promcheck.Known {
 			}
 		}
 	}
-	return promcheck.Default(labels...)
+	return promcheck.FromContract(append(middleware.Contract(), serverDescs(c)...), labels...)
 }
 
 // DashboardThresholdFindings proves that the panels showing an alerted

@@ -181,6 +181,12 @@ func eq(name, value string) string {
 // family, and the dead man's switch over what depends on it.
 func inhibitRules(c Config, alerts []Alert) []alertmanager.InhibitRule {
 	twin := append(append([]string{LabelFamily}, c.Service.IdentityLabels...), middleware.LabelQueryType)
+	// A server pack's alerts are per exporter target: the critical level
+	// of one server must not mute the warning of another. The middleware's
+	// alerts carry no instance, and a label both lack counts as equal.
+	if len(enabledServerPacks(c)) > 0 && !slices.Contains(twin, "instance") {
+		twin = append(twin, "instance")
+	}
 	var families []string
 	for _, f := range queryMetricFamilies(alerts) {
 		families = append(families, regexp.QuoteMeta(f))

@@ -230,5 +230,6 @@ func validateConfig(c Config) []error {
 	}
 	hostPorts("prometheus.targets", c.Prometheus.Targets)
 	hostPorts("prometheus.alertmanager_targets", c.Prometheus.AlertmanagerTargets)
+	errs = append(errs, validateServerPacks(c)...)
 	return errs
 }
