@@ -151,6 +151,8 @@ func build(c Config, o buildOptions) *Pack {
 	for _, f := range p.Families {
 		p.Alerts = append(p.Alerts, f.Alerts...)
 	}
+	p.Overview = OverviewDefinition(c)
+	p.AlertHistory = p.AlertHistoryDefinition()
 	p.RuleGroups = p.ruleGroups()
 	p.RuleTests = p.ruleTests()
 	p.Routing = routing(c, p.Alerts)

@@ -39,6 +39,7 @@ type serverPack struct {
 	job      func(c Config) ExporterJob
 	families []FamilyFunc
 	panels   func(c Config, y uint32) []dashboard.Panel
+	overview func(c Config, y uint32) dashboard.Panel
 	validate func(c Config, add func(id, path, format string, args ...any) *diag.Error)
 }
 

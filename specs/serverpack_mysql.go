@@ -67,6 +67,7 @@ func mysqlPack() serverPack {
 		job:      func(c Config) ExporterJob { return c.Server.MySQL.Exporter },
 		families: []FamilyFunc{myUpFamily, myConnectionsFamily, myDeadlocksFamily, myRowLockFamily, myBufferPoolFamily},
 		panels:   mysqlPanels,
+		overview: mysqlOverview,
 		validate: func(c Config, add func(id, path, format string, args ...any) *diag.Error) {
 			v, s, p := serverLevelChecks{c, add}, c.Server.MySQL, "server.mysql"
 			v.down(p+".down", s.Down)
@@ -397,4 +398,32 @@ func mysqlPanels(c Config, y uint32) []dashboard.Panel {
 			fmt.Sprintf("Seconds_Behind_Master of each replication connection (%s): on replicas only, and absent while the SQL thread is stopped. No alert: lag tolerance depends on what reads the replica.", mySecondsBehind),
 			dashUnitSeconds, serverGrid(y, 6), serverQ("A", q.agg("max", q.sel(mySecondsBehind), "connection_name"), inst+" {{connection_name}}")),
 	}
+}
+
+// mysqlOverview is the pack's row of the overview dashboard.
+func mysqlOverview(c Config, y uint32) dashboard.Panel {
+	s := c.Server.MySQL
+	q := serverQuery{job: s.Exporter.JobName}
+	r := func(metric string) string {
+		return q.agg("sum", fmt.Sprintf("rate(%s[$__rate_interval])", q.sel(metric)))
+	}
+	return serverOverview(c, y, PanelOverviewMySQL, "MySQL servers",
+		fmt.Sprintf("One row per mysqld_exporter target (job %s), now: reachable, share of max_connections in use, InnoDB deadlocks over the time range, row lock waits per second, and buffer pool hit ratio. Colours are the alert thresholds. Click a server to open its panels.", s.Exporter.JobName),
+		PanelMySQLConnections,
+		[]string{"Up", "Connections", "Deadlocks", "Row lock waits/s", "Buffer pool hit"},
+		[]string{
+			q.agg("max", q.sel(myUp)),
+			q.agg("max", q.sel(myThreadsConnected)) + " / " + q.agg("max", q.sel(myMaxConnections)+" > 0"),
+			q.agg("sum", fmt.Sprintf("increase(%s[$__range])", q.sel(myDeadlocks))),
+			r(myRowLockWaits),
+			fmt.Sprintf("1 - %s / (%s > 0)", r(myBufferReads), r(myBufferReadRequests)),
+		},
+		map[string][]dashboard.Step{
+			"Up":               {{Value: nil, Color: dashColorCritical}, {Value: dashboard.Float(1), Color: dashColorOK}},
+			"Connections":      {{Value: nil, Color: dashColorOK}, {Value: dashboard.Float(s.Connections.Warning.Threshold), Color: dashColorWarning}, {Value: dashboard.Float(s.Connections.Critical.Threshold), Color: dashColorCritical}},
+			"Deadlocks":        {{Value: nil, Color: dashColorOK}, {Value: dashboard.Float(s.Deadlocks.Threshold + 1), Color: dashColorWarning}},
+			"Row lock waits/s": {{Value: nil, Color: dashColorOK}, {Value: dashboard.Float(s.RowLockWaits.Threshold), Color: dashColorWarning}},
+			"Buffer pool hit":  {{Value: nil, Color: dashColorWarning}, {Value: dashboard.Float(s.BufferPoolHitRatio.Threshold), Color: dashColorOK}},
+		},
+		map[string]string{"Up": dashUnitShort, "Connections": dashUnitPercentUnit, "Deadlocks": dashUnitShort, "Row lock waits/s": dashUnitShort, "Buffer pool hit": dashUnitPercentUnit})
 }

@@ -84,6 +84,7 @@ func postgresPack() serverPack {
 		job:      func(c Config) ExporterJob { return c.Server.PostgreSQL.Exporter },
 		families: []FamilyFunc{pgUpFamily, pgConnectionsFamily, pgDeadlocksFamily, pgLongTxFamily, pgCacheFamily, pgDeadTuplesFamily},
 		panels:   postgresPanels,
+		overview: postgresOverview,
 		validate: func(c Config, add func(id, path, format string, args ...any) *diag.Error) {
 			v, s, p := serverLevelChecks{c, add}, c.Server.PostgreSQL, "server.postgresql"
 			v.down(p+".down", s.Down)
@@ -522,4 +523,35 @@ func postgresPanels(c Config, y uint32) []dashboard.Panel {
 			fmt.Sprintf("Seconds since the last replayed transaction, on replicas (%s; 0 on a primary, and only with --extend.query-path). No alert: lag tolerance depends on what reads the replica.", pgReplicationLag),
 			dashUnitSeconds, serverGrid(y, 7), serverQ("A", q.agg("max", q.sel(pgReplicationLag)), inst)),
 	}
+}
+
+// postgresOverview is the pack's row of the overview dashboard.
+func postgresOverview(c Config, y uint32) dashboard.Panel {
+	s := c.Server.PostgreSQL
+	q := serverQuery{job: s.Exporter.JobName}
+	r := func(metric string) string {
+		return q.agg("sum", fmt.Sprintf("rate(%s[$__rate_interval])", q.sel(metric)))
+	}
+	warnCrit := func(w, cr float64) []dashboard.Step {
+		return []dashboard.Step{{Value: nil, Color: dashColorOK}, {Value: dashboard.Float(w), Color: dashColorWarning}, {Value: dashboard.Float(cr), Color: dashColorCritical}}
+	}
+	return serverOverview(c, y, PanelOverviewPostgres, "PostgreSQL servers",
+		fmt.Sprintf("One row per postgres_exporter target (job %s), now: reachable, share of max_connections in use, deadlocks over the time range, oldest active or idle-in-transaction transaction, and cache hit ratio. Colours are the alert thresholds. Click a server to open its panels.", s.Exporter.JobName),
+		PanelPostgresConnections,
+		[]string{"Up", "Connections", "Deadlocks", "Oldest transaction", "Cache hit"},
+		[]string{
+			q.agg("max", q.sel(pgUp)),
+			q.agg("sum", q.sel(pgActivityCount)) + " / " + q.agg("max", q.sel(pgMaxConnections)+" > 0"),
+			q.agg("sum", fmt.Sprintf("increase(%s[$__range])", q.sel(pgDeadlocks))),
+			q.agg("max", q.sel(pgMaxTxDuration, fmt.Sprintf("%s=~%q", pgLabelState, pgTxStates))),
+			fmt.Sprintf("%s / (%s + %s > 0)", r(pgBlksHit), r(pgBlksHit), r(pgBlksRead)),
+		},
+		map[string][]dashboard.Step{
+			"Up":                 {{Value: nil, Color: dashColorCritical}, {Value: dashboard.Float(1), Color: dashColorOK}},
+			"Connections":        warnCrit(s.Connections.Warning.Threshold, s.Connections.Critical.Threshold),
+			"Deadlocks":          {{Value: nil, Color: dashColorOK}, {Value: dashboard.Float(s.Deadlocks.Threshold + 1), Color: dashColorWarning}},
+			"Oldest transaction": {{Value: nil, Color: dashColorOK}, {Value: dashboard.Float(s.LongTransaction.Threshold), Color: dashColorWarning}},
+			"Cache hit":          {{Value: nil, Color: dashColorWarning}, {Value: dashboard.Float(s.CacheHitRatio.Threshold), Color: dashColorOK}},
+		},
+		map[string]string{"Up": dashUnitShort, "Connections": dashUnitPercentUnit, "Deadlocks": dashUnitShort, "Oldest transaction": dashUnitSeconds, "Cache hit": dashUnitPercentUnit})
 }
