@@ -369,7 +369,10 @@ func TestServerPackDrill(t *testing.T) {
 	// Every query of the new dashboards and of the server panels returns
 	// data from the live Prometheus, except where the contract says the
 	// series needs a replica.
-	type result struct{ dash, panel, expr string; n int }
+	type result struct {
+		dash, panel, expr string
+		n                 int
+	}
 	var results []result
 	for _, f := range []string{"overview.json", "alert-history.json", "dashboard.json"} {
 		var d struct {
