@@ -38,6 +38,14 @@ type Config struct {
 	// so a team may set only its channel or key file; the alertmanager
 	// receivers themselves are the default team, alerting.team.
 	Teams map[string]Team `yaml:"teams"`
+	// ServerPacks switches on the optional server packs, alerts and panels
+	// over the standard exporters' metrics: postgresql (postgres_exporter)
+	// and mysql (mysqld_exporter), either or both. Their scrape jobs and
+	// thresholds are under server. Empty: the middleware's signals only.
+	ServerPacks []string `yaml:"server_packs"`
+	// Server holds the server packs' exporter scrape jobs and thresholds;
+	// a pack's settings are read only when server_packs switches it on.
+	Server ServerSettings `yaml:"server"`
 }
 
 // FleetService is one monitored service of a fleet.
@@ -373,6 +381,8 @@ func Default() Config {
 				RequireTLS:       true,
 			},
 		},
+		ServerPacks: []string{},
+		Server:      defaultServerSettings(),
 	}
 }
 

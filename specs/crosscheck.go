@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/dbmonctl/dbmonctl/pkg/alertmanager"
+	"github.com/dbmonctl/dbmonctl/pkg/dashboard"
 	"github.com/dbmonctl/dbmonctl/pkg/diag"
+	"github.com/dbmonctl/dbmonctl/pkg/promcheck"
 	"github.com/dbmonctl/dbmonctl/pkg/rules"
 )
 
@@ -131,6 +134,20 @@ func (p *Pack) crossCheck() []error {
 	// Dashboard: queries parse and name contract series, ids and grid are
 	// sound, the JSON round-trips, and the colours are the alert thresholds.
 	errs = append(errs, validateDashboard(c, p.Dashboard)...)
+
+	// The overview and the alert history: queries, grid, JSON; and every
+	// data link between the dashboards opens one the pack generates.
+	for _, x := range []struct {
+		d     dashboard.Definition
+		known promcheck.Known
+	}{{p.Overview, KnownSeries(c)}, {p.AlertHistory, p.alertSeriesKnown()}} {
+		for _, e := range dashboard.Validate(x.d, x.known) {
+			d := diag.As(e)
+			d.Path = strings.TrimSuffix(x.d.UID+"."+d.Path, ".")
+			errs = append(errs, d)
+		}
+	}
+	errs = append(errs, DashboardLinkFindings(p.Dashboards())...)
 
 	// Every alert's dashboard_url opens a panel that plots its metrics.
 	errs = append(errs, AlertPanelFindings(c, p.RuleGroups, p.Dashboard)...)

@@ -520,9 +520,10 @@ func dashPercent(v float64) string { return dashFloat(math.Round(v*1e6) / 1e4) }
 func Provisioning(c Config) dashboard.ProvisioningOptions {
 	return dashboard.ProvisioningOptions{
 		Header: GeneratedHeader +
-			"# Grafana dashboard provider for the dbmonctl dashboard, for deployments by\n" +
+			"# Grafana dashboard provider for the dbmonctl dashboards, for deployments by\n" +
 			"# files instead of `dbmonctl push`: put this file in Grafana's\n" +
-			"# provisioning/dashboards directory and " + FileDashboard + " in\n" +
+			"# provisioning/dashboards directory and " + FileDashboard + ",\n" +
+			"# " + FileOverview + " and " + FileAlertHistory + " in\n" +
 			"# " + ProvisioningPath + ".\n",
 		Name:      "dbmonctl",
 		OrgID:     1,
@@ -560,10 +561,21 @@ func validateDashboard(c Config, d dashboard.Definition) []error {
 var grafanaUID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,40}$`)
 
 // KnownSeries is what a query of c's pack may name: the middleware's
-// contract plus the target labels c relies on, i.e. the identity labels and
+// contract, the exporters' contracts of the server packs c switches on
+// (and no others), plus the target labels c relies on, i.e. the identity labels and
 // the labels Service.Selector matches (Prometheus attaches them to every
 // scraped series, so the contract cannot list them).
 func KnownSeries(c Config) promcheck.Known {
+	k := promcheck.FromContract(append(middleware.Contract(), serverDescs(c)...), knownTargetLabels(c)...)
+	if c.Fleet() {
+		return knownRecords(c, k)
+	}
+	return k
+}
+
+// knownTargetLabels are the identity labels and the labels
+// Service.Selector matches.
+func knownTargetLabels(c Config) []string {
 	labels := append([]string(nil), c.Service.IdentityLabels...)
 	if s := dashServiceSelector(c); s != "" {
 		// An unparsable selector is reported by the config checks; here it
@@ -582,9 +594,8 @@ func KnownSeries(c Config) promcheck.Known {
 				}
 			}
 		}
-		return knownRecords(c, promcheck.Default(labels...))
 	}
-	return promcheck.Default(labels...)
+	return labels
 }
 
 // DashboardThresholdFindings proves that the panels showing an alerted

@@ -256,15 +256,11 @@ func TestValidateFindsASelectorThatNoScrapedSeriesMatches(t *testing.T) {
 }
 
 func TestConfigDocsAreCurrent(t *testing.T) {
-	src, err := os.ReadFile("config.go")
+	docs, err := configdoc.ExtractFiles(os.ReadFile, configdoc.Files...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	docs, err := configdoc.Extract("config.go", src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := configdoc.Render("specs", "fieldDocs", "config.go", docs)
+	want, err := configdoc.Render("specs", "fieldDocs", strings.Join(configdoc.Files, ", "), docs)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -138,6 +138,7 @@ func Build(c Config, opts ...Option) *Pack {
 func build(c Config, o buildOptions) *Pack {
 	p := &Pack{Config: c}
 	d := DashboardDefinition(c)
+	d.Panels = append(d.Panels, serverPanels(c, d)...)
 	for _, f := range o.panels {
 		d.Panels = append(d.Panels, f(c)...)
 	}
@@ -155,6 +156,8 @@ func build(c Config, o buildOptions) *Pack {
 	for _, f := range p.Families {
 		p.Alerts = append(p.Alerts, f.Alerts...)
 	}
+	p.Overview = OverviewDefinition(c)
+	p.AlertHistory = p.AlertHistoryDefinition()
 	p.RuleGroups = p.ruleGroups()
 	p.RuleTests = p.ruleTests()
 	p.Routing = routing(c, p.Alerts)
@@ -169,11 +172,12 @@ func build(c Config, o buildOptions) *Pack {
 	return p
 }
 
-// familiesOf builds the default families and extra, an extra family
-// replacing the default one of the same name.
+// familiesOf builds the default families, those of the server packs the
+// config switches on, and extra, an extra family replacing the one of the
+// same name.
 func familiesOf(e *Env, extra []FamilyFunc) []Family {
 	var out []Family
-	for _, f := range DefaultFamilies() {
+	for _, f := range append(DefaultFamilies(), serverFamilies(e.Config)...) {
 		out = append(out, f(e))
 	}
 	for _, f := range extra {

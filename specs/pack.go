@@ -32,6 +32,16 @@ type Pack struct {
 
 	// runbookErrs are the errors of the runbook prose templates.
 	runbookErrs []error
+	// Overview and AlertHistory are the two dashboards beside Dashboard:
+	// one row per application and server, and the alerts' history.
+	Overview     dashboard.Definition
+	AlertHistory dashboard.Definition
+}
+
+// Dashboards are the pack's dashboards: the detailed one, the overview
+// and the alert history, in the order push publishes them.
+func (p *Pack) Dashboards() []dashboard.Definition {
+	return []dashboard.Definition{p.Dashboard, p.Overview, p.AlertHistory}
 }
 
 // Files renders every generated file of the pack, keyed by its path
@@ -42,6 +52,11 @@ func (p *Pack) Files() (map[string][]byte, error) {
 	var err error
 	if files[FileDashboard], err = dashboard.Render(p.Dashboard); err != nil {
 		return nil, fmt.Errorf("render dashboard %q: %w", p.Config.Dashboard.UID, err)
+	}
+	for file, d := range map[string]dashboard.Definition{FileOverview: p.Overview, FileAlertHistory: p.AlertHistory} {
+		if files[file], err = dashboard.Render(d); err != nil {
+			return nil, fmt.Errorf("render dashboard %q: %w", d.UID, err)
+		}
 	}
 	if files[FileProvisioning], err = dashboard.RenderProvisioning(Provisioning(p.Config)); err != nil {
 		return nil, fmt.Errorf("render dashboard provisioning: %w", err)

@@ -76,6 +76,7 @@ func PrometheusConfig(c Config) ([]byte, error) {
 			StaticConfigs:  []promTargets{{Targets: c.Prometheus.Targets}},
 		}},
 	}
+	f.ScrapeConfigs = append(f.ScrapeConfigs, serverScrapes(c)...)
 	var b bytes.Buffer
 	b.WriteString(GeneratedHeader)
 	b.WriteString("# Prometheus configuration for the dbmonctl monitoring pack: scrape the\n# application's database metrics, evaluate the generated alert rules and\n# send alerts to Alertmanager.\n")

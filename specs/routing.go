@@ -247,6 +247,12 @@ func inhibitRules(c Config, alerts []Alert) []alertmanager.InhibitRule {
 	if c.Fleet() {
 		twin = append([]string{LabelFamily, LabelService}, twin[1:]...)
 	}
+	// A server pack's alerts are per exporter target: the critical level
+	// of one server must not mute the warning of another. The middleware's
+	// alerts carry no instance, and a label both lack counts as equal.
+	if len(enabledServerPacks(c)) > 0 && !slices.Contains(twin, "instance") {
+		twin = append(twin, "instance")
+	}
 	var families []string
 	for _, f := range queryMetricFamilies(alerts) {
 		families = append(families, regexp.QuoteMeta(f))

@@ -70,6 +70,11 @@ func (p *Pack) runbookFindings(o buildOptions) []error {
 		return nil
 	}
 	for _, a := range p.Alerts {
+		if _, ok := theirs[a.Name]; !ok {
+			return []error{diag.Warn(CheckRunbookURL, "alerting.runbook_base_url",
+				"the alerts link to the default runbooks at %s, which have no %s.md (the default spec has no such alert, e.g. one of a server pack); publish the generated runbooks/ and set alerting.runbook_base_url to where they are",
+				def.Alerting.RunbookBaseURL, a.Name).Relate("server_packs", "alerting")}
+		}
 		if !bytes.Equal(mine[a.Name], theirs[a.Name]) {
 			return []error{diag.Warn(CheckRunbookURL, "alerting.runbook_base_url",
 				"the alerts link to the default runbooks at %s, but this config's runbooks differ from them (e.g. %s.md: thresholds, channels or queries); publish the generated runbooks/ and set alerting.runbook_base_url to where they are",

@@ -170,6 +170,7 @@ func validateConfig(c Config) []error {
 	}
 	hostPorts("prometheus.targets", c.Prometheus.Targets)
 	hostPorts("prometheus.alertmanager_targets", c.Prometheus.AlertmanagerTargets)
+	errs = append(errs, validateServerPacks(c)...)
 	return append(errs, validateFleet(c)...)
 }
 

@@ -10,14 +10,23 @@ import (
 )
 
 func init() {
-	// push renders the spec's dashboard when --file is not given: the
-	// same bytes generate writes to grafana/dashboard.json.
-	renderSpecDashboard = func(a *app) ([]byte, error) {
+	// push renders the spec's dashboards when --file is not given: the
+	// same bytes generate writes to grafana/dashboard.json, overview.json
+	// and alert-history.json.
+	renderSpecDashboard = func(a *app) ([][]byte, error) {
 		p, err := a.loadPack()
 		if err != nil {
 			return nil, err
 		}
-		return dashboard.Render(p.Dashboard)
+		var out [][]byte
+		for _, d := range p.Dashboards() {
+			b, err := dashboard.Render(d)
+			if err != nil {
+				return nil, fmt.Errorf("dashboard %q: %w", d.UID, err)
+			}
+			out = append(out, b)
+		}
+		return out, nil
 	}
 }
 

@@ -20,10 +20,11 @@ import (
 	"github.com/dbmonctl/dbmonctl/pkg/dashboard"
 )
 
-// renderSpecDashboard renders the dashboard JSON of the loaded spec, for a
-// push without --file. It is set by the file that owns rendering; while it
-// is nil, --file is required.
-var renderSpecDashboard func(a *app) ([]byte, error)
+// renderSpecDashboard renders the dashboards' JSON of the loaded spec (the
+// detailed one, the overview and the alert history), for a push without
+// --file. It is set by the file that owns rendering; while it is nil,
+// --file is required.
+var renderSpecDashboard func(a *app) ([][]byte, error)
 
 // pushRetry is push's retry policy; tests shorten it.
 var pushRetry = grafana.DefaultRetry()
@@ -54,9 +55,10 @@ func newPushCmd(a *app) *cobra.Command {
 	var o pushOptions
 	cmd := &cobra.Command{
 		Use:   "push",
-		Short: "Publish the dashboard to Grafana, safely and idempotently",
-		Long: `push saves the dashboard to a Grafana server over its HTTP API, into a
-folder it creates if missing. It is safe to re-run: an identical dashboard is
+		Short: "Publish the dashboards to Grafana, safely and idempotently",
+		Long: `push saves the pack's dashboards (the detailed dashboard, the overview and
+the alert history; or the one --file names) to a Grafana server over its HTTP
+API, one after the other, into a folder it creates if missing. It is safe to re-run: an identical dashboard is
 left alone ("unchanged"), and a dashboard edited in Grafana since dbmonctl
 pushed it is not overwritten unless --force is given. --dry-run reads the
 server only and prints the difference.
@@ -122,35 +124,45 @@ failure.`,
 			if o.file != "" && cmd.Flags().Changed("schema") {
 				return usageError("--schema applies to the dashboard rendered from the spec; with --file, the file's own schema is pushed")
 			}
-			var data []byte
+			var data [][]byte
 			switch {
 			case o.file != "":
 				b, err := os.ReadFile(o.file)
 				if err != nil {
 					return fmt.Errorf("read dashboard: %w", err)
 				}
-				data = b
+				data = [][]byte{b}
 			case o.schema == schemaV2:
 				p, err := a.loadPack()
 				if err != nil {
 					return err
 				}
-				b, err := dashboard.RenderV2(p.Dashboard)
-				if err != nil {
-					return fmt.Errorf("render dashboard: %w", err)
+				for _, d := range p.Dashboards() {
+					b, err := dashboard.RenderV2(d)
+					if err != nil {
+						return fmt.Errorf("render dashboard %q: %w", d.UID, err)
+					}
+					data = append(data, b)
 				}
-				data = b
 			default:
 				if renderSpecDashboard == nil {
 					return usageError("--file is required")
 				}
-				b, err := renderSpecDashboard(a)
+				bs, err := renderSpecDashboard(a)
 				if err != nil {
 					return fmt.Errorf("render dashboard: %w", err)
 				}
-				data = b
+				data = bs
 			}
-			return runPush(cmd.Context(), a, o, data)
+			// One dashboard after the other, stopping at the first failure:
+			// what was pushed before it is reported, and a re-run finds
+			// those unchanged.
+			for _, d := range data {
+				if err := runPush(cmd.Context(), a, o, d); err != nil {
+					return err
+				}
+			}
+			return nil
 		},
 	}
 	f := cmd.Flags()

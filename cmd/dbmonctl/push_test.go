@@ -514,7 +514,7 @@ func TestPushRendersTheSpecWithoutFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	renderSpecDashboard = func(*app) ([]byte, error) { return data, nil }
+	renderSpecDashboard = func(*app) ([][]byte, error) { return [][]byte{data}, nil }
 	srv := grafanatest.New(pushTestToken)
 	defer srv.Close()
 	if r := runPushCLI(t, srv, nil, ""); r.code != ExitOK {
@@ -522,6 +522,25 @@ func TestPushRendersTheSpecWithoutFile(t *testing.T) {
 	}
 	if _, _, _, ok := srv.Dashboard(1, "dbmon-queries"); !ok {
 		t.Error("rendered dashboard not pushed")
+	}
+}
+
+func TestPushPublishesEveryDashboard(t *testing.T) {
+	srv := grafanatest.New(pushTestToken)
+	defer srv.Close()
+	r := runPushCLI(t, srv, nil, "")
+	if r.code != ExitOK {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	for _, uid := range []string{"dbmon-queries", "dbmon-queries-overview", "dbmon-queries-alerts"} {
+		if _, _, _, ok := srv.Dashboard(1, uid); !ok {
+			t.Errorf("dashboard %q not pushed; stdout:\n%s", uid, r.stdout)
+		}
+	}
+	// a second push leaves all three alone
+	r = runPushCLI(t, srv, nil, "")
+	if r.code != ExitOK || strings.Count(r.stdout, "unchanged") != 3 {
+		t.Fatalf("second push: exit %d, want 3 unchanged:\n%s", r.code, r.stdout)
 	}
 }
 

@@ -145,7 +145,7 @@ func TestRunWritesThePack(t *testing.T) {
 	if code := run([]string{"-out", dir}, &out, &errOut); code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
-	if !strings.Contains(out.String(), "wrote 19 files") {
+	if !strings.Contains(out.String(), "wrote 21 files") {
 		t.Errorf("stdout %q", out.String())
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/gauge"
 	"github.com/grafana/grafana-foundation-sdk/go/piechart"
 	"github.com/grafana/grafana-foundation-sdk/go/prometheus"
+	"github.com/grafana/grafana-foundation-sdk/go/statetimeline"
 	"github.com/grafana/grafana-foundation-sdk/go/table"
 	"github.com/grafana/grafana-foundation-sdk/go/timeseries"
 )
@@ -261,6 +262,13 @@ func overrideProperties(o FieldOverride) []sdk.DynamicConfigValue {
 			sdk.DynamicConfigValue{Id: "color", Value: sdk.FieldColor{Mode: sdk.FieldColorModeIdThresholds}},
 		)
 	}
+	if len(o.Links) > 0 {
+		links := make([]map[string]any, len(o.Links))
+		for i, l := range o.Links {
+			links[i] = map[string]any{"title": l.Title, "url": l.URL}
+		}
+		props = append(props, sdk.DynamicConfigValue{Id: "links", Value: links})
+	}
 	if o.CellColor {
 		mode := common.TableCellBackgroundDisplayModeBasic
 		props = append(props, sdk.DynamicConfigValue{Id: "custom.cellOptions", Value: common.TableColoredBackgroundCellOptions{
@@ -337,6 +345,17 @@ func panel(p Panel, ds DatasourceRef) (cog.Builder[sdk.Panel], error) {
 			Align(common.FieldTextAlignmentAuto).
 			CellOptions(common.TableCellOptions{TableAutoCellOptions: &common.TableAutoCellOptions{Type: common.TableCellDisplayModeAuto}}).
 			Inspect(false)
+		return b, nil
+	case KindStateTimeline:
+		b := fill(statetimeline.NewPanelBuilder(), p, ds).
+			Legend(vizLegend(p.Legend)).
+			Tooltip(vizTooltip(p.Tooltip)).
+			ShowValue(common.VisibilityModeNever).
+			MergeValues(true).
+			AlignValue("left").
+			RowHeight(0.9).
+			FillOpacity(70).
+			LineWidth(0)
 		return b, nil
 	default:
 		return nil, fmt.Errorf("unknown panel kind %q", p.Kind)

@@ -131,6 +131,9 @@ const (
 	KindGauge      PanelKind = "gauge"
 	KindPiechart   PanelKind = "piechart"
 	KindTable      PanelKind = "table"
+	// KindStateTimeline draws each series as a band coloured by its value
+	// over time (e.g. an alert's firing periods).
+	KindStateTimeline PanelKind = "state-timeline"
 )
 
 // Panel is one visualisation.
@@ -282,6 +285,16 @@ type FieldOverride struct {
 	Thresholds []Step
 	// CellColor, for a table, colours the cell background by Thresholds.
 	CellColor bool
+	// Links are data links on the field's values (a table cell opens
+	// another dashboard); URLs may use Grafana's data-link variables
+	// such as ${__value.raw} and ${__url_time_range}.
+	Links []Link
+}
+
+// Link is a data link: a title and the URL it opens.
+type Link struct {
+	Title string
+	URL   string
 }
 
 // Float returns a pointer to v, for the optional numbers of a Definition.

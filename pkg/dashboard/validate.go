@@ -168,7 +168,7 @@ func (v *validator) panels(panels []Panel, vars map[string]bool) {
 			v.add(CheckDefinition, path+".title", "must not be empty")
 		}
 		switch p.Kind {
-		case KindTimeseries, KindGauge, KindPiechart, KindTable:
+		case KindTimeseries, KindGauge, KindPiechart, KindTable, KindStateTimeline:
 		default:
 			v.add(CheckDefinition, path+".type", "unknown panel kind %q", p.Kind)
 		}

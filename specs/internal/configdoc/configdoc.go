@@ -15,6 +15,28 @@ import (
 	"strings"
 )
 
+// Files are the files of package specs that declare config structs.
+var Files = []string{"config.go", "serverpack_config.go"}
+
+// ExtractFiles is Extract over several files, read with read.
+func ExtractFiles(read func(string) ([]byte, error), files ...string) (map[string]string, error) {
+	docs := map[string]string{}
+	for _, f := range files {
+		src, err := read(f)
+		if err != nil {
+			return nil, err
+		}
+		d, err := Extract(f, src)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range d {
+			docs[k] = v
+		}
+	}
+	return docs, nil
+}
+
 // Extract returns the doc comment of every documented field of every
 // struct type declared in src, keyed by "Type.Field".
 func Extract(filename string, src []byte) (map[string]string, error) {

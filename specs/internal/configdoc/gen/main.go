@@ -1,10 +1,11 @@
-// Command gen writes configdoc_gen.go from config.go in the current
-// directory; specs runs it with go generate.
+// Command gen writes configdoc_gen.go from the config files in the current
+// directory (configdoc.Files); specs runs it with go generate.
 package main
 
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/dbmonctl/dbmonctl/specs/internal/configdoc"
 )
@@ -17,15 +18,11 @@ func main() {
 }
 
 func run() error {
-	src, err := os.ReadFile("config.go")
+	docs, err := configdoc.ExtractFiles(os.ReadFile, configdoc.Files...)
 	if err != nil {
 		return err
 	}
-	docs, err := configdoc.Extract("config.go", src)
-	if err != nil {
-		return err
-	}
-	out, err := configdoc.Render("specs", "fieldDocs", "config.go", docs)
+	out, err := configdoc.Render("specs", "fieldDocs", strings.Join(configdoc.Files, ", "), docs)
 	if err != nil {
 		return err
 	}
