@@ -3,6 +3,7 @@ module github.com/dbmonctl/dbmonctl
 go 1.26.8
 
 require (
+	github.com/dbmonctl/dbmonctl/pkg/middleware v0.0.0-00010101000000-000000000000
 	github.com/go-sql-driver/mysql v1.10.1
 	github.com/goccy/go-yaml v1.19.2
 	github.com/grafana/grafana-foundation-sdk/go v0.0.22
@@ -258,3 +259,5 @@ tool (
 	github.com/prometheus/alertmanager/cmd/amtool
 	github.com/prometheus/prometheus/cmd/promtool
 )
+
+replace github.com/dbmonctl/dbmonctl/pkg/middleware => ./pkg/middleware

@@ -6,13 +6,13 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"modernc.org/sqlite"
 )
 
 // The benchmarks run every operation on a bare *sql.DB and on one wrapped
 // by a registered Middleware, as sub-benchmarks impl=bare and
 // impl=middleware, so that benchstat -col /impl shows the overhead side by
-// side. See BENCHMARKS.md.
+// side. These run on the no-op fake driver; the SQLite ones, which need a
+// real driver, are in the internal/drivertest module. See BENCHMARKS.md.
 
 // benchDBs returns a bare and an instrumented *sql.DB over connectors made
 // by connect.
@@ -93,53 +93,5 @@ func BenchmarkNoopQueryRowParallel(b *testing.B) {
 				}
 			}
 		})
-	})
-}
-
-// sqliteDBs returns bare and instrumented in-memory SQLite databases with a
-// table of 1000 rows; one connection each, so the memory database lives as
-// long as the *sql.DB.
-func sqliteDBs(b *testing.B) map[string]*sql.DB {
-	b.Helper()
-	dbs := benchDBs(b, func() driver.Connector { return dsnConnector{dsn: ":memory:", driver: &sqlite.Driver{}} })
-	for _, db := range dbs {
-		db.SetMaxOpenConns(1)
-		db.SetMaxIdleConns(1)
-		if _, err := db.Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER NOT NULL, name TEXT NOT NULL)"); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := db.Exec("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 1000) " +
-			"INSERT INTO t (id, v, name) SELECT i, i * 7, 'name-' || i FROM n"); err != nil {
-			b.Fatal(err)
-		}
-	}
-	return dbs
-}
-
-func BenchmarkSQLitePointSelect(b *testing.B) {
-	eachImpl(b, sqliteDBs(b), func(b *testing.B, db *sql.DB) {
-		var (
-			v    int64
-			name string
-			i    int64
-		)
-		for b.Loop() {
-			i = i%1000 + 1
-			if err := db.QueryRow("SELECT v, name FROM t WHERE id = ?", i).Scan(&v, &name); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-}
-
-func BenchmarkSQLitePointUpdate(b *testing.B) {
-	eachImpl(b, sqliteDBs(b), func(b *testing.B, db *sql.DB) {
-		var i int64
-		for b.Loop() {
-			i = i%1000 + 1
-			if _, err := db.Exec("UPDATE t SET v = v + 1 WHERE id = ?", i); err != nil {
-				b.Fatal(err)
-			}
-		}
 	})
 }

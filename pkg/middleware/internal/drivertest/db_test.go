@@ -1,4 +1,4 @@
-package middleware
+package drivertest
 
 import (
 	"bytes"
@@ -21,6 +21,8 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/stdlib"
 	"modernc.org/sqlite"
+
+	"github.com/dbmonctl/dbmonctl/pkg/middleware"
 )
 
 // The database tests run the same calls on a bare and an instrumented
@@ -85,8 +87,8 @@ type recorder struct {
 	db    *sql.DB
 	ctx   context.Context
 	out   []string
-	total map[QueryType]uint64
-	errs  map[QueryType]uint64
+	total map[middleware.QueryType]uint64
+	errs  map[middleware.QueryType]uint64
 	// commits and rollbacks count the transactions that ended so.
 	commits, rollbacks uint64
 }
@@ -104,7 +106,7 @@ func (r *recorder) end(commit bool, err error) error {
 }
 
 func newRecorder(t *testing.T, db *sql.DB) *recorder {
-	return &recorder{t: t, db: db, ctx: context.Background(), total: map[QueryType]uint64{}, errs: map[QueryType]uint64{}}
+	return &recorder{t: t, db: db, ctx: context.Background(), total: map[middleware.QueryType]uint64{}, errs: map[middleware.QueryType]uint64{}}
 }
 
 func (r *recorder) say(format string, args ...any) {
@@ -113,7 +115,7 @@ func (r *recorder) say(format string, args ...any) {
 
 // counted notes one statement that reached the driver.
 func (r *recorder) counted(query string, err error) {
-	qt := Classify(query)
+	qt := middleware.Classify(query)
 	r.total[qt]++
 	if err != nil {
 		r.errs[qt]++
@@ -293,7 +295,7 @@ func dropTable(t *testing.T, db *sql.DB, table string) {
 
 // compareWithBare runs the script on bare and wrapped, compares them and
 // checks the middleware's counts against the script's.
-func compareWithBare(t *testing.T, m *Middleware, bare, wrapped *sql.DB, d dialect, prefix string) {
+func compareWithBare(t *testing.T, m *middleware.Middleware, bare, wrapped *sql.DB, d dialect, prefix string) {
 	t.Helper()
 	table := tableName(prefix)
 	want := script(t, bare, d, table)
@@ -304,9 +306,9 @@ func compareWithBare(t *testing.T, m *Middleware, bare, wrapped *sql.DB, d diale
 	}
 	s := m.Stats()
 	dropCount := uint64(1) // the DROP TABLE after the script is OTHER
-	for _, qt := range QueryTypes {
+	for _, qt := range middleware.QueryTypes {
 		wantTotal, wantErrs := got.total[qt], got.errs[qt]
-		if qt == QueryOther {
+		if qt == middleware.QueryOther {
 			wantTotal += dropCount
 		}
 		if ts := s.Type(qt); ts.Total != wantTotal || ts.Errors != wantErrs {
@@ -321,16 +323,16 @@ func compareWithBare(t *testing.T, m *Middleware, bare, wrapped *sql.DB, d diale
 // slowAndCancelled checks that a slow statement is counted slow and logged
 // once, and that a statement cancelled by its context's deadline fails as
 // with the bare driver and counts as an error.
-func slowAndCancelled(t *testing.T, bare *sql.DB, open func(*Middleware) *sql.DB, d dialect) {
+func slowAndCancelled(t *testing.T, bare *sql.DB, open func(*middleware.Middleware) *sql.DB, d dialect) {
 	t.Helper()
 	var logs bytes.Buffer
-	m, err := New(WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
+	m, err := middleware.New(middleware.WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
 	must(t, err)
 	db := open(m)
 	defer db.Close()
 	var v any
 	must(t, db.QueryRow(d.sleep).Scan(&v))
-	s := m.Stats().Type(QuerySelect)
+	s := m.Stats().Type(middleware.QuerySelect)
 	if s.Total != 1 || s.Slow != 1 || s.Duration.Min < 150*time.Millisecond {
 		t.Errorf("slow query: total %d slow %d min %v; want 1, 1, ≥ 150ms", s.Total, s.Slow, s.Duration.Min)
 	}
@@ -361,7 +363,7 @@ func slowAndCancelled(t *testing.T, bare *sql.DB, open func(*Middleware) *sql.DB
 	if took > 2*time.Second {
 		t.Errorf("cancelled statement took %v: the context was not honoured", took)
 	}
-	if s := m.Stats().Type(QuerySelect); s.Errors != 1 {
+	if s := m.Stats().Type(middleware.QuerySelect); s.Errors != 1 {
 		t.Errorf("cancelled statement: %d SELECT errors recorded, want 1", s.Errors)
 	}
 }
@@ -399,9 +401,9 @@ func TestPostgres(t *testing.T) {
 			conn, err := r.db.Conn(r.ctx)
 			must(r.t, err)
 			err = conn.Raw(func(dc any) error {
-				pc, ok := Raw(dc).(*stdlib.Conn)
+				pc, ok := middleware.Raw(dc).(*stdlib.Conn)
 				if !ok {
-					return fmt.Errorf("raw connection is %T", Raw(dc))
+					return fmt.Errorf("raw connection is %T", middleware.Raw(dc))
 				}
 				var one int
 				return pc.Conn().QueryRow(r.ctx, "SELECT 1").Scan(&one) // not through database/sql: not recorded
@@ -421,7 +423,7 @@ func TestPostgres(t *testing.T) {
 		compareWithBare(t, m, bare, wrapped, d, "pg")
 	})
 	t.Run("slow and cancelled statements", func(t *testing.T) {
-		slowAndCancelled(t, bare, func(m *Middleware) *sql.DB {
+		slowAndCancelled(t, bare, func(m *middleware.Middleware) *sql.DB {
 			return sql.OpenDB(m.WrapDSN(stdlib.GetDefaultDriver(), dsn))
 		}, d)
 	})
@@ -454,7 +456,7 @@ func TestMySQL(t *testing.T) {
 	bare, err := sql.Open("mysql", dsn)
 	must(t, err)
 	defer bare.Close()
-	open := func(m *Middleware) *sql.DB {
+	open := func(m *middleware.Middleware) *sql.DB {
 		c, err := mysql.NewConnector(cfg)
 		must(t, err)
 		return sql.OpenDB(m.WrapConnector(c))
@@ -471,8 +473,8 @@ func TestMySQL(t *testing.T) {
 }
 
 // registered guards the one sql.Register of the test binary.
-var registeredMiddleware = func() *Middleware {
-	m, err := New(WithLogger(nil))
+var registeredMiddleware = func() *middleware.Middleware {
+	m, err := middleware.New(middleware.WithLogger(nil))
 	if err != nil {
 		panic(err)
 	}
@@ -538,7 +540,7 @@ func TestSQLite(t *testing.T) {
 		if err == nil {
 			t.Fatal("endless query succeeded")
 		}
-		if s := m.Stats().Type(QuerySelect); s.Total != 1 || s.Errors != 1 {
+		if s := m.Stats().Type(middleware.QuerySelect); s.Total != 1 || s.Errors != 1 {
 			t.Errorf("cancelled query recorded as total %d errors %d, want 1 1 (err %v)", s.Total, s.Errors, err)
 		}
 	})

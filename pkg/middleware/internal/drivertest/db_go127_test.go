@@ -1,6 +1,6 @@
 //go:build go1.27
 
-package middleware
+package drivertest
 
 import (
 	"database/sql"
@@ -9,6 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/dbmonctl/dbmonctl/pkg/middleware"
 )
 
 // TestPostgresScansArraysIntoSlices: on Go 1.27 pgx's rows implement
@@ -34,7 +36,7 @@ func TestPostgresScansArraysIntoSlices(t *testing.T) {
 	if err != nil || !slices.Equal(got, bare) {
 		t.Errorf("through the middleware: %v %v, want %v as bare", got, err, bare)
 	}
-	if s := m.Stats().Type(QuerySelect); s.Total != 1 || s.Errors != 0 {
+	if s := m.Stats().Type(middleware.QuerySelect); s.Total != 1 || s.Errors != 0 {
 		t.Errorf("recorded %d selects, %d errors; want 1, 0", s.Total, s.Errors)
 	}
 }
