@@ -46,6 +46,26 @@ type Config struct {
 	// Server holds the server packs' exporter scrape jobs and thresholds;
 	// a pack's settings are read only when server_packs switches it on.
 	Server ServerSettings `yaml:"server"`
+	// PrometheusOperator places the resources generate --target
+	// prometheus-operator writes; the --namespace, --rule-label and
+	// --secret-name flags override it.
+	PrometheusOperator PrometheusOperator `yaml:"prometheus_operator"`
+}
+
+// PrometheusOperator places the PrometheusRule and AlertmanagerConfig
+// resources of the prometheus-operator target.
+type PrometheusOperator struct {
+	// Namespace is the namespace of both resources, and the value of the
+	// namespace label every alert carries (the operator's OnNamespace
+	// matcher strategy routes on it).
+	Namespace string `yaml:"namespace"`
+	// Labels are added to both resources' metadata: what the Prometheus
+	// ruleSelector and alertmanagerConfigSelector select on
+	// (kube-prometheus-stack: release: <Helm release>).
+	Labels map[string]string `yaml:"labels"`
+	// SecretName is the Kubernetes Secret the receivers read their
+	// secrets from, one key per secret file.
+	SecretName string `yaml:"secret_name"`
 }
 
 // FleetService is one monitored service of a fleet.
@@ -382,6 +402,10 @@ func Default() Config {
 			},
 		},
 		Server: defaultServerSettings(),
+		PrometheusOperator: PrometheusOperator{
+			Namespace:  "monitoring",
+			SecretName: "dbmonctl-alertmanager",
+		},
 	}
 }
 

@@ -2,6 +2,7 @@ package specs
 
 import (
 	"fmt"
+	k8svalidation "k8s.io/apimachinery/pkg/util/validation"
 	"math"
 	"net"
 	"net/url"
@@ -171,6 +172,7 @@ func validateConfig(c Config) []error {
 	hostPorts("prometheus.targets", c.Prometheus.Targets)
 	hostPorts("prometheus.alertmanager_targets", c.Prometheus.AlertmanagerTargets)
 	errs = append(errs, validateServerPacks(c)...)
+	errs = append(errs, validateOperator(c.PrometheusOperator)...)
 	return append(errs, validateFleet(c)...)
 }
 
@@ -411,4 +413,27 @@ func scrapeCheck(c Config, ms []*labels.Matcher, path string, add func(id, path,
 		add(CheckSelectorScrape, path, "%s matches no series the generated scrape config produces (%s=%q from %s): every alert would stay silent and the absence alert would fire; set %s to match, or change the selector",
 			m, m.Name, strings.Join(values, `", "`), setting, setting).Relate(setting)
 	}
+}
+
+// validateOperator checks the prometheus-operator target's placement with
+// Kubernetes' own name and label rules, so a bad value is found here, at
+// its line, and not by kubectl apply.
+func validateOperator(o PrometheusOperator) []error {
+	var errs []error
+	add := func(path string, problems []string) {
+		if len(problems) > 0 {
+			errs = append(errs, diag.New(CheckSetting, path, "%s", strings.Join(problems, "; ")))
+		}
+	}
+	add("prometheus_operator.namespace", k8svalidation.IsDNS1123Label(o.Namespace))
+	add("prometheus_operator.secret_name", k8svalidation.IsDNS1123Subdomain(o.SecretName))
+	keys := make([]string, 0, len(o.Labels))
+	for k := range o.Labels {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		add("prometheus_operator.labels."+k, append(k8svalidation.IsQualifiedName(k), k8svalidation.IsValidLabelValue(o.Labels[k])...))
+	}
+	return errs
 }

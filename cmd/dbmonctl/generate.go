@@ -22,6 +22,9 @@ type generateOptions struct {
 	schema  string
 	targets []string
 	target  target.Options
+	// namespaceSet, labelsSet and secretNameSet say which placement flags
+	// were given: the others come from the config's prometheus_operator.
+	namespaceSet, labelsSet, secretNameSet bool
 }
 
 func newGenerateCmd(a *app) *cobra.Command {
@@ -68,6 +71,9 @@ prometheus/ and alertmanager/ files above):
   dbmonctl generate --target prometheus --target vmalert`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.namespaceSet = cmd.Flags().Changed("namespace")
+			o.labelsSet = cmd.Flags().Changed("rule-label")
+			o.secretNameSet = cmd.Flags().Changed("secret-name")
 			return runGenerate(a, o)
 		},
 	}
@@ -76,9 +82,9 @@ prometheus/ and alertmanager/ files above):
 	cmd.Flags().BoolVar(&o.prune, "prune", false, "remove files under --out that the spec no longer produces")
 	cmd.Flags().StringVar(&o.schema, "schema", schemaV1, "dashboard schema: v1, or v2 to also write "+fileDashboardV2+" (a dashboard.grafana.app/v2 resource)")
 	cmd.Flags().StringArrayVar(&o.targets, "target", []string{target.Prometheus}, "rule engine to write files for, repeatable: "+strings.Join(target.Names(), ", "))
-	cmd.Flags().StringVar(&o.target.Namespace, "namespace", target.DefaultNamespace, "prometheus-operator: namespace of the resources, and of every alert's namespace label")
-	cmd.Flags().StringToStringVar(&o.target.Labels, "rule-label", nil, "prometheus-operator: key=value label of the resources, repeatable (what the ruleSelector selects, e.g. release=prometheus)")
-	cmd.Flags().StringVar(&o.target.SecretName, "secret-name", target.DefaultSecretName, "prometheus-operator: the Secret holding the receivers' secrets, one key per secret file")
+	cmd.Flags().StringVar(&o.target.Namespace, "namespace", "", "prometheus-operator: namespace of the resources, and of every alert's namespace label (default: the config's prometheus_operator.namespace)")
+	cmd.Flags().StringToStringVar(&o.target.Labels, "rule-label", nil, "prometheus-operator: key=value label of the resources, repeatable (what the ruleSelector selects, e.g. release=prometheus; default: prometheus_operator.labels)")
+	cmd.Flags().StringVar(&o.target.SecretName, "secret-name", "", "prometheus-operator: the Secret holding the receivers' secrets, one key per secret file (default: prometheus_operator.secret_name)")
 	return cmd
 }
 
@@ -99,6 +105,20 @@ func runGenerate(a *app, o generateOptions) error {
 	}
 	if err := addSchemaFiles(files, p, o.schema); err != nil {
 		return err
+	}
+	// The config places the operator's resources; the flags override it.
+	po := p.Config.PrometheusOperator
+	if !o.namespaceSet {
+		o.target.Namespace = po.Namespace
+	}
+	if !o.labelsSet {
+		o.target.Labels = po.Labels
+	}
+	if !o.secretNameSet {
+		o.target.SecretName = po.SecretName
+	}
+	if err := target.Check(o.targets, o.target); err != nil {
+		return usageError("%v", err)
 	}
 	o.target.EvaluationInterval = p.Config.Alerting.EvaluationInterval.Std()
 	o.target.ScrapeInterval = p.Config.Prometheus.ScrapeInterval.Std()
