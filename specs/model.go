@@ -61,6 +61,23 @@ type Family struct {
 	Cases []rules.TestCase
 }
 
+// Route is one route under the root of the Alertmanager tree, as a value:
+// the routing tree renders the pack's routes in order, the route tests
+// expect each alert at the receivers they select, and the runbooks quote
+// the timing of the route an alert takes.
+type Route struct {
+	// Matchers select the alerts, in Alertmanager's syntax with a
+	// double-quoted value (severity="critical"). All must match.
+	Matchers []string
+	// Receiver gets the alerts the route selects.
+	Receiver string
+	// Timing is the route's group wait, group interval and repeat interval.
+	Timing RouteTiming
+	// Continue lets an alert the route selects go on to the following
+	// routes.
+	Continue bool
+}
+
 // FamilyFunc builds a family from the environment of a pack.
 type FamilyFunc func(e *Env) Family
 
@@ -153,9 +170,10 @@ func build(c Config, o buildOptions) *Pack {
 	}
 	p.RuleGroups = p.ruleGroups()
 	p.RuleTests = p.ruleTests()
-	p.Routing = routing(c, p.Alerts)
+	p.Routes = defaultRoutes(c)
+	p.Routing = routing(c, p.Routes, p.Alerts)
 	ids := sampleLabels(c)
-	p.RouteTests = routeTests(c, p.alertLabels(ids), ids)
+	p.RouteTests = routeTests(c, p.Routes, p.alertLabels(ids), ids)
 	p.InhibitionTests = inhibitionTests(c, p.alertLabels(ids), ids)
 	return p
 }

@@ -113,8 +113,49 @@ func Routing(c Config) *alertmanager.Config {
 	return build(c, buildOptions{noTests: true}).Routing
 }
 
-// routing is the tree of c for the pack's alerts.
-func routing(c Config, alerts []Alert) *alertmanager.Config {
+// defaultRoutes are the routes under the root: one per severity, most
+// urgent first, to the severity's receiver with the severity's timing.
+func defaultRoutes(c Config) []Route {
+	am := c.Alertmanager
+	timing := map[string]RouteTiming{SeverityCritical: am.Critical, SeverityWarning: am.Warning, SeverityInfo: am.Info}
+	routes := make([]Route, 0, len(Severities))
+	for _, s := range Severities {
+		routes = append(routes, Route{Matchers: []string{eq(LabelSeverity, s)}, Receiver: SeverityReceivers[s], Timing: timing[s]})
+	}
+	return routes
+}
+
+// matches reports whether every matcher of r matches labels l; a matcher
+// that does not parse matches nothing (the model's validation reports it).
+func (r Route) matches(l map[string]string) bool {
+	for _, s := range r.Matchers {
+		m, err := alertmanager.ParseMatcher(s)
+		if err != nil || !m.Matches(l[m.Name]) {
+			return false
+		}
+	}
+	return true
+}
+
+// routeOf are the routes an alert with labels l takes, as Alertmanager's
+// dispatcher picks them: the first that matches, and the following ones
+// while the matched route continues. None means the root's receiver.
+func routeOf(routes []Route, l map[string]string) []Route {
+	var out []Route
+	for _, r := range routes {
+		if !r.matches(l) {
+			continue
+		}
+		out = append(out, r)
+		if !r.Continue {
+			break
+		}
+	}
+	return out
+}
+
+// routing is the tree of c for the pack's routes and alerts.
+func routing(c Config, routes []Route, alerts []Alert) *alertmanager.Config {
 	am := c.Alertmanager
 	groupBy := []string{"alertname"}
 	for _, l := range c.Service.IdentityLabels {
@@ -122,14 +163,16 @@ func routing(c Config, alerts []Alert) *alertmanager.Config {
 			groupBy = append(groupBy, l)
 		}
 	}
-	child := func(severity, receiver string, t RouteTiming) *alertmanager.Route {
-		return &alertmanager.Route{
-			Receiver:       receiver,
-			Matchers:       []string{eq(LabelSeverity, severity)},
-			GroupWait:      t.GroupWait.Std(),
-			GroupInterval:  t.GroupInterval.Std(),
-			RepeatInterval: t.RepeatInterval.Std(),
-		}
+	children := make([]*alertmanager.Route, 0, len(routes))
+	for _, r := range routes {
+		children = append(children, &alertmanager.Route{
+			Receiver:       r.Receiver,
+			Matchers:       append([]string(nil), r.Matchers...),
+			GroupWait:      r.Timing.GroupWait.Std(),
+			GroupInterval:  r.Timing.GroupInterval.Std(),
+			RepeatInterval: r.Timing.RepeatInterval.Std(),
+			Continue:       r.Continue,
+		})
 	}
 	m := messages{dashboard: c.DashboardURL(0)}
 	return &alertmanager.Config{
@@ -140,11 +183,7 @@ func routing(c Config, alerts []Alert) *alertmanager.Config {
 			GroupWait:      am.Default.GroupWait.Std(),
 			GroupInterval:  am.Default.GroupInterval.Std(),
 			RepeatInterval: am.Default.RepeatInterval.Std(),
-			Routes: []*alertmanager.Route{
-				child(SeverityCritical, ReceiverCritical, am.Critical),
-				child(SeverityWarning, ReceiverWarning, am.Warning),
-				child(SeverityInfo, ReceiverInfo, am.Info),
-			},
+			Routes:         children,
 		},
 		InhibitRules: inhibitRules(c, alerts),
 		Receivers: []alertmanager.Receiver{
@@ -579,22 +618,25 @@ func (p *Pack) alertLabels(ids map[string]string) []packAlert {
 }
 
 // RouteTests are the pack's routing tests: every alert of the rules
-// reaches the receiver of its severity, and alerts without a known
-// severity reach the default receiver.
+// reaches the receivers of the routes that select it (the receiver of its
+// severity), and alerts without a known severity reach the default
+// receiver.
 func RouteTests(c Config) []alertmanager.RouteTest { return Build(c).RouteTests }
 
-func routeTests(c Config, alerts []packAlert, ids map[string]string) []alertmanager.RouteTest {
+func routeTests(c Config, routes []Route, alerts []packAlert, ids map[string]string) []alertmanager.RouteTest {
 	var tests []alertmanager.RouteTest
 	for _, a := range alerts {
-		sev := a.labels[LabelSeverity]
-		want, ok := SeverityReceivers[sev]
-		if !ok {
-			want = ReceiverDefault
+		var want []string
+		for _, r := range routeOf(routes, a.labels) {
+			want = append(want, r.Receiver)
+		}
+		if len(want) == 0 {
+			want = []string{ReceiverDefault}
 		}
 		tests = append(tests, alertmanager.RouteTest{
-			Name:      fmt.Sprintf("%s (%s) goes to %s", a.name, sev, want),
+			Name:      fmt.Sprintf("%s (%s) goes to %s", a.name, a.labels[LabelSeverity], strings.Join(want, ", ")),
 			Labels:    a.labels,
-			Receivers: []string{want},
+			Receivers: want,
 		})
 	}
 	unmatched := func(name string, extra map[string]string) {

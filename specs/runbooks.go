@@ -533,8 +533,11 @@ type rbPage struct {
 	// Panel is a Markdown link to the alert's panel; Dashboard one to the
 	// dashboard.
 	Panel, Dashboard string
-	// Alertmanager holds the receivers and timings of each severity.
+	// Alertmanager holds the integrations of each receiver.
 	Alertmanager Alertmanager
+	// Route is the first route the alert takes; the root's receiver and
+	// default timing when none selects it.
+	Route Route
 	// MutedByTwins are the more urgent alerts of the family; MutedByAbsent
 	// the dead man's switches of the metrics the alert reads.
 	MutedByTwins, MutedByAbsent []string
@@ -566,6 +569,10 @@ func (p *Pack) runbookView(a Alert) rbPage {
 		MutedByTwins:  twins,
 		MutedByAbsent: absent,
 		Guide:         rbGuide,
+		Route:         Route{Receiver: ReceiverDefault, Timing: c.Alertmanager.Default},
+	}
+	if rs := routeOf(p.Routes, labels); len(rs) > 0 {
+		v.Route = rs[0]
 	}
 	for _, l := range []string{LabelSeverity, LabelTeam, LabelFamily} {
 		v.Labels = append(v.Labels, rbLabelValue{l, labels[l]})
