@@ -81,8 +81,24 @@ type Route struct {
 // FamilyFunc builds a family from the environment of a pack.
 type FamilyFunc func(e *Env) Family
 
+// Panel is one dashboard panel as a value: its dashboard model (id, title,
+// kind, queries, thresholds, grid position) and what its description says
+// besides the alerts. The pack writes the description: About, then the
+// alerts the panel shows, derived from the pack's alerts (those whose
+// dashboard link opens the panel and those of Signals), so a description
+// never names an alert by hand.
+type Panel struct {
+	dashboard.Panel
+	// About is what the panel plots and what its colours mean; it names no
+	// alert. Panel.Description is ignored: the pack writes it.
+	About string
+	// Signals are families whose alerts the panel helps to read besides
+	// the alerts that link to it (the percentile lines of the p99 alerts).
+	Signals []string
+}
+
 // PanelFunc builds extra dashboard panels from the config.
-type PanelFunc func(c Config) []dashboard.Panel
+type PanelFunc func(c Config) []Panel
 
 // Env is what a family builds its alerts from: the config, the one PromQL
 // builder, and the test-case kit.
@@ -153,13 +169,11 @@ func Build(c Config, opts ...Option) *Pack {
 }
 
 func build(c Config, o buildOptions) *Pack {
-	p := &Pack{Config: c}
-	d := DashboardDefinition(c)
+	p := &Pack{Config: c, Panels: DefaultPanels(c)}
 	for _, f := range o.panels {
-		d.Panels = append(d.Panels, f(c)...)
+		p.Panels = append(p.Panels, f(c)...)
 	}
-	p.Dashboard = d
-	e := &Env{Config: c, Query: newQuery(c), rb: rbNewContext(c, d)}
+	e := &Env{Config: c, Query: newQuery(c), rb: rbNewContext(c, p.Panels)}
 	if !o.noTests {
 		e.tests = newTestKit(c)
 	}
@@ -168,6 +182,7 @@ func build(c Config, o buildOptions) *Pack {
 	for _, f := range p.Families {
 		p.Alerts = append(p.Alerts, f.Alerts...)
 	}
+	p.Dashboard = dashboardOf(c, p.Panels, p.Alerts)
 	p.RuleGroups = p.ruleGroups()
 	p.RuleTests = p.ruleTests()
 	p.Routes = defaultRoutes(c)

@@ -25,7 +25,9 @@ type Pack struct {
 	Alerts []Alert
 	// Routes are the routes under the root of the Alertmanager tree, in
 	// order.
-	Routes          []Route
+	Routes []Route
+	// Panels are the dashboard's panels, in order; Dashboard renders them.
+	Panels          []Panel
 	RuleGroups      []rules.Group
 	RuleTests       []rules.TestCase
 	Routing         *alertmanager.Config

@@ -11,7 +11,6 @@ import (
 	"sync"
 	"text/template"
 
-	"github.com/dbmonctl/dbmonctl/pkg/dashboard"
 	"github.com/dbmonctl/dbmonctl/pkg/middleware"
 	"github.com/dbmonctl/dbmonctl/pkg/promcheck"
 )
@@ -204,9 +203,9 @@ type rbContext struct {
 	errs   []error
 }
 
-func rbNewContext(c Config, d dashboard.Definition) *rbContext {
+func rbNewContext(c Config, panels []Panel) *rbContext {
 	titles := map[int]string{}
-	for _, p := range d.Panels {
+	for _, p := range panels {
 		titles[int(p.ID)] = p.Title
 	}
 	return &rbContext{c: c, q: newQuery(c), titles: titles}
@@ -556,7 +555,7 @@ func (v rbPage) Is(s string) (bool, error) { return rbIs(v.Alert.Severity, s) }
 
 func (p *Pack) runbookView(a Alert) rbPage {
 	c := p.Config
-	r := rbNewContext(c, p.Dashboard)
+	r := rbNewContext(c, p.Panels)
 	twins, absent := rbMutedBy(a, p.Alerts)
 	labels := ruleLabels(c, a)
 	v := rbPage{
