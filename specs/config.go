@@ -381,8 +381,7 @@ func Default() Config {
 				RequireTLS:       true,
 			},
 		},
-		ServerPacks: []string{},
-		Server:      defaultServerSettings(),
+		Server: defaultServerSettings(),
 	}
 }
 
