@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -64,13 +65,19 @@ const (
 	dashColumnSlow = "Slow %"
 )
 
-// DashboardDefinition is the Grafana dashboard of c: the seven panels of
-// the query metrics and three for errors and the connection pool, so that
-// every alert's dashboard_url opens a panel that plots its signal. Every
-// number it shows (gauge colours, slow threshold, gauge ranges) is read
-// from c.Thresholds, the same values the alert rules use; every metric and
-// label comes from the middleware's contract.
+// DashboardDefinition is the Grafana dashboard of c's default pack: the
+// seven panels of the query metrics and three for errors and the
+// connection pool, so that every alert's dashboard_url opens a panel that
+// plots its signal. Every number it shows (gauge colours, slow threshold,
+// gauge ranges) is read from c.Thresholds, the same values the alert rules
+// use; every metric and label comes from the middleware's contract; the
+// alerts a panel's description names are the pack's.
 func DashboardDefinition(c Config) dashboard.Definition {
+	return build(c, buildOptions{noTests: true}).Dashboard
+}
+
+// DefaultPanels are the panels of the default dashboard, in order.
+func DefaultPanels(c Config) []Panel {
 	q := dashQueries{sel: dashboardSelector(c)}
 	// The pool metrics carry db_name, not query_type: the query_type
 	// variable must not filter them away.
@@ -111,215 +118,237 @@ func DashboardDefinition(c Config) dashboard.Definition {
 		}
 	}
 
-	panels := []dashboard.Panel{
+	panels := []Panel{
 		{
-			ID:    PanelQueryRate,
-			Title: "Query Rate by Type",
-			Description: fmt.Sprintf("Statements executed per second, one line per query type (%s), from %s. "+
-				"Related alerts: %s (rate above %s× its baseline), %s (rate below %s× its baseline) and %s (the metric disappeared).",
-				dashQueryTypeList(), middleware.MetricQueriesTotal,
-				AlertQueryRateSpike, dashFloat(t.RateSpike.Threshold), AlertQueryTrafficDrop, dashFloat(t.TrafficDrop.Threshold), AlertQueryMetricsAbsent),
-			Kind:    dashboard.KindTimeseries,
-			Grid:    dashboard.GridPos{X: 0, Y: 0, W: 12, H: 8},
-			Unit:    dashUnitOpsPerSec,
-			Min:     dashboard.Float(0),
-			Legend:  dashboard.Legend{Mode: dashboard.LegendTable, Placement: dashboard.LegendBottom, Calcs: []string{"mean", "max", "lastNotNull"}},
-			Tooltip: dashboard.Tooltip{Mode: dashboard.TooltipMulti, Sort: "desc"},
-			Queries: []dashboard.Query{{RefID: "A", Expr: q.rateByType(middleware.MetricQueriesTotal), LegendFormat: dashLegendQueryType()}},
+			About: fmt.Sprintf("Statements executed per second, one line per query type (%s), from %s.",
+				dashQueryTypeList(), middleware.MetricQueriesTotal),
+			Panel: dashboard.Panel{
+				ID:      PanelQueryRate,
+				Title:   "Query Rate by Type",
+				Kind:    dashboard.KindTimeseries,
+				Grid:    dashboard.GridPos{X: 0, Y: 0, W: 12, H: 8},
+				Unit:    dashUnitOpsPerSec,
+				Min:     dashboard.Float(0),
+				Legend:  dashboard.Legend{Mode: dashboard.LegendTable, Placement: dashboard.LegendBottom, Calcs: []string{"mean", "max", "lastNotNull"}},
+				Tooltip: dashboard.Tooltip{Mode: dashboard.TooltipMulti, Sort: "desc"},
+				Queries: []dashboard.Query{{RefID: "A", Expr: q.rateByType(middleware.MetricQueriesTotal), LegendFormat: dashLegendQueryType()}},
+			},
 		},
 		{
-			ID:    PanelLatencyP99,
-			Title: "Query Duration p99",
-			Description: fmt.Sprintf("99th percentile of statement duration over all selected query types, from the %s histogram. "+
-				"Green below the slow-query threshold (%s), yellow from it, red from %s, where %s fires after %s; %s fires from %s after %s. "+
+			About: fmt.Sprintf("99th percentile of statement duration over all selected query types, from the %s histogram. "+
+				"Green below the slow-query threshold (%s), yellow from it, red from %s, the warning level of the p99. "+
 				"Shows no data when there is no traffic.",
-				middleware.MetricQueryDuration, FormatSeconds(slow), FormatSeconds(t.LatencyP99.Warning.Threshold),
-				AlertQueryLatencyP99Warning, t.LatencyP99.Warning.For, AlertQueryLatencyP99Critical, FormatSeconds(t.LatencyP99.Critical.Threshold), t.LatencyP99.Critical.For),
-			Kind:     dashboard.KindGauge,
-			Grid:     dashboard.GridPos{X: 12, Y: 0, W: 6, H: 8},
-			Unit:     dashUnitSeconds,
-			Decimals: dashboard.Int(3),
-			Min:      dashboard.Float(0),
-			// Twice the critical threshold, so the needle still moves
-			// during a critical incident (a max equal to critical would
-			// leave it pegged at the end of the scale) and critical sits
-			// mid-scale, whatever the buckets: the next bucket bound would
-			// leave almost no headroom with dense buckets and squash the
-			// green and yellow zones with sparse ones.
-			Max:               dashboard.Float(dashGaugeHeadroom * t.LatencyP99.Critical.Threshold),
-			Thresholds:        latencySteps,
-			ColorByThresholds: true,
-			Reduce:            "lastNotNull",
-			// Instant: a gauge shows now, so no traffic now is "No data"
-			// rather than the last value seen earlier in the range.
-			Queries: []dashboard.Query{{RefID: "A", Expr: q.quantile(dashP99), LegendFormat: "p" + dashPercent(dashP99), Instant: true}},
-		},
-		{
-			ID:    PanelPercentiles,
-			Title: "Query Duration Percentiles",
-			Description: fmt.Sprintf("p50, p95 and p99 of statement duration over time, from the %s histogram. "+
-				"Dashed lines mark the slow-query threshold (%s) and the %s threshold (%s); %s fires from %s.",
-				middleware.MetricQueryDuration, FormatSeconds(slow), AlertQueryLatencyP99Warning, FormatSeconds(t.LatencyP99.Warning.Threshold),
-				AlertQueryLatencyP99Critical, FormatSeconds(t.LatencyP99.Critical.Threshold)),
-			Kind:           dashboard.KindTimeseries,
-			Grid:           dashboard.GridPos{X: 0, Y: 8, W: 12, H: 8},
-			Unit:           dashUnitSeconds,
-			Min:            dashboard.Float(0),
-			Thresholds:     latencySteps,
-			ThresholdLines: true,
-			Legend:         dashboard.Legend{Mode: dashboard.LegendTable, Placement: dashboard.LegendBottom, Calcs: []string{"mean", "max", "lastNotNull"}},
-			Tooltip:        dashboard.Tooltip{Mode: dashboard.TooltipMulti, Sort: "desc"},
-			Queries:        percentileQueries,
-		},
-		{
-			ID:    PanelSlowRate,
-			Title: "Slow Query Rate by Type",
-			Description: fmt.Sprintf("Statements per second at or above the slow-query threshold (%s), one line per query type, from %s. "+
-				"Related alerts: %s (one type's slow share above %s), and %s, %s, %s on the overall slow share.",
-				FormatSeconds(slow), middleware.MetricSlowQueriesTotal,
-				AlertSlowQueryRateByType, FormatPercent(t.SlowRateByType.Threshold), AlertSlowQueryRateInfo, AlertSlowQueryRateWarning, AlertSlowQueryRateCritical),
-			Kind:    dashboard.KindTimeseries,
-			Grid:    dashboard.GridPos{X: 12, Y: 8, W: 12, H: 8},
-			Unit:    dashUnitOpsPerSec,
-			Min:     dashboard.Float(0),
-			Legend:  dashboard.Legend{Mode: dashboard.LegendTable, Placement: dashboard.LegendBottom, Calcs: []string{"mean", "max", "lastNotNull"}},
-			Tooltip: dashboard.Tooltip{Mode: dashboard.TooltipMulti, Sort: "desc"},
-			Queries: []dashboard.Query{{RefID: "A", Expr: q.rateByType(middleware.MetricSlowQueriesTotal), LegendFormat: dashLegendQueryType()}},
-		},
-		{
-			ID:    PanelSlowPercentage,
-			Title: "Slow Query Percentage",
-			Description: fmt.Sprintf("Share of statements at or above the slow-query threshold (%s), over all selected query types. "+
-				"Yellow from %s, where %s fires after %s; red from %s, where %s fires after %s (%s fires from %s). "+
-				"Shows no data when there is no traffic.",
-				FormatSeconds(slow),
-				FormatPercent(t.SlowRate.Warning.Threshold), AlertSlowQueryRateWarning, t.SlowRate.Warning.For,
-				FormatPercent(t.SlowRate.Critical.Threshold), AlertSlowQueryRateCritical, t.SlowRate.Critical.For,
-				AlertSlowQueryRateInfo, FormatPercent(t.SlowRate.Info.Threshold)),
-			Kind:              dashboard.KindGauge,
-			Grid:              dashboard.GridPos{X: 18, Y: 0, W: 6, H: 8},
-			Unit:              dashUnitPercentUnit,
-			Decimals:          dashboard.Int(1),
-			Min:               dashboard.Float(0),
-			Max:               dashboard.Float(1),
-			Thresholds:        slowRateSteps,
-			ColorByThresholds: true,
-			Reduce:            "lastNotNull",
-			Queries:           []dashboard.Query{{RefID: "A", Expr: q.slowShare(false), LegendFormat: "slow", Instant: true}},
-		},
-		{
-			ID:    PanelDistribution,
-			Title: "Query Distribution",
-			Description: fmt.Sprintf("Statements executed per query type over the dashboard's time range, from %s. "+
-				"A shift in the mix often explains %s or %s.",
-				middleware.MetricQueriesTotal, AlertQueryRateSpike, AlertSlowQueryRateByType),
-			Kind:     dashboard.KindPiechart,
-			Grid:     dashboard.GridPos{X: 0, Y: 16, W: 8, H: 9},
-			Unit:     dashUnitShort,
-			Decimals: dashboard.Int(0),
-			Legend:   dashboard.Legend{Mode: dashboard.LegendTable, Placement: dashboard.LegendRight, Values: []string{"value", "percent"}},
-			Tooltip:  dashboard.Tooltip{Mode: dashboard.TooltipSingle, Sort: "none"},
-			Reduce:   "lastNotNull",
-			Queries:  []dashboard.Query{{RefID: "A", Expr: q.increaseByType(), LegendFormat: dashLegendQueryType(), Instant: true}},
-		},
-		{
-			ID:    PanelStatisticsTable,
-			Title: "Query Statistics Table",
-			Description: fmt.Sprintf("Per query type, now: statements per second, p99 duration and slow share. "+
-				"p99 is yellow from %s and red from %s (%s); the slow share is red from %s (%s). Types without traffic show no p99 or slow share.",
-				FormatSeconds(slow), FormatSeconds(t.LatencyP99.Warning.Threshold), AlertQueryLatencyP99Warning,
-				FormatPercent(t.SlowRateByType.Threshold), AlertSlowQueryRateByType),
-			Kind: dashboard.KindTable,
-			Grid: dashboard.GridPos{X: 8, Y: 16, W: 16, H: 9},
-			Queries: []dashboard.Query{
-				{RefID: "A", Expr: q.rateByType(middleware.MetricQueriesTotal), Instant: true, Format: dashboard.FormatTable},
-				{RefID: "B", Expr: q.quantileByType(dashP99), Instant: true, Format: dashboard.FormatTable},
-				{RefID: "C", Expr: q.slowShare(true), Instant: true, Format: dashboard.FormatTable},
-			},
-			// Instant queries in table format return one frame per
-			// query with a Time column and a "Value #<refId>" column:
-			// merge joins them on query_type into one row per type,
-			// organize drops Time and names the columns.
-			Transformations: []dashboard.Transformation{
-				{ID: "merge", Options: map[string]any{}},
-				{ID: "organize", Options: map[string]any{
-					"excludeByName": map[string]any{"Time": true},
-					"indexByName": map[string]any{
-						middleware.LabelQueryType: 0, "Value #A": 1, "Value #B": 2, "Value #C": 3,
-					},
-					"renameByName": map[string]any{
-						middleware.LabelQueryType: dashColumnType, "Value #A": dashColumnQPS, "Value #B": dashColumnP99, "Value #C": dashColumnSlow,
-					},
-				}},
-			},
-			Overrides: []dashboard.FieldOverride{
-				{Field: dashColumnQPS, Unit: dashUnitOpsPerSec, Decimals: dashboard.Int(2)},
-				{Field: dashColumnP99, Unit: dashUnitSeconds, Decimals: dashboard.Int(3), Thresholds: latencySteps, CellColor: true},
-				{Field: dashColumnSlow, Unit: dashUnitPercentUnit, Decimals: dashboard.Int(1), Thresholds: byTypeSteps, CellColor: true},
+				middleware.MetricQueryDuration, FormatSeconds(slow), FormatSeconds(t.LatencyP99.Warning.Threshold)),
+			Panel: dashboard.Panel{
+				ID:       PanelLatencyP99,
+				Title:    "Query Duration p99",
+				Kind:     dashboard.KindGauge,
+				Grid:     dashboard.GridPos{X: 12, Y: 0, W: 6, H: 8},
+				Unit:     dashUnitSeconds,
+				Decimals: dashboard.Int(3),
+				Min:      dashboard.Float(0),
+				// Twice the critical threshold, so the needle still moves
+				// during a critical incident (a max equal to critical would
+				// leave it pegged at the end of the scale) and critical sits
+				// mid-scale, whatever the buckets: the next bucket bound would
+				// leave almost no headroom with dense buckets and squash the
+				// green and yellow zones with sparse ones.
+				Max:               dashboard.Float(dashGaugeHeadroom * t.LatencyP99.Critical.Threshold),
+				Thresholds:        latencySteps,
+				ColorByThresholds: true,
+				Reduce:            "lastNotNull",
+				// Instant: a gauge shows now, so no traffic now is "No data"
+				// rather than the last value seen earlier in the range.
+				Queries: []dashboard.Query{{RefID: "A", Expr: q.quantile(dashP99), LegendFormat: "p" + dashPercent(dashP99), Instant: true}},
 			},
 		},
 		{
-			ID:    PanelErrorRate,
-			Title: "Query Error Rate by Type",
-			Description: fmt.Sprintf("Share of statements that returned an error, one line per query type and one over all selected types, from %s and %s. "+
-				"The dashed line is the %s threshold (%s of all statements, for %s, with at least %s queries/s).",
+			About: fmt.Sprintf("p50, p95 and p99 of statement duration over time, from the %s histogram. "+
+				"Dashed lines mark the slow-query threshold (%s) and the warning level of the p99 (%s).",
+				middleware.MetricQueryDuration, FormatSeconds(slow), FormatSeconds(t.LatencyP99.Warning.Threshold)),
+			Signals: []string{FamilyQueryLatencyP99},
+			Panel: dashboard.Panel{
+				ID:             PanelPercentiles,
+				Title:          "Query Duration Percentiles",
+				Kind:           dashboard.KindTimeseries,
+				Grid:           dashboard.GridPos{X: 0, Y: 8, W: 12, H: 8},
+				Unit:           dashUnitSeconds,
+				Min:            dashboard.Float(0),
+				Thresholds:     latencySteps,
+				ThresholdLines: true,
+				Legend:         dashboard.Legend{Mode: dashboard.LegendTable, Placement: dashboard.LegendBottom, Calcs: []string{"mean", "max", "lastNotNull"}},
+				Tooltip:        dashboard.Tooltip{Mode: dashboard.TooltipMulti, Sort: "desc"},
+				Queries:        percentileQueries,
+			},
+		},
+		{
+			About: fmt.Sprintf("Statements per second at or above the slow-query threshold (%s), one line per query type, from %s.",
+				FormatSeconds(slow), middleware.MetricSlowQueriesTotal),
+			Signals: []string{FamilySlowQueryRate, FamilySlowQueryRateByType},
+			Panel: dashboard.Panel{
+				ID:      PanelSlowRate,
+				Title:   "Slow Query Rate by Type",
+				Kind:    dashboard.KindTimeseries,
+				Grid:    dashboard.GridPos{X: 12, Y: 8, W: 12, H: 8},
+				Unit:    dashUnitOpsPerSec,
+				Min:     dashboard.Float(0),
+				Legend:  dashboard.Legend{Mode: dashboard.LegendTable, Placement: dashboard.LegendBottom, Calcs: []string{"mean", "max", "lastNotNull"}},
+				Tooltip: dashboard.Tooltip{Mode: dashboard.TooltipMulti, Sort: "desc"},
+				Queries: []dashboard.Query{{RefID: "A", Expr: q.rateByType(middleware.MetricSlowQueriesTotal), LegendFormat: dashLegendQueryType()}},
+			},
+		},
+		{
+			About: fmt.Sprintf("Share of statements at or above the slow-query threshold (%s), over all selected query types. "+
+				"Yellow from %s, the warning level; red from %s, the critical level. Shows no data when there is no traffic.",
+				FormatSeconds(slow), FormatPercent(t.SlowRate.Warning.Threshold), FormatPercent(t.SlowRate.Critical.Threshold)),
+			Panel: dashboard.Panel{
+				ID:                PanelSlowPercentage,
+				Title:             "Slow Query Percentage",
+				Kind:              dashboard.KindGauge,
+				Grid:              dashboard.GridPos{X: 18, Y: 0, W: 6, H: 8},
+				Unit:              dashUnitPercentUnit,
+				Decimals:          dashboard.Int(1),
+				Min:               dashboard.Float(0),
+				Max:               dashboard.Float(1),
+				Thresholds:        slowRateSteps,
+				ColorByThresholds: true,
+				Reduce:            "lastNotNull",
+				Queries:           []dashboard.Query{{RefID: "A", Expr: q.slowShare(false), LegendFormat: "slow", Instant: true}},
+			},
+		},
+		{
+			About: fmt.Sprintf("Statements executed per query type over the dashboard's time range, from %s. "+
+				"A shift in the mix often explains a change of the query rate or one slow query type.",
+				middleware.MetricQueriesTotal),
+			Signals: []string{FamilyQueryRate, FamilySlowQueryRateByType},
+			Panel: dashboard.Panel{
+				ID:       PanelDistribution,
+				Title:    "Query Distribution",
+				Kind:     dashboard.KindPiechart,
+				Grid:     dashboard.GridPos{X: 0, Y: 16, W: 8, H: 9},
+				Unit:     dashUnitShort,
+				Decimals: dashboard.Int(0),
+				Legend:   dashboard.Legend{Mode: dashboard.LegendTable, Placement: dashboard.LegendRight, Values: []string{"value", "percent"}},
+				Tooltip:  dashboard.Tooltip{Mode: dashboard.TooltipSingle, Sort: "none"},
+				Reduce:   "lastNotNull",
+				Queries:  []dashboard.Query{{RefID: "A", Expr: q.increaseByType(), LegendFormat: dashLegendQueryType(), Instant: true}},
+			},
+		},
+		{
+			About: fmt.Sprintf("Per query type, now: statements per second, p99 duration and slow share. "+
+				"p99 is yellow from %s and red from %s; the slow share is red from %s. Types without traffic show no p99 or slow share.",
+				FormatSeconds(slow), FormatSeconds(t.LatencyP99.Warning.Threshold), FormatPercent(t.SlowRateByType.Threshold)),
+			Signals: []string{FamilyQueryLatencyP99},
+			Panel: dashboard.Panel{
+				ID:    PanelStatisticsTable,
+				Title: "Query Statistics Table",
+				Kind:  dashboard.KindTable,
+				Grid:  dashboard.GridPos{X: 8, Y: 16, W: 16, H: 9},
+				Queries: []dashboard.Query{
+					{RefID: "A", Expr: q.rateByType(middleware.MetricQueriesTotal), Instant: true, Format: dashboard.FormatTable},
+					{RefID: "B", Expr: q.quantileByType(dashP99), Instant: true, Format: dashboard.FormatTable},
+					{RefID: "C", Expr: q.slowShare(true), Instant: true, Format: dashboard.FormatTable},
+				},
+				// Instant queries in table format return one frame per
+				// query with a Time column and a "Value #<refId>" column:
+				// merge joins them on query_type into one row per type,
+				// organize drops Time and names the columns.
+				Transformations: []dashboard.Transformation{
+					{ID: "merge", Options: map[string]any{}},
+					{ID: "organize", Options: map[string]any{
+						"excludeByName": map[string]any{"Time": true},
+						"indexByName": map[string]any{
+							middleware.LabelQueryType: 0, "Value #A": 1, "Value #B": 2, "Value #C": 3,
+						},
+						"renameByName": map[string]any{
+							middleware.LabelQueryType: dashColumnType, "Value #A": dashColumnQPS, "Value #B": dashColumnP99, "Value #C": dashColumnSlow,
+						},
+					}},
+				},
+				Overrides: []dashboard.FieldOverride{
+					{Field: dashColumnQPS, Unit: dashUnitOpsPerSec, Decimals: dashboard.Int(2)},
+					{Field: dashColumnP99, Unit: dashUnitSeconds, Decimals: dashboard.Int(3), Thresholds: latencySteps, CellColor: true},
+					{Field: dashColumnSlow, Unit: dashUnitPercentUnit, Decimals: dashboard.Int(1), Thresholds: byTypeSteps, CellColor: true},
+				},
+			},
+		},
+		{
+			About: fmt.Sprintf("Share of statements that returned an error, one line per query type and one over all selected types, from %s and %s. "+
+				"The dashed line is the alert threshold (%s of all statements, for %s, with at least %s queries/s).",
 				middleware.MetricQueryErrorsTotal, middleware.MetricQueriesTotal,
-				AlertQueryErrorRateHigh, FormatPercent(t.ErrorRate.Threshold), t.ErrorRate.For, dashFloat(t.MinQueryRate)),
-			Kind:           dashboard.KindTimeseries,
-			Grid:           dashboard.GridPos{X: 0, Y: 25, W: 8, H: 8},
-			Unit:           dashUnitPercentUnit,
-			Min:            dashboard.Float(0),
-			Thresholds:     errorSteps,
-			ThresholdLines: true,
-			Legend:         seriesLegend,
-			Tooltip:        seriesTooltip,
-			Queries: []dashboard.Query{
-				{RefID: "A", Expr: q.share(middleware.MetricQueryErrorsTotal, true), LegendFormat: dashLegendQueryType()},
-				{RefID: "B", Expr: q.share(middleware.MetricQueryErrorsTotal, false), LegendFormat: "all"},
+				FormatPercent(t.ErrorRate.Threshold), t.ErrorRate.For, dashFloat(t.MinQueryRate)),
+			Panel: dashboard.Panel{
+				ID:             PanelErrorRate,
+				Title:          "Query Error Rate by Type",
+				Kind:           dashboard.KindTimeseries,
+				Grid:           dashboard.GridPos{X: 0, Y: 25, W: 8, H: 8},
+				Unit:           dashUnitPercentUnit,
+				Min:            dashboard.Float(0),
+				Thresholds:     errorSteps,
+				ThresholdLines: true,
+				Legend:         seriesLegend,
+				Tooltip:        seriesTooltip,
+				Queries: []dashboard.Query{
+					{RefID: "A", Expr: q.share(middleware.MetricQueryErrorsTotal, true), LegendFormat: dashLegendQueryType()},
+					{RefID: "B", Expr: q.share(middleware.MetricQueryErrorsTotal, false), LegendFormat: "all"},
+				},
 			},
 		},
 		{
-			ID:    PanelPool,
-			Title: "Connection Pool",
-			Description: fmt.Sprintf("Connections of each database/sql pool (%s label), summed over the selected instances: in use, idle, and the limit set by SetMaxOpenConns (0 = no limit), from %s, %s and %s. "+
-				"%s fires when one instance has more than %s of its limit in use for %s; %s when callers wait for a connection.",
-				middleware.LabelDBName, middleware.MetricPoolInUse, middleware.MetricPoolIdle, middleware.MetricPoolMaxOpen,
-				AlertConnectionPoolSaturated, FormatPercent(t.PoolSaturation.Threshold), t.PoolSaturation.For, AlertConnectionPoolWaits),
-			Kind:     dashboard.KindTimeseries,
-			Grid:     dashboard.GridPos{X: 8, Y: 25, W: 8, H: 8},
-			Unit:     dashUnitShort,
-			Decimals: dashboard.Int(0),
-			Min:      dashboard.Float(0),
-			Legend:   seriesLegend,
-			Tooltip:  seriesTooltip,
-			Queries: []dashboard.Query{
-				{RefID: "A", Expr: pool.sumByDB(middleware.MetricPoolInUse), LegendFormat: dashLegendDB("in use")},
-				{RefID: "B", Expr: pool.sumByDB(middleware.MetricPoolIdle), LegendFormat: dashLegendDB("idle")},
-				{RefID: "C", Expr: pool.sumByDB(middleware.MetricPoolMaxOpen), LegendFormat: dashLegendDB("max open")},
+			About: fmt.Sprintf("Connections of each database/sql pool (%s label), summed over the selected instances: in use, idle, and the limit set by SetMaxOpenConns (0 = no limit), from %s, %s and %s.",
+				middleware.LabelDBName, middleware.MetricPoolInUse, middleware.MetricPoolIdle, middleware.MetricPoolMaxOpen),
+			Signals: []string{FamilyConnectionPool},
+			Panel: dashboard.Panel{
+				ID:       PanelPool,
+				Title:    "Connection Pool",
+				Kind:     dashboard.KindTimeseries,
+				Grid:     dashboard.GridPos{X: 8, Y: 25, W: 8, H: 8},
+				Unit:     dashUnitShort,
+				Decimals: dashboard.Int(0),
+				Min:      dashboard.Float(0),
+				Legend:   seriesLegend,
+				Tooltip:  seriesTooltip,
+				Queries: []dashboard.Query{
+					{RefID: "A", Expr: pool.sumByDB(middleware.MetricPoolInUse), LegendFormat: dashLegendDB("in use")},
+					{RefID: "B", Expr: pool.sumByDB(middleware.MetricPoolIdle), LegendFormat: dashLegendDB("idle")},
+					{RefID: "C", Expr: pool.sumByDB(middleware.MetricPoolMaxOpen), LegendFormat: dashLegendDB("max open")},
+				},
 			},
 		},
 		{
-			ID:    PanelPoolWaits,
-			Title: "Connection Pool Waits",
-			Description: fmt.Sprintf("Seconds spent waiting for a free connection per second, per pool (%s label), from %s, and the mean wait of one waiting call (with %s). "+
-				"The dashed line is the %s threshold (%s per second, for %s).",
+			About: fmt.Sprintf("Seconds spent waiting for a free connection per second, per pool (%s label), from %s, and the mean wait of one waiting call (with %s). "+
+				"The dashed line is the alert threshold (%s per second, for %s).",
 				middleware.LabelDBName, middleware.MetricPoolWaitDuration, middleware.MetricPoolWaitCount,
-				AlertConnectionPoolWaits, FormatSeconds(t.PoolWait.Threshold), t.PoolWait.For),
-			Kind:           dashboard.KindTimeseries,
-			Grid:           dashboard.GridPos{X: 16, Y: 25, W: 8, H: 8},
-			Unit:           dashUnitSeconds,
-			Min:            dashboard.Float(0),
-			Thresholds:     waitSteps,
-			ThresholdLines: true,
-			Legend:         seriesLegend,
-			Tooltip:        seriesTooltip,
-			Queries: []dashboard.Query{
-				{RefID: "A", Expr: pool.rateByDB(middleware.MetricPoolWaitDuration), LegendFormat: dashLegendDB("waited per second")},
-				{RefID: "B", Expr: pool.meanWait(), LegendFormat: dashLegendDB("mean wait")},
+				FormatSeconds(t.PoolWait.Threshold), t.PoolWait.For),
+			Panel: dashboard.Panel{
+				ID:             PanelPoolWaits,
+				Title:          "Connection Pool Waits",
+				Kind:           dashboard.KindTimeseries,
+				Grid:           dashboard.GridPos{X: 16, Y: 25, W: 8, H: 8},
+				Unit:           dashUnitSeconds,
+				Min:            dashboard.Float(0),
+				Thresholds:     waitSteps,
+				ThresholdLines: true,
+				Legend:         seriesLegend,
+				Tooltip:        seriesTooltip,
+				Queries: []dashboard.Query{
+					{RefID: "A", Expr: pool.rateByDB(middleware.MetricPoolWaitDuration), LegendFormat: dashLegendDB("waited per second")},
+					{RefID: "B", Expr: pool.meanWait(), LegendFormat: dashLegendDB("mean wait")},
+				},
 			},
 		},
 	}
+	return panels
+}
 
+// dashboardOf is the dashboard of c with panels, whose descriptions name
+// the alerts they show.
+func dashboardOf(c Config, panels []Panel, alerts []Alert) dashboard.Definition {
+	out := make([]dashboard.Panel, len(panels))
+	for i, p := range panels {
+		out[i] = p.Panel
+		out[i].Description = p.describe(alerts)
+	}
 	return dashboard.Definition{
 		UID:         c.Dashboard.UID,
 		Title:       c.Dashboard.Title,
@@ -331,8 +360,25 @@ func DashboardDefinition(c Config) dashboard.Definition {
 		CursorSync:  dashboard.CursorSyncCrosshair,
 		Datasource:  dashboard.DatasourceRef{Type: "prometheus", UID: "${" + VarDatasource + "}"},
 		Variables:   dashboardVariables(c),
-		Panels:      panels,
+		Panels:      out,
 	}
+}
+
+// describe is the panel's description: what it plots (About), then the
+// alerts it shows, in rule order: those whose dashboard link opens it and
+// those of the families it plots, each with its severity, for duration
+// and summary.
+func (p Panel) describe(alerts []Alert) string {
+	var named []string
+	for _, a := range alerts {
+		if a.Panel == int(p.ID) || slices.Contains(p.Signals, a.Family) {
+			named = append(named, fmt.Sprintf("%s (%s, for %s): %s", a.Name, a.Severity, a.For, a.Runbook.Summary))
+		}
+	}
+	if len(named) == 0 {
+		return p.About
+	}
+	return p.About + " Alerts: " + strings.Join(named, " ")
 }
 
 // dashboardVariables are the datasource picker, one variable per identity

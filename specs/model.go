@@ -61,11 +61,48 @@ type Family struct {
 	Cases []rules.TestCase
 }
 
+// Route is one route under the root of the Alertmanager tree, as a value:
+// the routing tree renders the pack's routes in order, the route tests
+// expect each alert at the receivers they select, and the runbooks quote
+// the timing of the route an alert takes.
+type Route struct {
+	// Matchers select the alerts, in Alertmanager's syntax with a
+	// double-quoted value (severity="critical"). All must match.
+	Matchers []string
+	// Receiver gets the alerts the route selects.
+	Receiver string
+	// Timing is the route's group wait, group interval and repeat interval.
+	Timing RouteTiming
+	// Continue lets an alert the route selects go on to the following
+	// routes.
+	Continue bool
+	// Routes are the route's child routes, tried in order on the alerts
+	// it selects; an alert none of them selects stays at Receiver. A zero
+	// field of a child's Timing is its parent's.
+	Routes []Route
+}
+
 // FamilyFunc builds a family from the environment of a pack.
 type FamilyFunc func(e *Env) Family
 
+// Panel is one dashboard panel as a value: its dashboard model (id, title,
+// kind, queries, thresholds, grid position) and what its description says
+// besides the alerts. The pack writes the description: About, then the
+// alerts the panel shows, derived from the pack's alerts (those whose
+// dashboard link opens the panel and those of Signals), so a description
+// never names an alert by hand.
+type Panel struct {
+	dashboard.Panel
+	// About is what the panel plots and what its colours mean; it names no
+	// alert. Panel.Description is ignored: the pack writes it.
+	About string
+	// Signals are families whose alerts the panel helps to read besides
+	// the alerts that link to it (the percentile lines of the p99 alerts).
+	Signals []string
+}
+
 // PanelFunc builds extra dashboard panels from the config.
-type PanelFunc func(c Config) []dashboard.Panel
+type PanelFunc func(c Config) []Panel
 
 // Env is what a family builds its alerts from: the config, the one PromQL
 // builder, and the test-case kit.
@@ -136,14 +173,12 @@ func Build(c Config, opts ...Option) *Pack {
 }
 
 func build(c Config, o buildOptions) *Pack {
-	p := &Pack{Config: c}
-	d := DashboardDefinition(c)
-	d.Panels = append(d.Panels, serverPanels(c, d)...)
+	p := &Pack{Config: c, Panels: DefaultPanels(c)}
+	p.Panels = append(p.Panels, serverPanels(c, p.Panels)...)
 	for _, f := range o.panels {
-		d.Panels = append(d.Panels, f(c)...)
+		p.Panels = append(p.Panels, f(c)...)
 	}
-	p.Dashboard = d
-	e := &Env{Config: c, Query: newQuery(c), rb: rbNewContext(c, d)}
+	e := &Env{Config: c, Query: newQuery(c), rb: rbNewContext(c, p.Panels)}
 	if !o.noTests {
 		if !c.Fleet() {
 			e.tests = newTestKit(c)
@@ -156,17 +191,19 @@ func build(c Config, o buildOptions) *Pack {
 	for _, f := range p.Families {
 		p.Alerts = append(p.Alerts, f.Alerts...)
 	}
+	p.Dashboard = dashboardOf(c, p.Panels, p.Alerts)
 	p.Overview = OverviewDefinition(c)
 	p.AlertHistory = p.AlertHistoryDefinition()
 	p.RuleGroups = p.ruleGroups()
 	p.RuleTests = p.ruleTests()
-	p.Routing = routing(c, p.Alerts)
+	p.Routes = packRoutes(c)
+	p.Routing = routing(c, p.Routes, p.Alerts)
 	ids := sampleLabels(c)
-	p.RouteTests = routeTests(c, p.alertLabels(ids), ids)
+	p.RouteTests = routeTests(c, p.Routes, p.alertLabels(ids), ids)
 	for i := 1; i < len(c.Services); i++ {
 		// Every service's alerts reach its team; the unmatched-severity
 		// cases above are not repeated.
-		p.RouteTests = append(p.RouteTests, routeTests(c, p.alertLabels(serviceSample(c, i)), nil)[:len(p.Alerts)]...)
+		p.RouteTests = append(p.RouteTests, routeTests(c, p.Routes, p.alertLabels(serviceSample(c, i)), nil)[:len(p.Alerts)]...)
 	}
 	p.InhibitionTests = inhibitionTests(c, p.alertLabels(ids), ids)
 	return p

@@ -22,7 +22,12 @@ type Pack struct {
 	// Families are the families of alerts, in rule order.
 	Families []Family
 	// Alerts are the alerts of every family, in rule order.
-	Alerts          []Alert
+	Alerts []Alert
+	// Routes are the routes under the root of the Alertmanager tree, in
+	// order.
+	Routes []Route
+	// Panels are the dashboard's panels, in order; Dashboard renders them.
+	Panels          []Panel
 	RuleGroups      []rules.Group
 	RuleTests       []rules.TestCase
 	Routing         *alertmanager.Config

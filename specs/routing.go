@@ -113,8 +113,129 @@ func Routing(c Config) *alertmanager.Config {
 	return build(c, buildOptions{noTests: true}).Routing
 }
 
-// routing is the tree of c for the pack's alerts.
-func routing(c Config, alerts []Alert) *alertmanager.Config {
+// packRoutes are the routes under the root. In a fleet, first one per
+// team with receivers of its own (the default team's excepted), selecting
+// the team's alerts and routing them by severity to the team's receivers;
+// then, for every other alert, the severity routes of the alertmanager
+// block.
+func packRoutes(c Config) []Route {
+	var routes []Route
+	if c.Fleet() {
+		for _, team := range fleetTeams(c) {
+			prefix := teamPrefix(team)
+			routes = append(routes, Route{
+				Matchers: []string{eq(LabelTeam, team)},
+				Receiver: prefix + "-default",
+				Routes:   severityRoutes(c, prefix),
+			})
+		}
+	}
+	return append(routes, severityRoutes(c, "dbmon")...)
+}
+
+// severityRoutes are one route per severity, most urgent first, to the
+// severity's receiver of the receivers named prefix-<severity>, with the
+// severity's timing.
+func severityRoutes(c Config, prefix string) []Route {
+	am := c.Alertmanager
+	timing := map[string]RouteTiming{SeverityCritical: am.Critical, SeverityWarning: am.Warning, SeverityInfo: am.Info}
+	routes := make([]Route, 0, len(Severities))
+	for _, s := range Severities {
+		routes = append(routes, Route{Matchers: []string{eq(LabelSeverity, s)}, Receiver: prefix + "-" + s, Timing: timing[s]})
+	}
+	return routes
+}
+
+// under is t with its zero fields taken from parent's, as Alertmanager
+// inherits a route's timing.
+func (t RouteTiming) under(parent RouteTiming) RouteTiming {
+	if t.GroupWait == 0 {
+		t.GroupWait = parent.GroupWait
+	}
+	if t.GroupInterval == 0 {
+		t.GroupInterval = parent.GroupInterval
+	}
+	if t.RepeatInterval == 0 {
+		t.RepeatInterval = parent.RepeatInterval
+	}
+	return t
+}
+
+// matches reports whether every matcher of r matches labels l; a matcher
+// that does not parse matches nothing (the model's validation reports it).
+func (r Route) matches(l map[string]string) bool {
+	for _, s := range r.Matchers {
+		m, err := alertmanager.ParseMatcher(s)
+		if err != nil || !m.Matches(l[m.Name]) {
+			return false
+		}
+	}
+	return true
+}
+
+// routeOf are the routes an alert with labels l takes, as Alertmanager's
+// dispatcher picks them: the first that matches, and the following ones
+// while the matched route continues; a route with children stands for
+// the children that match, or for itself when none does. Each carries
+// the timing it inherits. None means the root's receiver.
+func routeOf(routes []Route, l map[string]string) []Route {
+	return routesUnder(routes, l, RouteTiming{})
+}
+
+func routesUnder(routes []Route, l map[string]string, parent RouteTiming) []Route {
+	var out []Route
+	for _, r := range routes {
+		if !r.matches(l) {
+			continue
+		}
+		r.Timing = r.Timing.under(parent)
+		if leaves := routesUnder(r.Routes, l, r.Timing); len(leaves) > 0 {
+			out = append(out, leaves...)
+		} else {
+			out = append(out, r)
+		}
+		if !r.Continue {
+			break
+		}
+	}
+	return out
+}
+
+// receiversOf are the receivers of the routes an alert with labels l
+// takes, or the root's (the default receiver) when it takes none.
+func receiversOf(routes []Route, l map[string]string) []string {
+	var out []string
+	for _, r := range routeOf(routes, l) {
+		out = append(out, r.Receiver)
+	}
+	if len(out) == 0 {
+		return []string{ReceiverDefault}
+	}
+	return out
+}
+
+// amRoutes are routes as Alertmanager routes, children included.
+func amRoutes(routes []Route) []*alertmanager.Route {
+	if len(routes) == 0 {
+		return nil
+	}
+	out := make([]*alertmanager.Route, 0, len(routes))
+	for _, r := range routes {
+		out = append(out, &alertmanager.Route{
+			Receiver:       r.Receiver,
+			Matchers:       append([]string(nil), r.Matchers...),
+			GroupWait:      r.Timing.GroupWait.Std(),
+			GroupInterval:  r.Timing.GroupInterval.Std(),
+			RepeatInterval: r.Timing.RepeatInterval.Std(),
+			Continue:       r.Continue,
+			Routes:         amRoutes(r.Routes),
+		})
+	}
+	return out
+}
+
+// routing is the tree of c for the pack's routes and alerts.
+func routing(c Config, routes []Route, alerts []Alert) *alertmanager.Config {
 	am := c.Alertmanager
 	groupBy := []string{"alertname"}
 	for _, l := range c.Service.IdentityLabels {
@@ -122,42 +243,18 @@ func routing(c Config, alerts []Alert) *alertmanager.Config {
 			groupBy = append(groupBy, l)
 		}
 	}
-	child := func(severity, receiver string, t RouteTiming) *alertmanager.Route {
-		return &alertmanager.Route{
-			Receiver:       receiver,
-			Matchers:       []string{eq(LabelSeverity, severity)},
-			GroupWait:      t.GroupWait.Std(),
-			GroupInterval:  t.GroupInterval.Std(),
-			RepeatInterval: t.RepeatInterval.Std(),
-		}
-	}
 	m := messages{dashboard: c.DashboardURL(0)}
-	severityRoutes := func(prefix string) []*alertmanager.Route {
-		return []*alertmanager.Route{
-			child(SeverityCritical, prefix+"-"+SeverityCritical, am.Critical),
-			child(SeverityWarning, prefix+"-"+SeverityWarning, am.Warning),
-			child(SeverityInfo, prefix+"-"+SeverityInfo, am.Info),
-		}
-	}
-	var routes []*alertmanager.Route
 	var receivers []alertmanager.Receiver
 	if c.Fleet() {
-		// Team first, then severity: the alerts of a team's services go
-		// to the team's receivers; the default team's fall through to the
-		// severity routes of the alertmanager block.
+		// Team first, then severity (packRoutes): the alerts of a team's
+		// services go to the team's receivers; the default team's fall
+		// through to the severity routes of the alertmanager block.
 		groupBy = append([]string{"alertname", LabelService}, groupBy[1:]...)
 		for _, team := range fleetTeams(c) {
 			t := c.Teams[team]
-			prefix := teamPrefix(team)
-			routes = append(routes, &alertmanager.Route{
-				Receiver: prefix + "-default",
-				Matchers: []string{eq(LabelTeam, team)},
-				Routes:   severityRoutes(prefix),
-			})
-			receivers = append(receivers, m.receivers(prefix, t.PagerDuty, t.Slack, t.Email)...)
+			receivers = append(receivers, m.receivers(teamPrefix(team), t.PagerDuty, t.Slack, t.Email)...)
 		}
 	}
-	routes = append(routes, severityRoutes("dbmon")...)
 	receivers = append(m.receivers("dbmon", am.PagerDuty, am.Slack, am.Email), receivers...)
 	return &alertmanager.Config{
 		Global: alertmanager.Global{ResolveTimeout: am.ResolveTimeout.Std()},
@@ -167,7 +264,7 @@ func routing(c Config, alerts []Alert) *alertmanager.Config {
 			GroupWait:      am.Default.GroupWait.Std(),
 			GroupInterval:  am.Default.GroupInterval.Std(),
 			RepeatInterval: am.Default.RepeatInterval.Std(),
-			Routes:         routes,
+			Routes:         amRoutes(routes),
 		},
 		InhibitRules: inhibitRules(c, alerts),
 		Receivers:    receivers,
@@ -192,20 +289,6 @@ func fleetTeams(c Config) []string {
 
 // teamPrefix is the prefix of a team's receiver names: dbmon-<team>-critical.
 func teamPrefix(team string) string { return "dbmon-" + team }
-
-// teamReceiver is the receiver of a severity (or "default") of the team.
-func teamReceiver(c Config, team, severity string) string {
-	if rs, ok := c.Teams[team]; !ok || rs == (Team{}) || team == c.Alerting.Team || !c.Fleet() {
-		if r, ok := SeverityReceivers[severity]; ok {
-			return r
-		}
-		return ReceiverDefault
-	}
-	if _, ok := SeverityReceivers[severity]; !ok {
-		severity = "default"
-	}
-	return teamPrefix(team) + "-" + severity
-}
 
 // receivers are the four receivers of one team: critical pages (PagerDuty,
 // Slack, email), warning posts and mails, info posts, default posts and
@@ -664,23 +747,23 @@ func (p *Pack) alertLabels(ids map[string]string) []packAlert {
 }
 
 // RouteTests are the pack's routing tests: every alert of the rules
-// reaches the receiver of its severity, and alerts without a known
-// severity reach the default receiver.
+// reaches the receivers of the routes that select it (the receiver of its
+// severity), and alerts without a known severity reach the default
+// receiver.
 func RouteTests(c Config) []alertmanager.RouteTest { return Build(c).RouteTests }
 
-func routeTests(c Config, alerts []packAlert, ids map[string]string) []alertmanager.RouteTest {
+func routeTests(c Config, routes []Route, alerts []packAlert, ids map[string]string) []alertmanager.RouteTest {
 	var tests []alertmanager.RouteTest
 	for _, a := range alerts {
-		sev := a.labels[LabelSeverity]
-		want := teamReceiver(c, a.labels[LabelTeam], sev)
+		want := receiversOf(routes, a.labels)
 		name := a.name
 		if s, ok := a.labels[LabelService]; ok {
 			name += " of service " + s
 		}
 		tests = append(tests, alertmanager.RouteTest{
-			Name:      fmt.Sprintf("%s (%s) goes to %s", name, sev, want),
+			Name:      fmt.Sprintf("%s (%s) goes to %s", name, a.labels[LabelSeverity], strings.Join(want, ", ")),
 			Labels:    a.labels,
-			Receivers: []string{want},
+			Receivers: want,
 		})
 	}
 	unmatched := func(name string, extra map[string]string) {
@@ -691,7 +774,7 @@ func routeTests(c Config, alerts []packAlert, ids map[string]string) []alertmana
 		for k, v := range extra {
 			l[k] = v
 		}
-		tests = append(tests, alertmanager.RouteTest{Name: name, Labels: l, Receivers: []string{teamReceiver(c, l[LabelTeam], l[LabelSeverity])}})
+		tests = append(tests, alertmanager.RouteTest{Name: name, Labels: l, Receivers: receiversOf(routes, l)})
 	}
 	unmatched("an alert without a severity label goes to the default receiver", nil)
 	unmatched("an alert with an unknown severity goes to the default receiver", map[string]string{LabelSeverity: "page"})

@@ -11,7 +11,6 @@ import (
 	"sync"
 	"text/template"
 
-	"github.com/dbmonctl/dbmonctl/pkg/dashboard"
 	"github.com/dbmonctl/dbmonctl/pkg/middleware"
 	"github.com/dbmonctl/dbmonctl/pkg/promcheck"
 )
@@ -204,9 +203,9 @@ type rbContext struct {
 	errs   []error
 }
 
-func rbNewContext(c Config, d dashboard.Definition) *rbContext {
+func rbNewContext(c Config, panels []Panel) *rbContext {
 	titles := map[int]string{}
-	for _, p := range d.Panels {
+	for _, p := range panels {
 		titles[int(p.ID)] = p.Title
 	}
 	return &rbContext{c: c, q: newQuery(c), titles: titles}
@@ -533,8 +532,11 @@ type rbPage struct {
 	// Panel is a Markdown link to the alert's panel; Dashboard one to the
 	// dashboard.
 	Panel, Dashboard string
-	// Alertmanager holds the receivers and timings of each severity.
+	// Alertmanager holds the integrations of each receiver.
 	Alertmanager Alertmanager
+	// Route is the first route the alert takes; the root's receiver and
+	// default timing when none selects it.
+	Route Route
 	// MutedByTwins are the more urgent alerts of the family; MutedByAbsent
 	// the dead man's switches of the metrics the alert reads.
 	MutedByTwins, MutedByAbsent []string
@@ -553,7 +555,7 @@ func (v rbPage) Is(s string) (bool, error) { return rbIs(v.Alert.Severity, s) }
 
 func (p *Pack) runbookView(a Alert) rbPage {
 	c := p.Config
-	r := rbNewContext(c, p.Dashboard)
+	r := rbNewContext(c, p.Panels)
 	twins, absent := rbMutedBy(a, p.Alerts)
 	labels := ruleLabels(c, a)
 	v := rbPage{
@@ -566,6 +568,11 @@ func (p *Pack) runbookView(a Alert) rbPage {
 		MutedByTwins:  twins,
 		MutedByAbsent: absent,
 		Guide:         rbGuide,
+		Route:         Route{Receiver: ReceiverDefault, Timing: c.Alertmanager.Default},
+	}
+	if rs := routeOf(p.Routes, labels); len(rs) > 0 {
+		v.Route = rs[0]
+		v.Route.Timing = v.Route.Timing.under(c.Alertmanager.Default)
 	}
 	for _, l := range []string{LabelSeverity, LabelTeam, LabelFamily} {
 		v.Labels = append(v.Labels, rbLabelValue{l, labels[l]})

@@ -91,7 +91,7 @@ func TestRunbookTemplatesExecuteForEveryAlert(t *testing.T) {
 
 func TestRunbookProseRejectsUnknownNames(t *testing.T) {
 	p := Build(Default())
-	r := rbNewContext(p.Config, p.Dashboard)
+	r := rbNewContext(p.Config, p.Panels)
 	v := rbProse{Alert: p.Alerts[0], r: r}
 	tests := []struct {
 		name string

@@ -38,7 +38,7 @@ type serverPack struct {
 	contract exporters.Contract
 	job      func(c Config) ExporterJob
 	families []FamilyFunc
-	panels   func(c Config, y uint32) []dashboard.Panel
+	panels   func(c Config, y uint32) []Panel
 	overview func(c Config, y uint32) dashboard.Panel
 	validate func(c Config, add func(id, path, format string, args ...any) *diag.Error)
 }
@@ -79,10 +79,10 @@ func serverFamilies(c Config) []FamilyFunc {
 }
 
 // serverPanels are the panels of the packs c switches on, one block of
-// rows per pack below the panels already in d.
-func serverPanels(c Config, d dashboard.Definition) []dashboard.Panel {
-	var out []dashboard.Panel
-	y := panelsBottom(d.Panels)
+// rows per pack below the panels before them.
+func serverPanels(c Config, before []Panel) []Panel {
+	var out []Panel
+	y := panelsBottom(before)
 	for _, p := range enabledServerPacks(c) {
 		ps := p.panels(c, y)
 		out = append(out, ps...)
@@ -92,7 +92,7 @@ func serverPanels(c Config, d dashboard.Definition) []dashboard.Panel {
 }
 
 // panelsBottom is the first grid row below every panel of ps.
-func panelsBottom(ps []dashboard.Panel) uint32 {
+func panelsBottom(ps []Panel) uint32 {
 	var y uint32
 	for _, p := range ps {
 		y = max(y, p.Grid.Y+p.Grid.H)
@@ -403,32 +403,42 @@ func (s serverKit) hitRatioCases(a Alert, l Level, minRate float64, by map[strin
 	}
 }
 
-// serverPanel is the common shape of a pack's time-series panels.
-func serverPanel(id int, title, description, unit string, grid dashboard.GridPos, queries ...dashboard.Query) dashboard.Panel {
-	return dashboard.Panel{
-		ID:          uint32(id),
-		Title:       title,
-		Description: description,
-		Kind:        dashboard.KindTimeseries,
-		Grid:        grid,
-		Unit:        unit,
-		Min:         dashboard.Float(0),
-		Legend:      dashboard.Legend{Mode: dashboard.LegendTable, Placement: dashboard.LegendBottom, Calcs: []string{"mean", "max", "lastNotNull"}},
-		Tooltip:     dashboard.Tooltip{Mode: dashboard.TooltipMulti, Sort: "desc"},
-		Queries:     queries,
+// serverPanel is the common shape of a pack's time-series panels; about
+// is what it plots, and the pack appends the alerts it shows.
+func serverPanel(id int, title, about, unit string, grid dashboard.GridPos, queries ...dashboard.Query) Panel {
+	return Panel{
+		Panel: dashboard.Panel{
+			ID:      uint32(id),
+			Title:   title,
+			Kind:    dashboard.KindTimeseries,
+			Grid:    grid,
+			Unit:    unit,
+			Min:     dashboard.Float(0),
+			Legend:  dashboard.Legend{Mode: dashboard.LegendTable, Placement: dashboard.LegendBottom, Calcs: []string{"mean", "max", "lastNotNull"}},
+			Tooltip: dashboard.Tooltip{Mode: dashboard.TooltipMulti, Sort: "desc"},
+			Queries: queries,
+		},
+		About: about,
 	}
+}
+
+// reading adds families whose alerts p helps to read besides the alerts
+// that link to it.
+func reading(p Panel, families ...string) Panel {
+	p.Signals = append(p.Signals, families...)
+	return p
 }
 
 // withLines draws the alert thresholds as dashed lines on p; colours
 // above them are the alert's severity.
-func withLines(p dashboard.Panel, steps ...dashboard.Step) dashboard.Panel {
+func withLines(p Panel, steps ...dashboard.Step) Panel {
 	p.Thresholds = append([]dashboard.Step{{Value: nil, Color: dashColorOK}}, steps...)
 	p.ThresholdLines = true
 	return p
 }
 
 // below colours a "lower is worse" signal: red below threshold, green from it.
-func below(p dashboard.Panel, threshold float64) dashboard.Panel {
+func below(p Panel, threshold float64) Panel {
 	p.Thresholds = []dashboard.Step{{Value: nil, Color: dashColorCritical}, {Value: dashboard.Float(threshold), Color: dashColorOK}}
 	p.ThresholdLines = true
 	return p

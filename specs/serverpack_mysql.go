@@ -354,7 +354,7 @@ func myBufferPoolFamily(e *Env) Family {
 }
 
 // mysqlPanels are the pack's rows on the main dashboard, from row y.
-func mysqlPanels(c Config, y uint32) []dashboard.Panel {
+func mysqlPanels(c Config, y uint32) []Panel {
 	s := c.Server.MySQL
 	q := serverQuery{job: s.Exporter.JobName}
 	r := func(metric string) string {
@@ -362,36 +362,37 @@ func mysqlPanels(c Config, y uint32) []dashboard.Panel {
 	}
 	conn := s.Connections
 	inst := "{{instance}}"
-	return []dashboard.Panel{
+	return []Panel{
 		serverPanel(PanelMySQLUp, "MySQL: Reachable",
-			fmt.Sprintf("1 while mysqld_exporter (job %s) reaches its server (%s), 0 when it cannot: %s fires after %s at 0. No line: the exporter is not scraped.", s.Exporter.JobName, myUp, AlertMySQLDown, s.Down.For),
+			fmt.Sprintf("1 while mysqld_exporter (job %s) reaches its server (%s), 0 when it cannot. No line: the exporter is not scraped.", s.Exporter.JobName, myUp),
 			dashUnitShort, serverGrid(y, 0), serverQ("A", q.agg("max", q.sel(myUp)), inst)),
 		withLines(serverPanel(PanelMySQLConnections, "MySQL: Connections Used vs Max",
-			fmt.Sprintf("Open connections as a share of max_connections (%s / %s). Dashed lines: %s (%s for %s) and %s (%s for %s).",
-				myThreadsConnected, myMaxConnections, AlertMySQLConnectionsNearMaxWarning, FormatPercent(conn.Warning.Threshold), conn.Warning.For, AlertMySQLConnectionsNearMaxCrit, FormatPercent(conn.Critical.Threshold), conn.Critical.For),
+			fmt.Sprintf("Open connections as a share of max_connections (%s / %s). Dashed lines: the warning (%s) and critical (%s) thresholds.",
+				myThreadsConnected, myMaxConnections, FormatPercent(conn.Warning.Threshold), FormatPercent(conn.Critical.Threshold)),
 			dashUnitPercentUnit, serverGrid(y, 1),
 			serverQ("A", q.agg("max", q.sel(myThreadsConnected))+" / "+q.agg("max", q.sel(myMaxConnections)+" > 0"), inst)),
 			dashboard.Step{Value: dashboard.Float(conn.Warning.Threshold), Color: dashColorWarning},
 			dashboard.Step{Value: dashboard.Float(conn.Critical.Threshold), Color: dashColorCritical}),
 		below(serverPanel(PanelMySQLBufferPool, "MySQL: Buffer Pool Hit Ratio",
-			fmt.Sprintf("Share of InnoDB logical reads served from the buffer pool (1 - %s / %s). Dashed line: %s (below %s for %s, with at least %s reads/s).",
-				myBufferReads, myBufferReadRequests, AlertMySQLBufferPoolHitRatioLow, FormatPercent(s.BufferPoolHitRatio.Threshold), s.BufferPoolHitRatio.For, FormatNumber(s.MinReadRequestRate)),
+			fmt.Sprintf("Share of InnoDB logical reads served from the buffer pool (1 - %s / %s). Dashed line: the threshold (%s), held to with at least %s reads/s.",
+				myBufferReads, myBufferReadRequests, FormatPercent(s.BufferPoolHitRatio.Threshold), FormatNumber(s.MinReadRequestRate)),
 			dashUnitPercentUnit, serverGrid(y, 2),
 			serverQ("A", fmt.Sprintf("1 - %s / (%s > 0)", r(myBufferReads), r(myBufferReadRequests)), inst)),
 			s.BufferPoolHitRatio.Threshold),
 		withLines(serverPanel(PanelMySQLRowLocks, "MySQL: Row Lock Waits",
-			fmt.Sprintf("InnoDB row lock waits per second (%s) and statements waiting now (%s). Dashed line: %s (%s per second for %s).",
-				myRowLockWaits, myRowLockCurrent, AlertMySQLRowLockWaits, FormatNumber(s.RowLockWaits.Threshold), s.RowLockWaits.For),
+			fmt.Sprintf("InnoDB row lock waits per second (%s) and statements waiting now (%s). Dashed line: the threshold (%s per second).",
+				myRowLockWaits, myRowLockCurrent, FormatNumber(s.RowLockWaits.Threshold)),
 			dashUnitShort, serverGrid(y, 3),
 			serverQ("A", r(myRowLockWaits), inst+" waits/s"),
 			serverQ("B", q.agg("max", q.sel(myRowLockCurrent)), inst+" waiting now")),
 			dashboard.Step{Value: dashboard.Float(s.RowLockWaits.Threshold), Color: dashColorWarning}),
-		serverPanel(PanelMySQLLockTime, "MySQL: Mean Row Lock Wait",
+		reading(serverPanel(PanelMySQLLockTime, "MySQL: Mean Row Lock Wait",
 			fmt.Sprintf("Mean time one row lock wait lasted (%s / %s; the counter is in milliseconds). Waits end at innodb_lock_wait_timeout with error 1205.", myRowLockTime, myRowLockWaits),
 			dashUnitSeconds, serverGrid(y, 4), serverQ("A", r(myRowLockTime)+" / 1000 / ("+r(myRowLockWaits)+" > 0)", inst)),
+			FamilyMySQLRowLockWaits),
 		serverPanel(PanelMySQLDeadlocks, "MySQL: Deadlocks",
-			fmt.Sprintf("InnoDB deadlocks (%s, MariaDB 10.5 and later), as an increase over the rate interval; %s fires on more than %s within %s.",
-				myDeadlocks, AlertMySQLDeadlocks, fnum(s.Deadlocks.Threshold), c.Thresholds.RateWindow),
+			fmt.Sprintf("InnoDB deadlocks (%s, MariaDB 10.5 and later), as an increase over the rate interval; the alert counts them within %s.",
+				myDeadlocks, c.Thresholds.RateWindow),
 			dashUnitShort, serverGrid(y, 5),
 			serverQ("A", q.agg("sum", fmt.Sprintf("increase(%s[$__rate_interval])", q.sel(myDeadlocks))), inst)),
 		serverPanel(PanelMySQLReplication, "MySQL: Replication Lag",

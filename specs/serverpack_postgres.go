@@ -471,7 +471,7 @@ FROM pg_stat_user_tables ORDER BY n_dead_tup DESC LIMIT 10;`,
 }
 
 // postgresPanels are the pack's rows on the main dashboard, from row y.
-func postgresPanels(c Config, y uint32) []dashboard.Panel {
+func postgresPanels(c Config, y uint32) []Panel {
 	s := c.Server.PostgreSQL
 	q := serverQuery{job: s.Exporter.JobName}
 	r := func(metric string, extra ...string) string {
@@ -482,40 +482,41 @@ func postgresPanels(c Config, y uint32) []dashboard.Panel {
 	tx := q.sel(pgMaxTxDuration, fmt.Sprintf("%s=~%q", pgLabelState, pgTxStates))
 	rel := []string{pgLabelDatname, pgLabelSchema, pgLabelRel}
 	inst := "{{instance}}"
-	return []dashboard.Panel{
+	return []Panel{
 		serverPanel(PanelPostgresUp, "PostgreSQL: Reachable",
-			fmt.Sprintf("1 while postgres_exporter (job %s) reaches its server (%s), 0 when it cannot: %s fires after %s at 0. No line: the exporter is not scraped.", s.Exporter.JobName, pgUp, AlertPostgresDown, s.Down.For),
+			fmt.Sprintf("1 while postgres_exporter (job %s) reaches its server (%s), 0 when it cannot. No line: the exporter is not scraped.", s.Exporter.JobName, pgUp),
 			dashUnitShort, serverGrid(y, 0), serverQ("A", q.agg("max", q.sel(pgUp)), inst)),
 		withLines(serverPanel(PanelPostgresConnections, "PostgreSQL: Connections Used vs Max",
-			fmt.Sprintf("Backends of every database and state as a share of max_connections (%s / %s). Dashed lines: %s (%s for %s) and %s (%s for %s).",
-				pgActivityCount, pgMaxConnections, AlertPostgresConnectionsNearMaxWarning, FormatPercent(conn.Warning.Threshold), conn.Warning.For, AlertPostgresConnectionsNearMaxCrit, FormatPercent(conn.Critical.Threshold), conn.Critical.For),
+			fmt.Sprintf("Backends of every database and state as a share of max_connections (%s / %s). Dashed lines: the warning (%s) and critical (%s) thresholds.",
+				pgActivityCount, pgMaxConnections, FormatPercent(conn.Warning.Threshold), FormatPercent(conn.Critical.Threshold)),
 			dashUnitPercentUnit, serverGrid(y, 1),
 			serverQ("A", q.agg("sum", q.sel(pgActivityCount))+" / "+q.agg("max", q.sel(pgMaxConnections)+" > 0"), inst)),
 			dashboard.Step{Value: dashboard.Float(conn.Warning.Threshold), Color: dashColorWarning},
 			dashboard.Step{Value: dashboard.Float(conn.Critical.Threshold), Color: dashColorCritical}),
 		below(serverPanel(PanelPostgresCacheHit, "PostgreSQL: Cache Hit Ratio",
-			fmt.Sprintf("Share of block reads served from shared buffers, per database (%s / (%s + %s)). Dashed line: %s (below %s for %s, with at least %s blocks/s).",
-				pgBlksHit, pgBlksHit, pgBlksRead, AlertPostgresCacheHitRatioLow, FormatPercent(s.CacheHitRatio.Threshold), s.CacheHitRatio.For, FormatNumber(s.MinBlockRate)),
+			fmt.Sprintf("Share of block reads served from shared buffers, per database (%s / (%s + %s)). Dashed line: the threshold (%s), held to with at least %s blocks/s.",
+				pgBlksHit, pgBlksHit, pgBlksRead, FormatPercent(s.CacheHitRatio.Threshold), FormatNumber(s.MinBlockRate)),
 			dashUnitPercentUnit, serverGrid(y, 2),
 			serverQ("A", fmt.Sprintf("%s / (%s + %s > 0)", hit, hit, r(pgBlksRead, pgLabelDatname)), "{{datname}}")),
 			s.CacheHitRatio.Threshold),
-		serverPanel(PanelPostgresLocks, "PostgreSQL: Locks by Mode",
+		reading(serverPanel(PanelPostgresLocks, "PostgreSQL: Locks by Mode",
 			fmt.Sprintf("Locks held or awaited, by mode (%s). postgres_exporter 0.11 has no lock-wait series: a backend blocked on a row lock holds one tuple accessexclusivelock (as DDL does) and ages the oldest active transaction, next panel.", pgLocksCount),
 			dashUnitShort, serverGrid(y, 3), serverQ("A", q.agg("sum", q.sel(pgLocksCount), pgLabelMode)+" > 0", "{{mode}}")),
+			FamilyPostgresLongTransaction),
 		withLines(serverPanel(PanelPostgresOldestTx, "PostgreSQL: Oldest Transaction",
-			fmt.Sprintf("Age of the oldest transaction per database and state, for backends active (running or waiting for a lock) or idle in transaction (%s). Dashed line: %s (%s for %s).",
-				pgMaxTxDuration, AlertPostgresLongTransaction, FormatSeconds(s.LongTransaction.Threshold), s.LongTransaction.For),
+			fmt.Sprintf("Age of the oldest transaction per database and state, for backends active (running or waiting for a lock) or idle in transaction (%s). Dashed line: the threshold (%s).",
+				pgMaxTxDuration, FormatSeconds(s.LongTransaction.Threshold)),
 			dashUnitSeconds, serverGrid(y, 4), serverQ("A", q.agg("max", tx, pgLabelDatname, pgLabelState), "{{datname}} {{state}}")),
 			dashboard.Step{Value: dashboard.Float(s.LongTransaction.Threshold), Color: dashColorWarning}),
 		serverPanel(PanelPostgresDeadlocks, "PostgreSQL: Deadlocks",
-			fmt.Sprintf("Deadlocks detected per database (%s), as an increase over the rate interval; %s fires on more than %s within %s. Rollbacks per second for context.",
-				pgDeadlocks, AlertPostgresDeadlocks, fnum(s.Deadlocks.Threshold), c.Thresholds.RateWindow),
+			fmt.Sprintf("Deadlocks detected per database (%s), as an increase over the rate interval; the alert counts them within %s. Rollbacks per second for context.",
+				pgDeadlocks, c.Thresholds.RateWindow),
 			dashUnitShort, serverGrid(y, 5),
 			serverQ("A", q.agg("sum", fmt.Sprintf("increase(%s[$__rate_interval])", q.sel(pgDeadlocks)), pgLabelDatname), "{{datname}} deadlocks"),
 			serverQ("B", r(pgXactRollback, pgLabelDatname)+" / ("+r(pgXactCommit, pgLabelDatname)+" + "+r(pgXactRollback, pgLabelDatname)+" > 0)", "{{datname}} rollback share")),
 		withLines(serverPanel(PanelPostgresDeadTuples, "PostgreSQL: Dead Tuples (top 10 tables)",
-			fmt.Sprintf("Share of dead rows per table (%s / (%s + %s)), the ten highest; tables of the exporter's database only, and only with --extend.query-path. Dashed line: %s (%s with at least %s dead rows, for %s).",
-				pgDeadTup, pgLiveTup, pgDeadTup, AlertPostgresDeadTuplesHigh, FormatPercent(s.DeadTuples.Threshold), FormatNumber(s.MinDeadTuples), s.DeadTuples.For),
+			fmt.Sprintf("Share of dead rows per table (%s / (%s + %s)), the ten highest; tables of the exporter's database only, and only with --extend.query-path. Dashed line: the threshold (%s, with at least %s dead rows).",
+				pgDeadTup, pgLiveTup, pgDeadTup, FormatPercent(s.DeadTuples.Threshold), FormatNumber(s.MinDeadTuples)),
 			dashUnitPercentUnit, serverGrid(y, 6),
 			serverQ("A", fmt.Sprintf("topk(10, %s / (%s > 0))", q.agg("max", q.sel(pgDeadTup), rel...), q.agg("max", q.sel(pgLiveTup)+" + "+q.sel(pgDeadTup), rel...)), "{{schemaname}}.{{relname}}")),
 			dashboard.Step{Value: dashboard.Float(s.DeadTuples.Threshold), Color: dashColorWarning}),

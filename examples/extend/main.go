@@ -90,8 +90,10 @@ func Rollbacks(e *specs.Env) specs.Family {
 	return specs.Family{Name: FamilyRollbacks, Alerts: []specs.Alert{a}}
 }
 
-// RollbackPanel plots the rollback share the alert watches.
-func RollbackPanel(c specs.Config) []dashboard.Panel {
+// RollbackPanel plots the rollback share the alert watches. Its
+// description names the alert without being told: the pack adds the
+// alerts whose dashboard link opens the panel.
+func RollbackPanel(c specs.Config) []specs.Panel {
 	var m []string
 	for _, l := range c.Service.IdentityLabels {
 		m = append(m, fmt.Sprintf(`%s=~"$%s"`, l, l))
@@ -108,15 +110,13 @@ func RollbackPanel(c specs.Config) []dashboard.Panel {
 		return middleware.MetricTxDuration + "_count{" + s + "}"
 	}
 	rollback := fmt.Sprintf("%s=%q", middleware.LabelOutcome, middleware.TxRollback)
-	return []dashboard.Panel{{
+	return []specs.Panel{{About: "Share of transactions that ended in a rollback; the red line is the alert's threshold.", Panel: dashboard.Panel{
 		ID:    PanelRollbacks,
 		Title: "Transaction Rollbacks",
-		Description: fmt.Sprintf("Share of transactions that ended in a rollback. %s fires above %s for %s.",
-			AlertRollbacks, specs.FormatPercent(rollbackLevel.Threshold), rollbackLevel.For),
-		Kind: dashboard.KindTimeseries,
-		Grid: dashboard.GridPos{X: 0, Y: 33, W: 24, H: 8},
-		Unit: "percentunit",
-		Min:  dashboard.Float(0),
+		Kind:  dashboard.KindTimeseries,
+		Grid:  dashboard.GridPos{X: 0, Y: 33, W: 24, H: 8},
+		Unit:  "percentunit",
+		Min:   dashboard.Float(0),
 		Thresholds: []dashboard.Step{
 			{Value: nil, Color: "green"},
 			{Value: dashboard.Float(rollbackLevel.Threshold), Color: "red"},
@@ -127,7 +127,7 @@ func RollbackPanel(c specs.Config) []dashboard.Panel {
 			Expr:         fmt.Sprintf("sum(rate(%s[$__rate_interval])) / (sum(rate(%s[$__rate_interval])) > 0)", sel(rollback), sel()),
 			LegendFormat: "rolled back",
 		}},
-	}}
+	}}}
 }
 
 // Options are the extension's additions to the default pack.

@@ -73,6 +73,11 @@ func TestTheExtraAlertGetsEveryArtifactAndPassesEveryCheck(t *testing.T) {
 	if !bytes.Contains(files["grafana/dashboard.json"], []byte(`"title": "Transaction Rollbacks"`)) {
 		t.Error("dashboard has no rollback panel")
 	}
+	for _, panel := range p.Dashboard.Panels {
+		if panel.ID == PanelRollbacks && !strings.Contains(panel.Description, AlertRollbacks+" (warning, for 10m): More than 10%") {
+			t.Errorf("the rollback panel's description does not name the alert that links to it: %q", panel.Description)
+		}
+	}
 
 	routed, muted := false, false
 	for _, rt := range p.RouteTests {
