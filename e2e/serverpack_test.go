@@ -452,7 +452,7 @@ func queryCount(t *testing.T, promURL, expr string) int {
 			Result []json.RawMessage `json:"result"`
 		} `json:"data"`
 	}
-	if err := getJSON(promURL+"/api/v1/query?query="+url.QueryEscape(expr), &r); err != nil {
+	if err := getJSONAs("", promURL+"/api/v1/query?query="+url.QueryEscape(expr), &r); err != nil {
 		t.Fatalf("query %s: %v", expr, err)
 	}
 	if r.Status != "success" {
