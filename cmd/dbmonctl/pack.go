@@ -4,31 +4,9 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/dbmonctl/dbmonctl/pkg/dashboard"
 	"github.com/dbmonctl/dbmonctl/pkg/diag"
 	"github.com/dbmonctl/dbmonctl/specs"
 )
-
-func init() {
-	// push renders the spec's dashboards when --file is not given: the
-	// same bytes generate writes to grafana/dashboard.json, overview.json
-	// and alert-history.json.
-	renderSpecDashboard = func(a *app) ([][]byte, error) {
-		p, err := a.loadPack()
-		if err != nil {
-			return nil, err
-		}
-		var out [][]byte
-		for _, d := range p.Dashboards() {
-			b, err := dashboard.Render(d)
-			if err != nil {
-				return nil, fmt.Errorf("dashboard %q: %w", d.UID, err)
-			}
-			out = append(out, b)
-		}
-		return out, nil
-	}
-}
 
 // loadPack loads the config, validates it and builds its pack once: the
 // pack that was cross-checked is the one the command renders or tests. Findings

@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/dbmonctl/dbmonctl/specs"
 	"io"
 	"log/slog"
 	"net/http"
@@ -19,12 +20,6 @@ import (
 	"github.com/dbmonctl/dbmonctl/internal/grafana"
 	"github.com/dbmonctl/dbmonctl/pkg/dashboard"
 )
-
-// renderSpecDashboard renders the dashboards' JSON of the loaded spec (the
-// detailed one, the overview and the alert history), for a push without
-// --file. It is set by the file that owns rendering; while it is nil,
-// --file is required.
-var renderSpecDashboard func(a *app) ([][]byte, error)
 
 // pushRetry is push's retry policy; tests shorten it.
 var pushRetry = grafana.DefaultRetry()
@@ -49,6 +44,71 @@ type pushOptions struct {
 	api          string
 	namespace    string
 	schema       string
+	// folderUIDSet, folderTitleSet and schemaSet say which flags were
+	// given; the folder otherwise comes from the config.
+	folderUIDSet, folderTitleSet, schemaSet bool
+}
+
+// runPushCmd loads the config and pack once, renders the dashboards to
+// push (or reads --file) and pushes them one after the other, stopping at
+// the first failure: what was pushed before it is reported, and a re-run
+// finds those unchanged.
+func runPushCmd(ctx context.Context, a *app, o pushOptions) error {
+	if err := checkSchema(o.schema); err != nil {
+		return err
+	}
+	if o.file != "" && o.schemaSet {
+		return usageError("--schema applies to the dashboard rendered from the spec; with --file, the file's own schema is pushed")
+	}
+	var (
+		data [][]byte
+		c    specs.Config
+	)
+	if o.file != "" {
+		// The folder defaults to the config's, so a team's config file
+		// places the dashboard without extra flags.
+		if !o.folderUIDSet || !o.folderTitleSet {
+			cfg, _, err := a.loadConfig()
+			if err != nil {
+				return a.reportLoadError(err)
+			}
+			c = cfg
+		}
+		b, err := os.ReadFile(o.file)
+		if err != nil {
+			return fmt.Errorf("read dashboard: %w", err)
+		}
+		data = [][]byte{b}
+	} else {
+		p, err := a.loadPack()
+		if err != nil {
+			return err
+		}
+		c = p.Config
+		render := dashboard.Render
+		if o.schema == schemaV2 {
+			render = dashboard.RenderV2
+		}
+		for _, d := range p.Dashboards() {
+			b, err := render(d)
+			if err != nil {
+				return fmt.Errorf("render dashboard %q: %w", d.UID, err)
+			}
+			data = append(data, b)
+		}
+	}
+	if !o.folderUIDSet {
+		o.folderUID = c.Dashboard.FolderUID
+	}
+	if !o.folderTitleSet {
+		o.folderTitle = c.Dashboard.FolderTitle
+	}
+	for _, d := range data {
+		if err := runPush(ctx, a, o, d); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func newPushCmd(a *app) *cobra.Command {
@@ -104,65 +164,10 @@ failure.`,
 			if o.grafanaURL == "" {
 				o.grafanaURL = a.getenv("GRAFANA_URL")
 			}
-			// The folder defaults to the spec's, so a team's config file
-			// places the dashboard without extra flags.
-			if !cmd.Flags().Changed("folder-uid") || !cmd.Flags().Changed("folder-title") {
-				c, _, err := a.loadConfig()
-				if err != nil {
-					return a.reportLoadError(err)
-				}
-				if !cmd.Flags().Changed("folder-uid") {
-					o.folderUID = c.Dashboard.FolderUID
-				}
-				if !cmd.Flags().Changed("folder-title") {
-					o.folderTitle = c.Dashboard.FolderTitle
-				}
-			}
-			if err := checkSchema(o.schema); err != nil {
-				return err
-			}
-			if o.file != "" && cmd.Flags().Changed("schema") {
-				return usageError("--schema applies to the dashboard rendered from the spec; with --file, the file's own schema is pushed")
-			}
-			var data [][]byte
-			switch {
-			case o.file != "":
-				b, err := os.ReadFile(o.file)
-				if err != nil {
-					return fmt.Errorf("read dashboard: %w", err)
-				}
-				data = [][]byte{b}
-			case o.schema == schemaV2:
-				p, err := a.loadPack()
-				if err != nil {
-					return err
-				}
-				for _, d := range p.Dashboards() {
-					b, err := dashboard.RenderV2(d)
-					if err != nil {
-						return fmt.Errorf("render dashboard %q: %w", d.UID, err)
-					}
-					data = append(data, b)
-				}
-			default:
-				if renderSpecDashboard == nil {
-					return usageError("--file is required")
-				}
-				bs, err := renderSpecDashboard(a)
-				if err != nil {
-					return fmt.Errorf("render dashboard: %w", err)
-				}
-				data = bs
-			}
-			// One dashboard after the other, stopping at the first failure:
-			// what was pushed before it is reported, and a re-run finds
-			// those unchanged.
-			for _, d := range data {
-				if err := runPush(cmd.Context(), a, o, d); err != nil {
-					return err
-				}
-			}
-			return nil
+			o.folderUIDSet = cmd.Flags().Changed("folder-uid")
+			o.folderTitleSet = cmd.Flags().Changed("folder-title")
+			o.schemaSet = cmd.Flags().Changed("schema")
+			return runPushCmd(cmd.Context(), a, o)
 		},
 	}
 	f := cmd.Flags()

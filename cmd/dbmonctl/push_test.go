@@ -477,9 +477,6 @@ func TestPushToken(t *testing.T) {
 }
 
 func TestPushUsageErrors(t *testing.T) {
-	saved := renderSpecDashboard
-	defer func() { renderSpecDashboard = saved }()
-	renderSpecDashboard = nil
 	srv := grafanatest.New(pushTestToken)
 	defer srv.Close()
 	tests := []struct {
@@ -488,7 +485,6 @@ func TestPushUsageErrors(t *testing.T) {
 		args    []string
 		wantErr string
 	}{
-		{"no --file and no renderer", nil, nil, "--file is required"},
 		{"no URL", map[string]string{"GRAFANA_URL": ""}, []string{"--file", pushFixture}, "no Grafana URL"},
 		{"a URL that is not http", map[string]string{"GRAFANA_URL": "ftp://grafana"}, []string{"--file", pushFixture}, "scheme must be http or https"},
 		{"a positional argument", nil, []string{"--file", pushFixture, "extra"}, "takes no arguments"},
@@ -504,24 +500,6 @@ func TestPushUsageErrors(t *testing.T) {
 	}
 	if n := len(srv.Requests()); n != 0 {
 		t.Errorf("usage errors sent %d requests", n)
-	}
-}
-
-func TestPushRendersTheSpecWithoutFile(t *testing.T) {
-	saved := renderSpecDashboard
-	defer func() { renderSpecDashboard = saved }()
-	data, err := os.ReadFile(pushFixture)
-	if err != nil {
-		t.Fatal(err)
-	}
-	renderSpecDashboard = func(*app) ([][]byte, error) { return [][]byte{data}, nil }
-	srv := grafanatest.New(pushTestToken)
-	defer srv.Close()
-	if r := runPushCLI(t, srv, nil, ""); r.code != ExitOK {
-		t.Fatalf("exit %d: %s", r.code, r.stderr)
-	}
-	if _, _, _, ok := srv.Dashboard(1, "dbmon-queries"); !ok {
-		t.Error("rendered dashboard not pushed")
 	}
 }
 
