@@ -110,6 +110,12 @@ func TestStatsCollectorCountsWaits(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
+	// An acquire that finds an idle connection does not wait.
+	idle, err := pool.Acquire(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	idle.Release()
 	s = gather(t, c)
 	if got := value(s["go_sql_wait_count_total"]); got != waitCount+1 {
 		t.Errorf("go_sql_wait_count_total = %v after one wait, want %v", got, waitCount+1)
