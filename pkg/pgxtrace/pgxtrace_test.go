@@ -294,6 +294,30 @@ func TestCopyFromIsOneInsert(t *testing.T) {
 		middleware.QueryOther:  {1, 0},
 		middleware.QueryInsert: {2, 1},
 	})
+
+	// Into a missing table, pgx fails while describing the columns (a
+	// preparation inside the copy) and does not report the copy's end: the
+	// failure is still the copy's, one failed INSERT, and the next copy on
+	// the connection is recorded normally.
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	if _, err := conn.CopyFrom(ctx, pgx.Identifier{"no_such_table_dbmon"}, []string{"id"}, pgx.CopyFromRows([][]any{{1}})); err == nil {
+		t.Fatal("CopyFrom into a missing table: no error")
+	}
+	wantTypes(t, m, map[middleware.QueryType][2]uint64{
+		middleware.QueryOther:  {1, 0},
+		middleware.QueryInsert: {3, 2},
+	})
+	if _, err := conn.CopyFrom(ctx, pgx.Identifier{table}, []string{"id"}, pgx.CopyFromRows([][]any{{7}})); err != nil {
+		t.Fatal(err)
+	}
+	wantTypes(t, m, map[middleware.QueryType][2]uint64{
+		middleware.QueryOther:  {1, 0},
+		middleware.QueryInsert: {4, 2},
+	})
 }
 
 func TestCancelledQueryIsAnError(t *testing.T) {

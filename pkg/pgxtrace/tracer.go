@@ -39,13 +39,15 @@ import (
 //     round trip of sending the batch).
 //   - CopyFrom: one INSERT (it inserts rows into a table; classifying its
 //     COPY text would make it OTHER and hide the write load), timed over
-//     the whole copy. The slow-query log shows it as
+//     the whole copy, including when it fails while describing the
+//     table's columns (pgx then reports no end of the copy; the failed
+//     description ends it). The slow-query log shows it as
 //     `COPY "table" FROM STDIN`.
 //   - Prepare: a successful preparation is not counted (the statement's
 //     executions are); a failed explicit Prepare counts as one failed
 //     statement of the SQL's type, as in the database/sql path. A
-//     preparation that pgx makes inside a Query, Exec or batch is not
-//     counted separately: the query records its error.
+//     preparation that pgx makes inside a Query, Exec, batch or CopyFrom
+//     is not counted separately: that statement records its error.
 //
 // The tracer keeps its per-query state on the connection (in pgconn's
 // CustomData, set up once when the connection is established), never in
@@ -79,9 +81,10 @@ type connState struct {
 	prepareSQL   string
 	prepareStart time.Duration
 
-	copyOn    bool
-	copyTable pgx.Identifier
-	copyStart time.Duration
+	// copy: a CopyFrom is in flight; copyOn: and it is recorded.
+	copy, copyOn bool
+	copyTable    pgx.Identifier
+	copyStart    time.Duration
 }
 
 // epoch is the origin of the tracer's clock.
@@ -169,6 +172,7 @@ func (t *Tracer) TraceBatchEnd(_ context.Context, conn *pgx.Conn, _ pgx.TraceBat
 // TraceCopyFromStart implements pgx.CopyFromTracer.
 func (t *Tracer) TraceCopyFromStart(ctx context.Context, conn *pgx.Conn, data pgx.TraceCopyFromStartData) context.Context {
 	s := state(conn)
+	s.copy = true
 	s.copyOn = t.m.Installed()
 	if s.copyOn {
 		s.copyTable = data.TableName
@@ -179,26 +183,30 @@ func (t *Tracer) TraceCopyFromStart(ctx context.Context, conn *pgx.Conn, data pg
 
 // TraceCopyFromEnd implements pgx.CopyFromTracer.
 func (t *Tracer) TraceCopyFromEnd(ctx context.Context, conn *pgx.Conn, data pgx.TraceCopyFromEndData) {
-	s := state(conn)
-	if !s.copyOn {
-		return
+	t.endCopy(ctx, state(conn), data.Err)
+}
+
+// endCopy records the CopyFrom in flight on s, if it is recorded, and
+// forgets it.
+func (t *Tracer) endCopy(ctx context.Context, s *connState, err error) {
+	if s.copyOn {
+		d := clock() - s.copyStart
+		query := "COPY FROM STDIN"
+		if d >= t.m.SlowThreshold() {
+			// Only a slow copy is logged, so only then is its text built.
+			query = "COPY " + s.copyTable.Sanitize() + " FROM STDIN"
+		}
+		t.m.ObserveAs(ctx, middleware.QueryInsert, query, d, err)
 	}
-	d := clock() - s.copyStart
-	query := "COPY FROM STDIN"
-	if d >= t.m.SlowThreshold() {
-		// Only a slow copy is logged, so only then is its text built.
-		query = "COPY " + s.copyTable.Sanitize() + " FROM STDIN"
-	}
-	t.m.ObserveAs(ctx, middleware.QueryInsert, query, d, data.Err)
-	s.copyOn, s.copyTable = false, nil
+	s.copy, s.copyOn, s.copyTable = false, false, nil
 }
 
 // TracePrepareStart implements pgx.PrepareTracer.
 func (t *Tracer) TracePrepareStart(ctx context.Context, conn *pgx.Conn, data pgx.TracePrepareStartData) context.Context {
 	s := state(conn)
-	// Inside a query or batch, a failed preparation is that statement's
-	// error, recorded when it ends.
-	s.prepareOn = !s.query && !s.batch && t.m.Installed()
+	// Inside a query, batch or copy, a failed preparation is that
+	// statement's error.
+	s.prepareOn = !s.query && !s.batch && !s.copy && t.m.Installed()
 	if s.prepareOn {
 		s.prepareSQL = data.SQL
 		s.prepareStart = clock()
@@ -209,6 +217,13 @@ func (t *Tracer) TracePrepareStart(ctx context.Context, conn *pgx.Conn, data pgx
 // TracePrepareEnd implements pgx.PrepareTracer.
 func (t *Tracer) TracePrepareEnd(ctx context.Context, conn *pgx.Conn, data pgx.TracePrepareEndData) {
 	s := state(conn)
+	if s.copy && !s.query && !s.batch && data.Err != nil {
+		// CopyFrom describes its columns with a preparation; when that
+		// fails, pgx returns without reporting the copy's end, so the
+		// copy ends here (and a later end of the same copy finds
+		// nothing in flight).
+		t.endCopy(ctx, s, data.Err)
+	}
 	if s.prepareOn && data.Err != nil {
 		t.m.Observe(ctx, s.prepareSQL, clock()-s.prepareStart, data.Err)
 	}
