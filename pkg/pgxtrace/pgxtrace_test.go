@@ -268,9 +268,27 @@ func TestBatchRecordsEachQueuedQueryWithItsType(t *testing.T) {
 		t.Fatal("duplicate key in batch: no error")
 	}
 	got := byType(m)[middleware.QueryInsert]
-	if got[1] != 1 || got[0] < 3 {
-		t.Errorf("INSERT (total, errors) after a failing batch = %v, want at least 3 with 1 error", got)
+	if got[1] != 1 || got[0] != 4 {
+		t.Errorf("INSERT (total, errors) after a failing batch = %v, want [4 1]", got)
 	}
+
+	// A batch that fails before any query runs (pgx prepares every query
+	// first, and one has a syntax error) still records each queued query,
+	// failed, with its type.
+	b = &pgx.Batch{}
+	b.Queue("SELECT 1")
+	b.Queue("SELEC 2")
+	b.Queue("DELETE FROM " + table)
+	if err := pool.SendBatch(ctx, b).Close(); err == nil {
+		t.Fatal("batch with a syntax error: no error")
+	}
+	wantTypes(t, m, map[middleware.QueryType][2]uint64{
+		middleware.QueryOther:  {2, 1},
+		middleware.QueryInsert: {4, 1},
+		middleware.QueryUpdate: {1, 0},
+		middleware.QuerySelect: {2, 1},
+		middleware.QueryDelete: {2, 1},
+	})
 }
 
 func TestCopyFromIsOneInsert(t *testing.T) {

@@ -36,7 +36,9 @@ import (
 //     type and error. pgx reports no per-query timing, so each query's
 //     duration is the time since the previous query's result was read (the
 //     batch's start for the first one, which therefore also carries the
-//     round trip of sending the batch).
+//     round trip of sending the batch). When the batch fails before its
+//     queries run (pgx prepares them all first), each one counts as
+//     failed.
 //   - CopyFrom: one INSERT (it inserts rows into a table; classifying its
 //     COPY text would make it OTHER and hide the write load), timed over
 //     the whole copy, including when it fails while describing the
@@ -75,6 +77,8 @@ type connState struct {
 	queryStart     time.Duration
 
 	batch, batchOn bool
+	batchQueued    *pgx.Batch
+	batchTraced    int // queries of batchQueued recorded so far
 	batchLast      time.Duration
 
 	prepareOn    bool
@@ -142,11 +146,12 @@ func (t *Tracer) TraceQueryEnd(ctx context.Context, conn *pgx.Conn, data pgx.Tra
 }
 
 // TraceBatchStart implements pgx.BatchTracer.
-func (t *Tracer) TraceBatchStart(ctx context.Context, conn *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+func (t *Tracer) TraceBatchStart(ctx context.Context, conn *pgx.Conn, data pgx.TraceBatchStartData) context.Context {
 	s := state(conn)
 	s.batch = true
 	s.batchOn = t.m.Installed()
 	if s.batchOn {
+		s.batchQueued, s.batchTraced = data.Batch, 0
 		s.batchLast = clock()
 	}
 	return ctx
@@ -161,12 +166,24 @@ func (t *Tracer) TraceBatchQuery(ctx context.Context, conn *pgx.Conn, data pgx.T
 	now := clock()
 	t.m.Observe(ctx, data.SQL, now-s.batchLast, data.Err)
 	s.batchLast = now
+	s.batchTraced++
 }
 
-// TraceBatchEnd implements pgx.BatchTracer.
-func (t *Tracer) TraceBatchEnd(_ context.Context, conn *pgx.Conn, _ pgx.TraceBatchEndData) {
+// TraceBatchEnd implements pgx.BatchTracer. When the batch failed before
+// pgx reported some of its queries (it prepares them all before running
+// any, so one bad query fails them all), each unreported query is
+// recorded as failed with the batch's error: the first with the time since
+// the last report, the others with none, as they never ran.
+func (t *Tracer) TraceBatchEnd(ctx context.Context, conn *pgx.Conn, data pgx.TraceBatchEndData) {
 	s := state(conn)
-	s.batch, s.batchOn = false, false
+	if s.batchOn && data.Err != nil && s.batchQueued != nil {
+		d := clock() - s.batchLast
+		for _, q := range s.batchQueued.QueuedQueries[min(s.batchTraced, len(s.batchQueued.QueuedQueries)):] {
+			t.m.Observe(ctx, q.SQL, d, data.Err)
+			d = 0
+		}
+	}
+	s.batch, s.batchOn, s.batchQueued, s.batchTraced = false, false, nil, 0
 }
 
 // TraceCopyFromStart implements pgx.CopyFromTracer.
