@@ -171,6 +171,7 @@ func validateConfig(c Config) []error {
 	hostPorts("prometheus.targets", c.Prometheus.Targets)
 	hostPorts("prometheus.alertmanager_targets", c.Prometheus.AlertmanagerTargets)
 	errs = append(errs, validateServerPacks(c)...)
+	errs = append(errs, validateLimits(c)...)
 	return append(errs, validateFleet(c)...)
 }
 
