@@ -50,6 +50,10 @@ type Config struct {
 	// prometheus-operator writes; the --namespace, --rule-label and
 	// --secret-name flags override it.
 	PrometheusOperator PrometheusOperator `yaml:"prometheus_operator"`
+	// Limits are the rule engine's and the metrics store's limits that
+	// validate compares the pack with (warnings): Mimir's defaults unless
+	// your tenant's limits differ. 0 switches a check off.
+	Limits Limits `yaml:"limits"`
 }
 
 // PrometheusOperator places the PrometheusRule and AlertmanagerConfig
@@ -66,6 +70,23 @@ type PrometheusOperator struct {
 	// SecretName is the Kubernetes Secret the receivers read their
 	// secrets from, one key per secret file.
 	SecretName string `yaml:"secret_name"`
+}
+
+// Limits are the per-tenant limits of the engine that evaluates the rules
+// and stores the series (Mimir's and Cortex's names in parentheses).
+type Limits struct {
+	// RulesPerGroup is the most rules one rule group may hold
+	// (ruler_max_rules_per_rule_group).
+	RulesPerGroup int `yaml:"rules_per_group"`
+	// Groups is the most rule groups one tenant may have
+	// (ruler_max_rule_groups_per_tenant).
+	Groups int `yaml:"groups"`
+	// Series is the most active series one tenant may have
+	// (max_global_series_per_user).
+	Series int `yaml:"series"`
+	// SeriesPerMetric is the most active series of one metric name
+	// (max_global_series_per_metric).
+	SeriesPerMetric int `yaml:"series_per_metric"`
 }
 
 // FleetService is one monitored service of a fleet.
@@ -86,6 +107,10 @@ type FleetService struct {
 	// by the fleet's rules). A config file's block is merged over the
 	// top-level thresholds; nil keeps them.
 	Thresholds *Thresholds `yaml:"thresholds"`
+	// Instances is how many processes of this service expose the
+	// middleware's metrics (each with one *sql.DB); validate projects the
+	// service's active series from it. 0 means 1.
+	Instances int `yaml:"instances"`
 }
 
 // Team is where the alerts of one team go: the same integrations as the
@@ -406,6 +431,8 @@ func Default() Config {
 			Namespace:  "monitoring",
 			SecretName: "dbmonctl-alertmanager",
 		},
+		// Mimir's default per-tenant limits.
+		Limits: Limits{RulesPerGroup: 20, Groups: 70, Series: 150000, SeriesPerMetric: 20000},
 	}
 }
 

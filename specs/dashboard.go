@@ -21,6 +21,8 @@ import (
 const (
 	VarDatasource = "datasource"
 	VarQueryType  = middleware.LabelQueryType
+	// VarService selects services of a fleet.
+	VarService = LabelService
 )
 
 // ProvisioningPath is where the provisioning file tells Grafana to read
@@ -82,6 +84,13 @@ func DefaultPanels(c Config) []Panel {
 	// The pool metrics carry db_name, not query_type: the query_type
 	// variable must not filter them away.
 	pool := dashQueries{sel: dashPoolSelector(c)}
+	if c.Fleet() {
+		// A fleet's panels read the series its recording groups record
+		// per service, which carry the service label the raw series
+		// lack; their rates are over thresholds.rate_window.
+		w := newQuery(c).window.String()
+		q.window, pool.window = w, w
+	}
 	t := c.Thresholds
 	slow := t.SlowQuery.Std().Seconds()
 	latencySteps := []dashboard.Step{
@@ -399,11 +408,33 @@ func dashboardVariables(c Config) []dashboard.Variable {
 	if s := dashServiceSelector(c); s != "" {
 		matchers = append(matchers, s)
 	}
+	source := middleware.MetricQueriesTotal
+	if c.Fleet() {
+		// The recorded rate carries the service label and exists for
+		// every service that exports the metric, so its values are the
+		// fleet's service names.
+		source = newQuery(c).rateRecord(middleware.MetricQueriesTotal)
+	}
 	labelQuery := func(label string) string {
 		if len(matchers) == 0 {
-			return fmt.Sprintf("label_values(%s, %s)", middleware.MetricQueriesTotal, label)
+			return fmt.Sprintf("label_values(%s, %s)", source, label)
 		}
-		return fmt.Sprintf("label_values(%s{%s}, %s)", middleware.MetricQueriesTotal, strings.Join(matchers, ", "), label)
+		return fmt.Sprintf("label_values(%s{%s}, %s)", source, strings.Join(matchers, ", "), label)
+	}
+	if c.Fleet() {
+		vars = append(vars, dashboard.Variable{
+			Kind:        dashboard.VariableQuery,
+			Name:        VarService,
+			Label:       "Service",
+			Description: "The services of the fleet to show; All sums the whole fleet.",
+			Query:       labelQuery(LabelService),
+			Multi:       true,
+			IncludeAll:  true,
+			AllValue:    ".*",
+			Refresh:     dashboard.RefreshOnTimeRange,
+			Sort:        dashboard.SortAlphabeticalAsc,
+		})
+		matchers = append(matchers, dashVarMatcher(LabelService, VarService))
 	}
 	for _, l := range c.Service.IdentityLabels {
 		vars = append(vars, dashboard.Variable{
@@ -448,6 +479,9 @@ func dashPoolSelector(c Config) string {
 	if s := dashServiceSelector(c); s != "" {
 		m = append(m, s)
 	}
+	if c.Fleet() {
+		m = append(m, dashVarMatcher(LabelService, VarService))
+	}
 	for _, l := range c.Service.IdentityLabels {
 		m = append(m, dashVarMatcher(l, l))
 	}
@@ -471,13 +505,23 @@ func dashboardSelector(c Config) string {
 // dashQueries writes the panels' PromQL. Every range uses Grafana's
 // $__rate_interval (at least four scrapes, whatever the zoom), except the
 // distribution, which covers the whole time range with $__range.
-type dashQueries struct{ sel string }
+//
+// In a fleet (window set) they read the series the recording groups
+// record per service instead: rates over the rule window, gauges summed
+// per pool.
+type dashQueries struct{ sel, window string }
 
 func (q dashQueries) series(metric string) string {
+	if q.window != "" {
+		metric = recordName(metric, poolSumOp)
+	}
 	return fmt.Sprintf("%s{%s}", metric, q.sel)
 }
 
 func (q dashQueries) rate(metric string) string {
+	if q.window != "" {
+		return fmt.Sprintf("%s{%s}", recordName(metric, "rate"+q.window), q.sel)
+	}
 	return fmt.Sprintf("rate(%s[$__rate_interval])", q.series(metric))
 }
 
@@ -486,6 +530,11 @@ func (q dashQueries) rateByType(metric string) string {
 }
 
 func (q dashQueries) increaseByType() string {
+	if q.window != "" {
+		// The recorded rate's mean over the range times the range: the
+		// statements executed, as increase() counts them.
+		return fmt.Sprintf("sum by (%s) (avg_over_time(%s[$__range])) * $__range_s", middleware.LabelQueryType, q.rate(middleware.MetricQueriesTotal))
+	}
 	return fmt.Sprintf("sum by (%s) (increase(%s[$__range]))", middleware.LabelQueryType, q.series(middleware.MetricQueriesTotal))
 }
 

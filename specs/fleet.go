@@ -78,6 +78,10 @@ func knownRecords(c Config, k promcheck.Known) promcheck.Known {
 	k = k.WithRecord(absentRecord(), middleware.MetricQueriesTotal, carry...)
 	k = k.WithRecord(poolUseRecord(), middleware.MetricPoolInUse, carry...)
 	k = k.WithRecord(q.rateRecord(middleware.MetricPoolWaitDuration), middleware.MetricPoolWaitDuration, carry...)
+	k = k.WithRecord(q.rateRecord(middleware.MetricPoolWaitCount), middleware.MetricPoolWaitCount, carry...)
+	for _, m := range poolGauges {
+		k = k.WithRecord(recordName(m, poolSumOp), m, carry...)
+	}
 	for _, lk := range levelKeys {
 		k = k.WithRecord(ThresholdSeries(lk.key), "", LabelService)
 	}
@@ -124,6 +128,12 @@ func (q Query) baselineRecord() string {
 func (q Query) presentRecord() string {
 	return recordName(middleware.MetricQueriesTotal, fmt.Sprintf("present_over_time%s_offset%s", q.window, q.baseline+q.window))
 }
+
+// poolGauges are the pool gauges the dashboard plots, recorded per
+// service summed per pool (poolSumOp).
+var poolGauges = []string{middleware.MetricPoolInUse, middleware.MetricPoolIdle, middleware.MetricPoolMaxOpen}
+
+const poolSumOp = "sum"
 
 func poolUseRecord() string { return recordName(middleware.MetricPoolInUse, "ratio_max_open") }
 
@@ -173,6 +183,11 @@ func fleetGroups(c Config) []rules.Group {
 			rec(poolUseRecord(), fmt.Sprintf("max by (%s) (\n  %s\n  /\n  (%s > 0)\n)", db, sel(middleware.MetricPoolInUse), sel(middleware.MetricPoolMaxOpen))),
 			rec(q.rateRecord(middleware.MetricPoolWaitDuration), fmt.Sprintf("sum by (%s) (rate(%s[%s]))", db, sel(middleware.MetricPoolWaitDuration), q.window)),
 		)
+		// What the dashboard's pool panels plot, which no alert reads.
+		rs = append(rs, rec(q.rateRecord(middleware.MetricPoolWaitCount), fmt.Sprintf("sum by (%s) (rate(%s[%s]))", db, sel(middleware.MetricPoolWaitCount), q.window)))
+		for _, m := range poolGauges {
+			rs = append(rs, rec(recordName(m, poolSumOp), fmt.Sprintf("sum by (%s) (%s)", db, sel(m))))
+		}
 		if s.Thresholds != nil {
 			t, def := c.ServiceThresholds(i), c.Thresholds
 			for _, k := range levelKeys {

@@ -38,6 +38,7 @@ func Check(c Config, src Source, opts ...Option) (*Pack, []error) {
 		p = build(c, o)
 		errs = append(errs, p.crossCheck()...)
 		errs = append(errs, p.runbookFindings(o)...)
+		errs = append(errs, p.limitFindings()...)
 	} else {
 		errs = append(errs, RoutingFindings(c)...)
 	}

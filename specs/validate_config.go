@@ -173,6 +173,7 @@ func validateConfig(c Config) []error {
 	hostPorts("prometheus.alertmanager_targets", c.Prometheus.AlertmanagerTargets)
 	errs = append(errs, validateServerPacks(c)...)
 	errs = append(errs, validateOperator(c.PrometheusOperator)...)
+	errs = append(errs, validateLimits(c)...)
 	return append(errs, validateFleet(c)...)
 }
 

@@ -1,0 +1,163 @@
+package specs
+
+import (
+	"fmt"
+
+	"github.com/dbmonctl/dbmonctl/pkg/diag"
+	"github.com/dbmonctl/dbmonctl/pkg/middleware"
+)
+
+// CheckLimits is the ID of the warnings about engine limits (limits:) the
+// pack's rules or projected series exceed.
+const CheckLimits = "limits"
+
+// labelValues is the number of values each label of the middleware's
+// metrics takes for one instance with one *sql.DB.
+func labelValues(l string) int {
+	switch l {
+	case middleware.LabelQueryType:
+		return len(middleware.QueryTypes)
+	case middleware.LabelOutcome:
+		return len(middleware.TxOutcomes)
+	default: // db_name: one *sql.DB
+		return 1
+	}
+}
+
+// SeriesPerInstance is the number of series one instance with one *sql.DB
+// exports with buckets histogram bounds, by metric name as a store counts
+// them (a histogram's _bucket, _sum and _count are three names): every
+// query type and transaction outcome, whether or not it ever occurred,
+// since the store keeps a series for as long as it is scraped.
+func SeriesPerInstance(buckets int) map[string]int {
+	out := map[string]int{}
+	for _, m := range middleware.Contract() {
+		n := 1
+		for _, l := range m.Labels {
+			n *= labelValues(l)
+		}
+		if m.Kind == middleware.KindHistogram {
+			out[m.Name+"_bucket"] = n * (buckets + 1) // +Inf
+			out[m.Name+"_sum"] = n
+			out[m.Name+"_count"] = n
+			continue
+		}
+		out[m.Name] = n
+	}
+	return out
+}
+
+// instances is the number of instances of service i, or of the single
+// service (the generated scrape targets) when i < 0.
+func (c Config) instances(i int) int {
+	if i < 0 {
+		return max(len(c.Prometheus.Targets), 1)
+	}
+	return max(c.Services[i].Instances, 1)
+}
+
+// validateLimits checks the limits' own values and each service's
+// instances.
+func validateLimits(c Config) []error {
+	var errs []error
+	for _, l := range []struct {
+		path string
+		v    int
+	}{
+		{"limits.rules_per_group", c.Limits.RulesPerGroup},
+		{"limits.groups", c.Limits.Groups},
+		{"limits.series", c.Limits.Series},
+		{"limits.series_per_metric", c.Limits.SeriesPerMetric},
+	} {
+		if l.v < 0 {
+			errs = append(errs, diag.New(CheckRange, l.path, "must be 0 (no check) or positive, got %d", l.v))
+		}
+	}
+	for i, s := range c.Services {
+		if s.Instances < 0 {
+			errs = append(errs, diag.New(CheckRange, fmt.Sprintf("services[%d].instances", i), "must be positive (0 or unset means 1), got %d", s.Instances))
+		}
+	}
+	return errs
+}
+
+// limitFindings warns where the pack exceeds limits: rules in one group,
+// rule groups, and the active series the middleware's metrics will
+// project (series per instance × instances, per service and in total, and
+// for the largest metric name).
+func (p *Pack) limitFindings() []error {
+	c := p.Config
+	lim := c.Limits
+	var errs []error
+	// groupPath is where the file says what makes group g large.
+	groupPath := func(name string) string {
+		for i, s := range c.Services {
+			if name == serviceGroupName(c, s.Name) {
+				return fmt.Sprintf("services[%d]", i)
+			}
+		}
+		return "alerting.group_name"
+	}
+	if lim.RulesPerGroup > 0 {
+		for _, g := range p.RuleGroups {
+			if n := len(g.Rules); n > lim.RulesPerGroup {
+				errs = append(errs, diag.Warn(CheckLimits, groupPath(g.Name),
+					"rule group %q has %d rules, above limits.rules_per_group (%d, Mimir's ruler_max_rules_per_rule_group): the ruler rejects the group; raise the tenant's limit and limits.rules_per_group",
+					g.Name, n, lim.RulesPerGroup).Relate("limits.rules_per_group"))
+			}
+		}
+	}
+	if n := len(p.RuleGroups); lim.Groups > 0 && n > lim.Groups {
+		errs = append(errs, diag.Warn(CheckLimits, "services",
+			"the pack has %d rule groups (%d services + the alert group and packs), above limits.groups (%d, Mimir's ruler_max_rule_groups_per_tenant): the ruler rejects the groups beyond it; raise the tenant's limit and limits.groups, or split the fleet into tenants",
+			n, len(c.Services), lim.Groups).Relate("limits.groups"))
+	}
+
+	per := SeriesPerInstance(len(c.Thresholds.Buckets))
+	perInstance, largest := 0, ""
+	for m, n := range per {
+		perInstance += n
+		if largest == "" || n > per[largest] || (n == per[largest] && m < largest) {
+			largest = m
+		}
+	}
+	type svc struct {
+		path, name string
+		instances  int
+	}
+	var svcs []svc
+	if c.Fleet() {
+		for i, s := range c.Services {
+			path := fmt.Sprintf("services[%d].instances", i)
+			svcs = append(svcs, svc{path, s.Name, c.instances(i)})
+		}
+	} else {
+		svcs = []svc{{"prometheus.targets", "the service", c.instances(-1)}}
+	}
+	total := 0
+	for _, s := range svcs {
+		n := s.instances * perInstance
+		total += n
+		if lim.Series > 0 && n > lim.Series {
+			errs = append(errs, diag.Warn(CheckLimits, s.path,
+				"%s projects %d active series (%d instances × %d series per instance with %d buckets), above limits.series (%d, Mimir's max_global_series_per_user) on its own",
+				s.name, n, s.instances, perInstance, len(c.Thresholds.Buckets), lim.Series).Relate("limits.series", "thresholds.buckets"))
+		}
+	}
+	instances := total / max(perInstance, 1)
+	if lim.Series > 0 && total > lim.Series && len(svcs) > 1 {
+		errs = append(errs, diag.Warn(CheckLimits, "services",
+			"the fleet projects %d active series (%d instances in %d services × %d series per instance with %d buckets), above limits.series (%d, Mimir's max_global_series_per_user): the store refuses new series beyond it; raise the tenant's limit and limits.series, use fewer buckets, or split the fleet into tenants",
+			total, instances, len(svcs), perInstance, len(c.Thresholds.Buckets), lim.Series).Relate("limits.series", "thresholds.buckets"))
+	}
+	if n := instances * per[largest]; lim.SeriesPerMetric > 0 && n > lim.SeriesPerMetric {
+		path := "services"
+		if !c.Fleet() {
+			path = "prometheus.targets"
+		}
+		errs = append(errs, diag.Warn(CheckLimits, path,
+			"%s projects %d active series (%d instances × %d), above limits.series_per_metric (%d, Mimir's max_global_series_per_metric): the store refuses new series of it; raise the tenant's limit and limits.series_per_metric, or use fewer buckets",
+			largest, n, instances, per[largest], lim.SeriesPerMetric).Relate("limits.series_per_metric", "thresholds.buckets"))
+	}
+	return errs
+}
