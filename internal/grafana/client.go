@@ -86,7 +86,7 @@ func NewClient(o Options) (*Client, error) {
 		token:     o.Token,
 		orgID:     o.OrgID,
 		http:      o.HTTPClient,
-		retry:     o.Retry.withDefaults(),
+		retry:     o.Retry.WithDefaults(),
 		log:       o.Logger,
 		userAgent: o.UserAgent,
 	}
@@ -271,7 +271,7 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, auth 
 		if attempt >= c.retry.Attempts {
 			return fmt.Errorf("giving up after %d attempts: %w", attempt, err)
 		}
-		wait := c.retry.delay(attempt, retryAfter)
+		wait := c.retry.Wait(attempt, retryAfter)
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
 			return fmt.Errorf("giving up after %d attempts, the timeout leaves no time for a retry in %s: %w",
 				attempt, wait.Round(time.Millisecond), err)

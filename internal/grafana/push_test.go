@@ -665,7 +665,7 @@ func TestRetryDelayIsCappedExponentialWithJitter(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := r
 			r.Jitter = func() float64 { return tt.jitter }
-			if got := r.withDefaults().delay(tt.attempt, tt.retryAfter); got != tt.want {
+			if got := r.WithDefaults().Wait(tt.attempt, tt.retryAfter); got != tt.want {
 				t.Errorf("delay = %v, want %v", got, tt.want)
 			}
 		})

@@ -109,7 +109,7 @@ func New(o Options) (*Client, error) {
 		token:     o.Token,
 		username:  o.Username,
 		http:      o.HTTPClient,
-		retry:     o.Retry.withDefaults(),
+		retry:     o.Retry.WithDefaults(),
 		log:       o.Logger,
 		userAgent: o.UserAgent,
 	}
@@ -202,7 +202,7 @@ func (c *Client) Do(ctx context.Context, r Request) ([]byte, error) {
 		if attempt >= c.retry.Attempts {
 			return nil, &GiveUpError{Attempts: attempt, Reason: "no attempts left", Err: err}
 		}
-		wait := c.retry.wait(attempt, retryAfter)
+		wait := c.retry.Wait(attempt, retryAfter)
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
 			return nil, &GiveUpError{Attempts: attempt, Reason: fmt.Sprintf("the deadline leaves no time for a retry in %s", wait.Round(time.Millisecond)), Err: err}
 		}

@@ -54,14 +54,14 @@ func TestNewRefusesBadOptions(t *testing.T) {
 }
 
 func TestRetryWait(t *testing.T) {
-	r := Retry{Base: 100 * time.Millisecond, Max: 400 * time.Millisecond, Jitter: func() float64 { return 0.5 }}.withDefaults()
+	r := Retry{Base: 100 * time.Millisecond, Max: 400 * time.Millisecond, Jitter: func() float64 { return 0.5 }}.WithDefaults()
 	want := []time.Duration{75, 150, 300, 300, 300}
 	for i, w := range want {
-		if got := r.wait(i+1, 0); got != w*time.Millisecond {
+		if got := r.Wait(i+1, 0); got != w*time.Millisecond {
 			t.Errorf("attempt %d: %v, want %v", i+1, got, w*time.Millisecond)
 		}
 	}
-	if got := r.wait(1, 5*time.Second); got != 5*time.Second {
+	if got := r.Wait(1, 5*time.Second); got != 5*time.Second {
 		t.Errorf("Retry-After: %v", got)
 	}
 	if got := parseRetryAfter("3600"); got != time.Minute {

@@ -8,6 +8,7 @@ import (
 
 // Retry is the policy for transient failures: capped exponential backoff
 // with equal jitter, bounded by Attempts and by the context's deadline.
+// Every HTTP client of dbmonctl (the engine APIs here, Grafana's) uses it.
 // Zero fields take DefaultRetry's values.
 type Retry struct {
 	// Attempts is the maximum number of tries of one request, the first
@@ -31,7 +32,9 @@ func DefaultRetry() Retry {
 	return Retry{Attempts: 8, Base: 250 * time.Millisecond, Max: 8 * time.Second}
 }
 
-func (r Retry) withDefaults() Retry {
+// WithDefaults returns r with its zero fields taken from DefaultRetry and
+// a nil Jitter or Sleep replaced by the real ones.
+func (r Retry) WithDefaults() Retry {
 	d := DefaultRetry()
 	if r.Attempts <= 0 {
 		r.Attempts = d.Attempts
@@ -52,11 +55,11 @@ func (r Retry) withDefaults() Retry {
 	return r
 }
 
-// wait is the pause after failed try number attempt (1-based): the capped
+// Wait is the pause after failed try number attempt (1-based): the capped
 // exponential step, its upper half randomised, so that many clients
 // retrying at once spread out while no wait collapses to zero. A longer
 // Retry-After from the server wins.
-func (r Retry) wait(attempt int, retryAfter time.Duration) time.Duration {
+func (r Retry) Wait(attempt int, retryAfter time.Duration) time.Duration {
 	step := r.Base
 	for i := 1; i < attempt && step < r.Max; i++ {
 		step *= 2
