@@ -21,6 +21,10 @@ const (
 	// MetricTxDuration is the histogram of transaction durations (Begin to
 	// Commit or Rollback), in seconds, labelled by outcome.
 	MetricTxDuration = "db_transaction_duration_seconds"
+	// MetricStatementOverflowTotal counts the statements recorded under
+	// StatementOverflow because the statement label already had its maximum
+	// number of distinct names. It exists only when the statement label is on.
+	MetricStatementOverflowTotal = "db_statement_overflow_total"
 )
 
 // Connection-pool metric names. They are exported by client_golang's
@@ -53,8 +57,15 @@ const (
 	LabelQueryType = "query_type"
 	// LabelOutcome holds one of the TxOutcome values on MetricTxDuration.
 	LabelOutcome = "outcome"
-	// LabelDBName is the constant label the DBStats collector puts on pool metrics.
+	// LabelDBName is the constant label the DBStats collector puts on pool
+	// metrics. On the statement and transaction metrics it is opt-in: it is
+	// there only for connectors wrapped with a database name (WithDBName).
 	LabelDBName = "db_name"
+	// LabelStatement is the opt-in label naming the statement (see
+	// WithStatementLabel): an explicit name given with WithStatement, or the
+	// sqlc/pgx "-- name: X" comment at the start of the SQL. Its values are
+	// bounded: at most the configured number of names, then StatementOverflow.
+	LabelStatement = "statement"
 	// LabelLE is the histogram bucket bound label Prometheus adds to _bucket series.
 	LabelLE = "le"
 )
@@ -74,6 +85,20 @@ const (
 
 // QueryTypes lists every QueryType value in a stable order.
 var QueryTypes = []QueryType{QuerySelect, QueryInsert, QueryUpdate, QueryDelete, QueryOther}
+
+// Values of LabelStatement that are not statement names.
+const (
+	// StatementUnnamed labels statements that carry no name.
+	StatementUnnamed = "_unnamed"
+	// StatementOverflow labels named statements that arrived after the
+	// maximum number of distinct names was reached; each is also counted in
+	// MetricStatementOverflowTotal.
+	StatementOverflow = "_overflow"
+)
+
+// DefaultMaxStatements is the default maximum number of distinct values of
+// LabelStatement (StatementUnnamed and StatementOverflow not included).
+const DefaultMaxStatements = 50
 
 // TxOutcome is the value of LabelOutcome on MetricTxDuration.
 type TxOutcome string
@@ -117,18 +142,42 @@ type MetricDesc struct {
 	Help   string
 }
 
-// Contract returns every metric family the middleware can export, including the
-// pool metrics of the DBStats collector. Validators use it to prove that a
-// query names only series that exist.
-func Contract() []MetricDesc {
+// ContractOptions names the opt-in labels an application turned on; the
+// zero value is the default contract.
+type ContractOptions struct {
+	// DBName: statement and transaction metrics carry LabelDBName.
+	DBName bool
+	// Statement: statement metrics carry LabelStatement, and
+	// MetricStatementOverflowTotal exists.
+	Statement bool
+}
+
+// Contract returns every metric family the middleware can export by default,
+// including the pool metrics of the DBStats collector. Validators use it to
+// prove that a query names only series that exist.
+func Contract() []MetricDesc { return ContractWith(ContractOptions{}) }
+
+// ContractWith returns the contract of a middleware whose opt-in labels are
+// o: Contract plus LabelDBName and LabelStatement where they are turned on.
+func ContractWith(o ContractOptions) []MetricDesc {
 	qt := []string{LabelQueryType}
+	tx := []string{LabelOutcome}
+	var overflow []string
+	if o.DBName {
+		qt = append(qt, LabelDBName)
+		tx = append(tx, LabelDBName)
+		overflow = append(overflow, LabelDBName)
+	}
+	if o.Statement {
+		qt = append(qt, LabelStatement)
+	}
 	db := []string{LabelDBName}
-	return []MetricDesc{
+	out := []MetricDesc{
 		{MetricQueriesTotal, KindCounter, qt, "Total number of SQL statements executed."},
 		{MetricSlowQueriesTotal, KindCounter, qt, "Total number of SQL statements at or above the slow threshold."},
 		{MetricQueryDuration, KindHistogram, qt, "Duration of SQL statements in seconds."},
 		{MetricQueryErrorsTotal, KindCounter, qt, "Total number of SQL statements that returned an error."},
-		{MetricTxDuration, KindHistogram, []string{LabelOutcome}, "Duration of SQL transactions in seconds."},
+		{MetricTxDuration, KindHistogram, tx, "Duration of SQL transactions in seconds."},
 		{MetricPoolMaxOpen, KindGauge, db, "Maximum number of open connections to the database."},
 		{MetricPoolOpen, KindGauge, db, "The number of established connections both in use and idle."},
 		{MetricPoolInUse, KindGauge, db, "The number of connections currently in use."},
@@ -139,4 +188,9 @@ func Contract() []MetricDesc {
 		{MetricPoolMaxIdleTimeClosed, KindCounter, db, "The total number of connections closed due to SetConnMaxIdleTime."},
 		{MetricPoolMaxLifetimeClosed, KindCounter, db, "The total number of connections closed due to SetConnMaxLifetime."},
 	}
+	if o.Statement {
+		out = append(out, MetricDesc{MetricStatementOverflowTotal, KindCounter, overflow,
+			"Total number of SQL statements recorded under the overflow statement name because the maximum number of names was reached."})
+	}
+	return out
 }
