@@ -199,13 +199,15 @@ func build(c Config, o buildOptions) *Pack {
 	p.Routes = packRoutes(c)
 	p.Routing = routing(c, p.Routes, p.Alerts)
 	ids := sampleLabels(c)
-	p.RouteTests = routeTests(c, p.Routes, p.alertLabels(ids), ids)
+	alerts := p.alertLabels(ids)
+	rm := routeMatcher{}
+	p.RouteTests = rm.routeTests(c, p.Routes, alerts, ids)
 	for i := 1; i < len(c.Services); i++ {
 		// Every service's alerts reach its team; the unmatched-severity
 		// cases above are not repeated.
-		p.RouteTests = append(p.RouteTests, routeTests(c, p.Routes, p.alertLabels(serviceSample(c, i)), nil)[:len(p.Alerts)]...)
+		p.RouteTests = append(p.RouteTests, rm.routeTests(c, p.Routes, p.relabel(alerts, serviceSample(c, i)), nil)[:len(p.Alerts)]...)
 	}
-	p.InhibitionTests = inhibitionTests(c, p.alertLabels(ids), ids)
+	p.InhibitionTests = inhibitionTests(c, alerts, ids)
 	return p
 }
 

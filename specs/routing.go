@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	amlabels "github.com/prometheus/alertmanager/pkg/labels"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 
@@ -161,12 +162,22 @@ func (t RouteTiming) under(parent RouteTiming) RouteTiming {
 	return t
 }
 
+// routeMatcher decides which routes an alert takes. It parses each
+// matcher text once: a fleet's route tests walk the same few dozen
+// routes for every alert of every service, and parsing (both of
+// Alertmanager's parsers, see alertmanager.ParseMatcher) dominated.
+type routeMatcher map[string]*amlabels.Matcher
+
 // matches reports whether every matcher of r matches labels l; a matcher
 // that does not parse matches nothing (the model's validation reports it).
-func (r Route) matches(l map[string]string) bool {
+func (rm routeMatcher) matches(r Route, l map[string]string) bool {
 	for _, s := range r.Matchers {
-		m, err := alertmanager.ParseMatcher(s)
-		if err != nil || !m.Matches(l[m.Name]) {
+		m, ok := rm[s]
+		if !ok {
+			m, _ = alertmanager.ParseMatcher(s)
+			rm[s] = m
+		}
+		if m == nil || !m.Matches(l[m.Name]) {
 			return false
 		}
 	}
@@ -179,17 +190,17 @@ func (r Route) matches(l map[string]string) bool {
 // the children that match, or for itself when none does. Each carries
 // the timing it inherits. None means the root's receiver.
 func routeOf(routes []Route, l map[string]string) []Route {
-	return routesUnder(routes, l, RouteTiming{})
+	return routeMatcher{}.routesUnder(routes, l, RouteTiming{})
 }
 
-func routesUnder(routes []Route, l map[string]string, parent RouteTiming) []Route {
+func (rm routeMatcher) routesUnder(routes []Route, l map[string]string, parent RouteTiming) []Route {
 	var out []Route
 	for _, r := range routes {
-		if !r.matches(l) {
+		if !rm.matches(r, l) {
 			continue
 		}
 		r.Timing = r.Timing.under(parent)
-		if leaves := routesUnder(r.Routes, l, r.Timing); len(leaves) > 0 {
+		if leaves := rm.routesUnder(r.Routes, l, r.Timing); len(leaves) > 0 {
 			out = append(out, leaves...)
 		} else {
 			out = append(out, r)
@@ -203,9 +214,9 @@ func routesUnder(routes []Route, l map[string]string, parent RouteTiming) []Rout
 
 // receiversOf are the receivers of the routes an alert with labels l
 // takes, or the root's (the default receiver) when it takes none.
-func receiversOf(routes []Route, l map[string]string) []string {
+func (rm routeMatcher) receiversOf(routes []Route, l map[string]string) []string {
 	var out []string
-	for _, r := range routeOf(routes, l) {
+	for _, r := range rm.routesUnder(routes, l, RouteTiming{}) {
 		out = append(out, r.Receiver)
 	}
 	if len(out) == 0 {
@@ -746,6 +757,17 @@ func (p *Pack) alertLabels(ids map[string]string) []packAlert {
 	return out
 }
 
+// relabel is alerts (from alertLabels) with the labels they fire with
+// under identity ids instead; what each expression reads is not parsed
+// again for every service of a fleet.
+func (p *Pack) relabel(alerts []packAlert, ids map[string]string) []packAlert {
+	out := slices.Clone(alerts)
+	for i, a := range p.Alerts {
+		out[i].labels = alertLabels(p.Config, a, ids)
+	}
+	return out
+}
+
 // RouteTests are the pack's routing tests: every alert of the rules
 // reaches the receivers of the routes that select it (the receiver of its
 // severity), and alerts without a known severity reach the default
@@ -753,9 +775,13 @@ func (p *Pack) alertLabels(ids map[string]string) []packAlert {
 func RouteTests(c Config) []alertmanager.RouteTest { return Build(c).RouteTests }
 
 func routeTests(c Config, routes []Route, alerts []packAlert, ids map[string]string) []alertmanager.RouteTest {
+	return routeMatcher{}.routeTests(c, routes, alerts, ids)
+}
+
+func (rm routeMatcher) routeTests(c Config, routes []Route, alerts []packAlert, ids map[string]string) []alertmanager.RouteTest {
 	var tests []alertmanager.RouteTest
 	for _, a := range alerts {
-		want := receiversOf(routes, a.labels)
+		want := rm.receiversOf(routes, a.labels)
 		name := a.name
 		if s, ok := a.labels[LabelService]; ok {
 			name += " of service " + s
@@ -774,7 +800,7 @@ func routeTests(c Config, routes []Route, alerts []packAlert, ids map[string]str
 		for k, v := range extra {
 			l[k] = v
 		}
-		tests = append(tests, alertmanager.RouteTest{Name: name, Labels: l, Receivers: receiversOf(routes, l)})
+		tests = append(tests, alertmanager.RouteTest{Name: name, Labels: l, Receivers: rm.receiversOf(routes, l)})
 	}
 	unmatched("an alert without a severity label goes to the default receiver", nil)
 	unmatched("an alert with an unknown severity goes to the default receiver", map[string]string{LabelSeverity: "page"})
