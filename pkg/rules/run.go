@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sort"
 	"strings"
+	"text/template/parse"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -62,8 +63,9 @@ const ruleFileName = "alerts.yml"
 // expected ones. It never touches the file system or the network; ctx
 // stops it between evaluation steps.
 //
-// Alerting rules that a case does not check are not evaluated for it (see
-// keepFor): they cannot change its outcome.
+// Alerting rules that a case does not check, and recording rules whose
+// output no checked rule reads, are not evaluated for it (see keepFor):
+// they cannot change its outcome.
 //
 // The engine is the linked Prometheus (3.x), whose range selectors are
 // open on the left; promtool 2.42 includes a sample exactly at the window
@@ -96,8 +98,9 @@ func Run(ctx context.Context, groups []Group, evalInterval time.Duration, cases 
 	for i, g := range groups {
 		order[g.Name] = i
 	}
+	rs := readsOf(parsed, parser.NewParser(parser.Options{}))
 	for _, tc := range cases {
-		fs := runCase(ctx, parsed, order, evalInterval, tc)
+		fs := runCase(ctx, parsed, keepFor(tc, parsed, rs), order, evalInterval, tc)
 		if len(fs) == 0 {
 			res.Passed++
 			continue
@@ -110,10 +113,10 @@ func Run(ctx context.Context, groups []Group, evalInterval time.Duration, cases 
 
 // memLoader serves the rendered rule file, parsed once by rulefmt exactly
 // as a file would be, to the rules manager, keeping only the rules keep
-// accepts.
+// marks (by group and rule index).
 type memLoader struct {
 	groups *rulefmt.RuleGroups
-	keep   func(rulefmt.Rule) bool
+	keep   [][]bool
 	parser parser.Parser
 }
 
@@ -121,8 +124,8 @@ func (l memLoader) Load(string, bool, model.ValidationScheme) (*rulefmt.RuleGrou
 	out := &rulefmt.RuleGroups{Groups: make([]rulefmt.RuleGroup, len(l.groups.Groups))}
 	for i, g := range l.groups.Groups {
 		g.Rules = nil
-		for _, r := range l.groups.Groups[i].Rules {
-			if l.keep(r) {
+		for j, r := range l.groups.Groups[i].Rules {
+			if l.keep[i][j] {
 				g.Rules = append(g.Rules, r)
 			}
 		}
@@ -133,20 +136,164 @@ func (l memLoader) Load(string, bool, model.ValidationScheme) (*rulefmt.RuleGrou
 
 func (l memLoader) Parse(query string) (parser.Expr, error) { return l.parser.ParseExpr(query) }
 
-// keepFor selects the rules a test case needs: every recording rule (an
-// alert may read what it records), every alerting rule the case checks,
-// and any alerting rule that reads the ALERTS series (whose output another
-// rule may use). An alerting rule's only effect is that series, so leaving
-// out the others changes no checked result; it spares evaluating every
-// rule at every step of every case.
-func keepFor(tc TestCase) func(rulefmt.Rule) bool {
+// reads is what one rule reads from storage: the metric names its
+// selectors fix. any means it may read any series: a selector without a
+// fixed name, an expression that does not parse, or a template calling
+// query.
+type reads struct {
+	names []string
+	any   bool
+}
+
+// callsQuery reports whether the label or annotation template text calls
+// Prometheus' query function (which reads any series), or cannot be
+// parsed to tell.
+func callsQuery(text string) bool {
+	if !strings.Contains(text, "query") {
+		return false
+	}
+	t := parse.New("template")
+	t.Mode = parse.SkipFuncCheck
+	trees := map[string]*parse.Tree{}
+	// The variables the rule manager defines before every template.
+	const defs = "{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}{{$externalURL := .ExternalURL}}{{$value := .Value}}"
+	if _, err := t.Parse(defs+text, "{{", "}}", trees); err != nil {
+		return true
+	}
+	for _, tr := range trees {
+		if callsQueryNode(tr.Root) {
+			return true
+		}
+	}
+	return false
+}
+
+func callsQueryNode(n parse.Node) bool {
+	switch n := n.(type) {
+	case *parse.IdentifierNode:
+		return n.Ident == "query"
+	case *parse.ListNode:
+		if n == nil {
+			return false
+		}
+		for _, c := range n.Nodes {
+			if callsQueryNode(c) {
+				return true
+			}
+		}
+	case *parse.ActionNode:
+		return callsQueryNode(n.Pipe)
+	case *parse.PipeNode:
+		if n == nil {
+			return false
+		}
+		for _, c := range n.Cmds {
+			if callsQueryNode(c) {
+				return true
+			}
+		}
+	case *parse.CommandNode:
+		for _, a := range n.Args {
+			if callsQueryNode(a) {
+				return true
+			}
+		}
+	case *parse.ChainNode:
+		return callsQueryNode(n.Node)
+	case *parse.IfNode:
+		return callsQueryNode(n.Pipe) || callsQueryNode(n.List) || callsQueryNode(n.ElseList)
+	case *parse.RangeNode:
+		return callsQueryNode(n.Pipe) || callsQueryNode(n.List) || callsQueryNode(n.ElseList)
+	case *parse.WithNode:
+		return callsQueryNode(n.Pipe) || callsQueryNode(n.List) || callsQueryNode(n.ElseList)
+	case *parse.TemplateNode:
+		return callsQueryNode(n.Pipe)
+	}
+	return false
+}
+
+// readsOf is what every rule of groups reads, by group and rule index.
+func readsOf(groups *rulefmt.RuleGroups, p parser.Parser) [][]reads {
+	out := make([][]reads, len(groups.Groups))
+	for i, g := range groups.Groups {
+		out[i] = make([]reads, len(g.Rules))
+		for j, r := range g.Rules {
+			rd := &out[i][j]
+			for _, m := range []map[string]string{r.Labels, r.Annotations} {
+				for _, v := range m {
+					rd.any = rd.any || callsQuery(v)
+				}
+			}
+			e, err := p.ParseExpr(r.Expr)
+			if err != nil {
+				rd.any = true
+				continue
+			}
+			parser.Inspect(e, func(n parser.Node, _ []parser.Node) error {
+				vs, ok := n.(*parser.VectorSelector)
+				if !ok {
+					return nil
+				}
+				name := vs.Name
+				for _, m := range vs.LabelMatchers {
+					if m.Name == labels.MetricName && m.Type == labels.MatchEqual {
+						name = m.Value
+					}
+				}
+				if name == "" {
+					rd.any = true
+				} else {
+					rd.names = append(rd.names, name)
+				}
+				return nil
+			})
+		}
+	}
+	return out
+}
+
+// keepFor selects the rules a test case needs, by group and rule index:
+// every alerting rule the case checks, any alerting rule that reads the
+// ALERTS series (whose output another rule may use), and the recording
+// rules whose output those read, directly or through other records. A
+// rule's only effect is the series it writes, so leaving out the others
+// changes no checked result; it spares evaluating every rule at every step
+// of every case, which in a fleet means every service's recording group.
+func keepFor(tc TestCase, groups *rulefmt.RuleGroups, rs [][]reads) [][]bool {
 	checked := map[string]bool{}
 	for _, at := range tc.AlertTests {
 		checked[at.Alertname] = true
 	}
-	return func(r rulefmt.Rule) bool {
-		return r.Record != "" || checked[r.Alert] || strings.Contains(r.Expr, "ALERTS")
+	keep := make([][]bool, len(groups.Groups))
+	need := map[string]bool{}
+	needAll := false
+	use := func(i, j int) {
+		keep[i][j] = true
+		needAll = needAll || rs[i][j].any
+		for _, n := range rs[i][j].names {
+			need[n] = true
+		}
 	}
+	for i, g := range groups.Groups {
+		keep[i] = make([]bool, len(g.Rules))
+		for j, r := range g.Rules {
+			if r.Alert != "" && (checked[r.Alert] || strings.Contains(r.Expr, "ALERTS")) {
+				use(i, j)
+			}
+		}
+	}
+	for more := true; more; {
+		more = false
+		for i, g := range groups.Groups {
+			for j, r := range g.Rules {
+				if r.Record != "" && !keep[i][j] && (needAll || need[r.Record]) {
+					use(i, j)
+					more = true
+				}
+			}
+		}
+	}
+	return keep
 }
 
 // firing is one firing alert as compared: labels and annotations.
@@ -159,7 +306,7 @@ func (f firing) String() string {
 }
 
 // runCase runs one test case and returns its failures.
-func runCase(ctx context.Context, parsed *rulefmt.RuleGroups, order map[string]int, evalInterval time.Duration, tc TestCase) []Failure {
+func runCase(ctx context.Context, parsed *rulefmt.RuleGroups, keep [][]bool, order map[string]int, evalInterval time.Duration, tc TestCase) []Failure {
 	fail := func(format string, args ...any) []Failure {
 		return []Failure{{Test: tc.Name, Message: "    " + fmt.Sprintf(format, args...)}}
 	}
@@ -183,7 +330,7 @@ func runCase(ctx context.Context, parsed *rulefmt.RuleGroups, order map[string]i
 		Context:              ctx,
 		NotifyFunc:           func(context.Context, string, ...*rules.Alert) {},
 		Logger:               discard,
-		GroupLoader:          memLoader{groups: parsed, keep: keepFor(tc), parser: p},
+		GroupLoader:          memLoader{groups: parsed, keep: keep, parser: p},
 		Parser:               p,
 	})
 	loaded, errs := mgr.LoadGroups(tc.Interval, labels.EmptyLabels(), "", nil, false, ruleFileName)

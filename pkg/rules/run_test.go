@@ -2,9 +2,14 @@ package rules
 
 import (
 	"context"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/rulefmt"
+	"github.com/prometheus/prometheus/promql/parser"
 )
 
 // errorRatioGroup is a small but real alerting rule: the share of failing
@@ -108,5 +113,72 @@ func TestRunStopsWhenCanceled(t *testing.T) {
 	res := Run(ctx, errorRatioGroup("0.1"), 30*time.Second, errorRatioCases())
 	if res.Failed != 2 || !strings.Contains(res.Failures[0].Message, "context canceled") {
 		t.Fatalf("want every case stopped, got %+v", res)
+	}
+}
+
+func TestKeepForSelectsTheCheckedAlertsAndTheRecordsTheyRead(t *testing.T) {
+	groups := []Group{
+		{Name: "records", Rules: []Rule{
+			{Record: "job:requests:rate5m", Expr: `sum by (job) (rate(requests_total[5m]))`},
+			{Record: "job:errors:ratio5m", Expr: `sum by (job) (rate(errors_total[5m])) / job:requests:rate5m`},
+			{Record: "job:unused:rate5m", Expr: `sum by (job) (rate(unused_total[5m]))`},
+			{Record: "job:matched:any", Expr: `count by (job) ({__name__=~"job:.*"})`},
+		}},
+		{Name: "alerts", Rules: []Rule{
+			{Alert: "HighErrorRatio", Expr: `job:errors:ratio5m > 0.1`},
+			{Alert: "Unchecked", Expr: `job:unused:rate5m > 1`},
+			{Alert: "Queries", Expr: `job:requests:rate5m > 1`, Annotations: map[string]string{"description": `{{ with query "up" }}{{ . }}{{ end }}`}},
+			{Alert: "Labelled", Expr: `job:requests:rate5m > 1`, Annotations: map[string]string{"summary": `{{ $labels.query_type }} query rate of {{ $labels.job }}`}},
+			{Alert: "AnyName", Expr: `job:matched:any > 0`},
+		}},
+	}
+	data, err := Render(groups)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := parser.NewParser(parser.Options{})
+	parsed, errs := rulefmt.Parse(data, false, model.LegacyValidation, p, discard)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	rs := readsOf(parsed, p)
+	for _, tt := range []struct {
+		name  string
+		alert string
+		want  [][]bool
+	}{
+		{"an alert keeps the records it reads, through other records", "HighErrorRatio",
+			[][]bool{{true, true, false, false}, {true, false, false, false, false}}},
+		{"a template that queries keeps every record", "Queries",
+			[][]bool{{true, true, true, true}, {false, false, true, false, false}}},
+		{"the word query outside a template call is not a query", "Labelled",
+			[][]bool{{true, false, false, false}, {false, false, false, true, false}}},
+		{"a selector without a fixed name keeps every record", "AnyName",
+			[][]bool{{true, true, true, true}, {false, false, false, false, true}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := keepFor(TestCase{AlertTests: []AlertTest{{Alertname: tt.alert}}}, parsed, rs)
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("keep = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCallsQueryFindsTheTemplateFunction(t *testing.T) {
+	for text, want := range map[string]bool{
+		`{{ $value | humanizePercentage }} of queries are slow`:             false,
+		`{{ $labels.query_type }} query rate`:                               false,
+		`{{ with query "up" }}{{ . | first | value }}{{ end }}`:             true,
+		`{{ if gt $value 1.0 }}{{ "up" | query | first | value }}{{ end }}`: true,
+		`{{ range $i, $x := (query "up") }}{{ $x.Labels.job }}{{ end }}`:    true,
+		`{{ template "x" (query "up") }}{{ define "x" }}{{ . }}{{ end }}`:   true,
+		`{{ if (query "up") }}a query{{ else }}none{{ end }}`:               true,
+		`{{ unclosed query`:               true,
+		`no template, but the word query`: false,
+	} {
+		if got := callsQuery(text); got != want {
+			t.Errorf("callsQuery(%q) = %v, want %v", text, got, want)
+		}
 	}
 }
