@@ -3,6 +3,7 @@
 #
 #   scripts/bench-ruleeval.sh                      # 1,000 services × 3 instances
 #   SERVICES=50 EVALS=4 N=5 scripts/bench-ruleeval.sh   # a quick rehearsal
+#   N=0 scripts/bench-ruleeval.sh                  # rules only: no records' history, no queries
 #
 # Steps (docs/benchmarks-fleet.md explains the choices):
 #  1. internal/benchfleet writes the fleet's generated rule file (fleet.yml),
@@ -19,8 +20,10 @@
 #     back; what promtool tsdb create-blocks-from rules does, faster), so
 #     that the dashboard's range queries read an hour of records, as they
 #     would on a server that had been up.
-#  5. (a) fleet.yml is loaded; the groups' evaluation times are read from
-#     /api/v1/rules over EVALS evaluations of every group.
+#  5. (0) without rules, Prometheus' CPU time per evaluation interval is
+#     the baseline (ingestion); (a) fleet.yml is loaded, its groups'
+#     evaluation times are read from /api/v1/rules over EVALS evaluations
+#     of every group, and Prometheus' CPU time meanwhile.
 #  6. Every query of the fleet dashboard runs N times through the HTTP API,
 #     with every variable at All and with service=svc-0.
 #  7. (b) naive.yml replaces fleet.yml; its evaluation times likewise.
@@ -103,11 +106,24 @@ curl -fsS "$URL/api/v1/query" --data-urlencode 'query=count({__name__=~"db_.+|go
 echo
 ps -o rss= -p "$prom" | awk '{printf "prometheus RSS: %.0f MiB\n", $1/1024}'
 
-say "backfill the fleet's records over the history"
-"$WORK/benchfleet" records -services "$SERVICES" -url "$URL" \
-	-from "$(date -u -d "$ready - $(echo "$HISTORY" | sed 's/m$//') minutes" +%Y-%m-%dT%H:%M:%SZ)" \
-	-to "$(date -u +%Y-%m-%dT%H:%M:%SZ)" 2>"$WORK/records.log" || { cat "$WORK/records.log"; exit 1; }
-cat "$WORK/records.log"
+if [ "$N" -gt 0 ]; then # the records' history serves only the dashboard's queries
+	say "backfill the fleet's records over the history"
+	# Pass after pass, each up to the time it starts, until one is short, so
+	# that the live evaluations take over with little gap.
+	from=$(date -u -d "$ready - $(echo "$HISTORY" | sed 's/m$//') minutes" +%s)
+	while :; do
+		to=$(date -u +%s)
+		"$WORK/benchfleet" records -services "$SERVICES" -url "$URL" \
+			-from "$(date -u -d "@$from" +%Y-%m-%dT%H:%M:%SZ)" -to "$(date -u -d "@$to" +%Y-%m-%dT%H:%M:%SZ)" \
+			2>>"$WORK/records.log" || { cat "$WORK/records.log"; exit 1; }
+		from=$((to + 30))
+		[ $(($(date -u +%s) - to)) -gt 60 ] || break
+	done
+	cat "$WORK/records.log"
+fi
+
+say "(0) no rules, ingestion only: the baseline, $EVALS evaluation intervals"
+"$WORK/benchfleet" rules -url "$URL" -evals "$EVALS" | tee "$WORK/none.txt"
 
 say "(a) the fleet rules: $EVALS evaluations of every group"
 reload fleet.yml
@@ -118,8 +134,10 @@ echo
 "$WORK/benchfleet" rules -url "$URL" -evals "$EVALS" | tee "$WORK/fleet.txt"
 ps -o rss= -p "$prom" | awk '{printf "prometheus RSS: %.0f MiB\n", $1/1024}'
 
-say "the fleet dashboard's queries, $N runs each"
-"$WORK/benchfleet" queries -url "$URL" -dashboard "$WORK/dashboard.json" -n "$N" | tee "$WORK/queries.txt"
+if [ "$N" -gt 0 ]; then
+	say "the fleet dashboard's queries, $N runs each"
+	"$WORK/benchfleet" queries -url "$URL" -dashboard "$WORK/dashboard.json" -n "$N" | tee "$WORK/queries.txt"
+fi
 
 say "(b) the naive rules: $EVALS evaluations of every group"
 reload naive.yml
@@ -127,8 +145,10 @@ sleep 65
 "$WORK/benchfleet" rules -url "$URL" -evals "$EVALS" | tee "$WORK/naive.txt"
 ps -o rss= -p "$prom" | awk '{printf "prometheus RSS: %.0f MiB\n", $1/1024}'
 
-say "ratio (b)/(a) of the median rule-set evaluation time per round"
-a=$(sed -n 's/.*per round (sum over groups): median \([^,]*\),.*/\1/p' "$WORK/fleet.txt")
-b=$(sed -n 's/.*per round (sum over groups): median \([^,]*\),.*/\1/p' "$WORK/naive.txt")
-echo "fleet $a, naive $b"
-"$WORK/benchfleet" ratio "$b" "$a"
+say "ratios (b)/(a)"
+cpu() { sed -n 's/^prometheus CPU per evaluation interval ([^)]*): //p' "$1"; }
+wall() { sed -n 's/.*per round (sum over groups[^:]*: median \([^,]*\),.*/\1/p' "$1"; }
+echo "CPU per interval above the baseline: fleet $(cpu "$WORK/fleet.txt"), naive $(cpu "$WORK/naive.txt"), baseline $(cpu "$WORK/none.txt")"
+"$WORK/benchfleet" ratio "$(cpu "$WORK/naive.txt")" "$(cpu "$WORK/fleet.txt")" "$(cpu "$WORK/none.txt")"
+echo "summed group evaluation times: fleet $(wall "$WORK/fleet.txt"), naive $(wall "$WORK/naive.txt")"
+"$WORK/benchfleet" ratio "$(wall "$WORK/naive.txt")" "$(wall "$WORK/fleet.txt")"

@@ -12,7 +12,7 @@
 //	benchfleet records -services 1000 -url http://… -from T -to T
 //	benchfleet rules   -url http://… -evals 10
 //	benchfleet queries -url http://… -dashboard DIR/dashboard.json -n 20
-//	benchfleet ratio B A
+//	benchfleet ratio B A [BASE]
 //
 // It is a benchmark, not part of dbmonctl: it is not run by the tests.
 package main
@@ -26,6 +26,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/dbmonctl/dbmonctl/specs"
 )
 
 func main() {
@@ -67,10 +69,14 @@ func run(args []string, stdout, stderr io.Writer) error {
 	case "rules":
 		url := fs.String("url", "http://127.0.0.1:9090", "Prometheus base URL")
 		evals := fs.Int("evals", 10, "evaluations of every group to measure")
+		interval := fs.Duration("interval", 0, "evaluation interval (default: the spec's)")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
-		return measureRules(ctx, *url, *evals, stdout, stderr)
+		if *interval == 0 {
+			*interval = specs.Default().Alerting.EvaluationInterval.Std()
+		}
+		return measureRules(ctx, *url, *evals, *interval, stdout, stderr)
 	case "queries":
 		url := fs.String("url", "http://127.0.0.1:9090", "Prometheus base URL")
 		dash := fs.String("dashboard", "dashboard.json", "Grafana dashboard JSON")
@@ -98,18 +104,20 @@ func run(args []string, stdout, stderr io.Writer) error {
 		}
 		return backfillRecords(ctx, *url, *services, f, t, stderr)
 	case "ratio":
-		// ratio B A prints B/A of two Go durations, as the script's summary.
-		if len(args) != 3 {
-			return fmt.Errorf("usage: benchfleet ratio B A")
+		// ratio B A [BASE] prints (B-BASE)/(A-BASE) of Go durations, as
+		// the script's summary.
+		if len(args) != 3 && len(args) != 4 {
+			return fmt.Errorf("usage: benchfleet ratio B A [BASE]")
 		}
-		b, err := time.ParseDuration(args[1])
-		if err != nil {
-			return err
+		var d [3]time.Duration
+		for i, a := range args[1:] {
+			v, err := time.ParseDuration(a)
+			if err != nil {
+				return err
+			}
+			d[i] = v
 		}
-		a, err := time.ParseDuration(args[2])
-		if err != nil {
-			return err
-		}
+		b, a := d[0]-d[2], d[1]-d[2]
 		fmt.Fprintf(stdout, "(b)/(a) = %s / %s = %.1f\n", b, a, float64(b)/float64(a))
 		return nil
 	default:
