@@ -243,6 +243,10 @@ func routing(c Config, routes []Route, alerts []Alert) *alertmanager.Config {
 			groupBy = append(groupBy, l)
 		}
 	}
+	if c.Middleware.DBNameLabel {
+		// The alerts of each database are notified apart.
+		groupBy = append(groupBy, middleware.LabelDBName)
+	}
 	m := messages{dashboard: c.DashboardURL(0)}
 	var receivers []alertmanager.Receiver
 	if c.Fleet() {
@@ -329,6 +333,10 @@ func inhibitRules(c Config, alerts []Alert) []alertmanager.InhibitRule {
 	twin := append(append([]string{LabelFamily}, c.Service.IdentityLabels...), middleware.LabelQueryType)
 	if c.Fleet() {
 		twin = append([]string{LabelFamily, LabelService}, twin[1:]...)
+	}
+	if c.Middleware.DBNameLabel {
+		// One database's critical must not mute another's warning.
+		twin = append(twin, middleware.LabelDBName)
 	}
 	// A server pack's alerts are per exporter target: the critical level
 	// of one server must not mute the warning of another. The middleware's
