@@ -130,7 +130,6 @@ func Load(name string, data []byte) (Config, Source, error) {
 	for _, f := range l.deferred {
 		f()
 	}
-	l.checkMiddleware()
 	if len(l.errs) > 0 {
 		return Config{}, src, diag.List(l.errs)
 	}
@@ -421,14 +420,3 @@ func fieldNames(t reflect.Type) []string {
 	return names
 }
 
-// checkMiddleware refuses middleware.max_statements without
-// middleware.statement_label, even at its default value: the user
-// believes the statement label is bounded by it, and it is not on.
-func (l *loader) checkMiddleware() {
-	const key = "middleware.max_statements"
-	if _, set := l.src.Positions[key]; !set || l.cfg.Middleware.StatementLabel {
-		return
-	}
-	pos := l.src.Positions[key]
-	l.fail(&yaml.Node{Line: pos.Line, Column: pos.Column}, key, "max_statements is set but middleware.statement_label is not true: the statement metrics carry no statement label to bound; set statement_label: true (the application's WithStatementLabel) or remove max_statements")
-}

@@ -443,9 +443,9 @@ func validateOperator(o PrometheusOperator) []error {
 
 // validateMiddleware checks the middleware block: max_statements is the
 // application's WithStatementLabel(max), so it means something only with
-// statement_label and must be positive. (A file that sets max_statements
-// without statement_label is refused by Load, where the key's position is
-// known.)
+// statement_label and must be positive. Its default value is accepted
+// without statement_label, so that the file dbmonctl init writes (every
+// key at its default) loads.
 func validateMiddleware(c Config) []error {
 	m := c.Middleware
 	var errs []error
