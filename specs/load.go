@@ -419,4 +419,3 @@ func fieldNames(t reflect.Type) []string {
 	sort.Strings(names)
 	return names
 }
-
