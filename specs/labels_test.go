@@ -118,7 +118,11 @@ func TestLabelledPacksAreCleanAndTheirTestsPass(t *testing.T) {
 			c, src := loadLabels(t, name)
 			p, errs := Check(c, src)
 			for _, e := range errs {
-				t.Errorf("finding: %v", e)
+				// The fleet's projected series pass a limit: see
+				// TestLimitsProjectTheLabels.
+				if d := diag.As(e); !(name == "fleet" && d.ID == CheckLimits && diag.IsWarning(e)) {
+					t.Errorf("finding: %v", e)
+				}
 			}
 			if p == nil {
 				t.Fatal("no pack")
@@ -385,5 +389,87 @@ func TestMaxStatementsFindings(t *testing.T) {
 		if !diag.IsWarning(e) {
 			t.Errorf("finding on the defaults: %v", e)
 		}
+	}
+}
+
+func TestSeriesPerInstanceWithLabels(t *testing.T) {
+	total := func(b int, m MiddlewareLabels) int {
+		n := 0
+		for _, v := range SeriesPerInstanceWith(b, m) {
+			n += v
+		}
+		return n
+	}
+	const b = 13
+	if got := total(b, MiddlewareLabels{MaxStatements: 50}); got != 152 {
+		t.Errorf("labels off: %d series, want 152 (the default contract)", got)
+	}
+	// db_name: every metric carries it, so everything doubles with the
+	// two databases assumed.
+	if got := total(b, MiddlewareLabels{DBNameLabel: true, MaxStatements: 50}); got != 2*152 {
+		t.Errorf("db_name: %d series, want %d", got, 2*152)
+	}
+	for _, m := range []int{1, 20, 50} {
+		s := m + 2
+		// 3 counters and the duration histogram (buckets + +Inf, _sum,
+		// _count) by 5 query types × s statement values; transactions
+		// and the pool as before; one overflow counter.
+		want := 3*5*s + 5*s*(b+3) + 3*(b+3) + 9 + 1
+		if got := total(b, MiddlewareLabels{StatementLabel: true, MaxStatements: m}); got != want {
+			t.Errorf("statement, max %d: %d series, want %d", m, got, want)
+		}
+		if got := total(b, MiddlewareLabels{DBNameLabel: true, StatementLabel: true, MaxStatements: m}); got != 2*want {
+			t.Errorf("both, max %d: %d series, want %d", m, got, 2*want)
+		}
+	}
+	if got := SeriesPerInstanceWith(b, MiddlewareLabels{DBNameLabel: true, StatementLabel: true, MaxStatements: 50})["db_query_duration_seconds_bucket"]; got != 5*52*14*2 {
+		t.Errorf("duration buckets with both labels: %d, want 5 types × 52 statements × 14 bounds × 2 databases", got)
+	}
+}
+
+// TestLimitsProjectTheLabels: the fleet of testdata/labels (4 instances)
+// stays under every limit without the labels, and passes the per-metric
+// limit with them, which validate reports where the file sets the fleet.
+func TestLimitsProjectTheLabels(t *testing.T) {
+	c, src := loadLabels(t, "fleet")
+	limits := func(c Config) []string {
+		_, errs := Check(c, src)
+		var out []string
+		for _, e := range errs {
+			if diag.As(e).ID == CheckLimits {
+				out = append(out, e.Error())
+			}
+		}
+		return out
+	}
+	if got := limits(withLabels(c, false, false)); len(got) > 0 {
+		t.Errorf("labels off: %v", got)
+	}
+	got := limits(c)
+	want := "testdata/labels/fleet.yaml:3:3: services: db_query_duration_seconds_bucket projects 29120 active series (4 instances × 7280), above limits.series_per_metric (20000"
+	if len(got) != 1 || !strings.HasPrefix(got[0], want) || !strings.Contains(got[0], "middleware.max_statements") {
+		t.Errorf("got %q, want one warning starting %q and naming middleware.max_statements", got, want)
+	}
+	c.Middleware.MaxStatements = 20
+	if got := limits(c); len(got) > 0 {
+		t.Errorf("max_statements 20 (4 × 3080 series): %v", got)
+	}
+	// The tenant limit: 36 instances of the single service, 4296 series
+	// each with max_statements 20 (154 656 in all).
+	s, ssrc := loadLabels(t, "single")
+	s.Prometheus.Targets = nil
+	for i := range 36 {
+		s.Prometheus.Targets = append(s.Prometheus.Targets, fmt.Sprintf("orders-%d:8080", i))
+	}
+	s.Limits.SeriesPerMetric = 0
+	_, errs := Check(s, ssrc)
+	var series []string
+	for _, e := range errs {
+		if d := diag.As(e); d.ID == CheckLimits {
+			series = append(series, e.Error())
+		}
+	}
+	if len(series) != 1 || !strings.Contains(series[0], "154656 active series (36 instances × 4296 series per instance with 13 buckets, 2 databases per instance (assumed with middleware.db_name_label), 22 statement values per query type") {
+		t.Errorf("single service at 36 instances: %q", series)
 	}
 }

@@ -11,16 +11,29 @@ import (
 // pack's rules or projected series exceed.
 const CheckLimits = "limits"
 
+// AssumedDatabases is the number of databases (*sql.DB with WithDBName)
+// per instance the projection assumes when middleware.db_name_label is on:
+// the label is turned on because an application talks to several, and two
+// is the least that needs it. Without the label, one.
+const AssumedDatabases = 2
+
 // labelValues is the number of values each label of the middleware's
-// metrics takes for one instance with one *sql.DB.
-func labelValues(l string) int {
+// metrics takes for one instance, with the opt-in labels of m: every
+// query type and outcome, the databases, and the statement names plus
+// _unnamed and _overflow.
+func labelValues(l string, m MiddlewareLabels) int {
 	switch l {
 	case middleware.LabelQueryType:
 		return len(middleware.QueryTypes)
 	case middleware.LabelOutcome:
 		return len(middleware.TxOutcomes)
-	default: // db_name: one *sql.DB
-		return 1
+	case middleware.LabelStatement:
+		return m.MaxStatements + 2
+	default: // db_name
+		if m.DBNameLabel {
+			return AssumedDatabases
+		}
+		return 1 // one *sql.DB
 	}
 }
 
@@ -30,19 +43,51 @@ func labelValues(l string) int {
 // query type and transaction outcome, whether or not it ever occurred,
 // since the store keeps a series for as long as it is scraped.
 func SeriesPerInstance(buckets int) map[string]int {
+	return SeriesPerInstanceWith(buckets, MiddlewareLabels{})
+}
+
+// SeriesPerInstanceWith is SeriesPerInstance for a middleware with the
+// opt-in labels of m: the statement metrics times (max_statements + 2)
+// with the statement label, an upper bound (it counts every name under
+// every query type, while a name usually has one), and every metric that
+// carries db_name times AssumedDatabases with the db_name label.
+func SeriesPerInstanceWith(buckets int, m MiddlewareLabels) map[string]int {
 	out := map[string]int{}
-	for _, m := range middleware.Contract() {
+	for _, d := range middleware.ContractWith(middleware.ContractOptions{DBName: m.DBNameLabel, Statement: m.StatementLabel}) {
 		n := 1
-		for _, l := range m.Labels {
-			n *= labelValues(l)
+		for _, l := range d.Labels {
+			n *= labelValues(l, m)
 		}
-		if m.Kind == middleware.KindHistogram {
-			out[m.Name+"_bucket"] = n * (buckets + 1) // +Inf
-			out[m.Name+"_sum"] = n
-			out[m.Name+"_count"] = n
+		if d.Kind == middleware.KindHistogram {
+			out[d.Name+"_bucket"] = n * (buckets + 1) // +Inf
+			out[d.Name+"_sum"] = n
+			out[d.Name+"_count"] = n
 			continue
 		}
-		out[m.Name] = n
+		out[d.Name] = n
+	}
+	return out
+}
+
+// perInstanceBasis says what the series per instance assume, for the
+// limit warnings: the buckets, and the opt-in labels when on.
+func perInstanceBasis(c Config) string {
+	s := fmt.Sprintf("%d buckets", len(c.Thresholds.Buckets))
+	m := c.Middleware
+	if m.DBNameLabel {
+		s += fmt.Sprintf(", %d databases per instance (assumed with middleware.db_name_label)", AssumedDatabases)
+	}
+	if m.StatementLabel {
+		s += fmt.Sprintf(", %d statement values per query type (middleware.max_statements + _unnamed + _overflow, an upper bound)", m.MaxStatements+2)
+	}
+	return s
+}
+
+// limitRelated are the config paths that set the series per instance.
+func limitRelated(limit string, c Config) []string {
+	out := []string{limit, "thresholds.buckets"}
+	if c.Middleware.StatementLabel {
+		out = append(out, "middleware.max_statements")
 	}
 	return out
 }
@@ -113,7 +158,7 @@ func (p *Pack) limitFindings() []error {
 			n, len(c.Services), lim.Groups).Relate("limits.groups"))
 	}
 
-	per := SeriesPerInstance(len(c.Thresholds.Buckets))
+	per := SeriesPerInstanceWith(len(c.Thresholds.Buckets), c.Middleware)
 	perInstance, largest := 0, ""
 	for m, n := range per {
 		perInstance += n
@@ -140,15 +185,15 @@ func (p *Pack) limitFindings() []error {
 		total += n
 		if lim.Series > 0 && n > lim.Series {
 			errs = append(errs, diag.Warn(CheckLimits, s.path,
-				"%s projects %d active series (%d instances × %d series per instance with %d buckets), above limits.series (%d, Mimir's max_global_series_per_user) on its own",
-				s.name, n, s.instances, perInstance, len(c.Thresholds.Buckets), lim.Series).Relate("limits.series", "thresholds.buckets"))
+				"%s projects %d active series (%d instances × %d series per instance with %s), above limits.series (%d, Mimir's max_global_series_per_user) on its own",
+				s.name, n, s.instances, perInstance, perInstanceBasis(c), lim.Series).Relate(limitRelated("limits.series", c)...))
 		}
 	}
 	instances := total / max(perInstance, 1)
 	if lim.Series > 0 && total > lim.Series && len(svcs) > 1 {
 		errs = append(errs, diag.Warn(CheckLimits, "services",
-			"the fleet projects %d active series (%d instances in %d services × %d series per instance with %d buckets), above limits.series (%d, Mimir's max_global_series_per_user): the store refuses new series beyond it; raise the tenant's limit and limits.series, use fewer buckets, or split the fleet into tenants",
-			total, instances, len(svcs), perInstance, len(c.Thresholds.Buckets), lim.Series).Relate("limits.series", "thresholds.buckets"))
+			"the fleet projects %d active series (%d instances in %d services × %d series per instance with %s), above limits.series (%d, Mimir's max_global_series_per_user): the store refuses new series beyond it; raise the tenant's limit and limits.series, use fewer buckets%s, or split the fleet into tenants",
+			total, instances, len(svcs), perInstance, perInstanceBasis(c), lim.Series, fewerStatements(c)).Relate(limitRelated("limits.series", c)...))
 	}
 	if n := instances * per[largest]; lim.SeriesPerMetric > 0 && n > lim.SeriesPerMetric {
 		path := "services"
@@ -156,8 +201,17 @@ func (p *Pack) limitFindings() []error {
 			path = "prometheus.targets"
 		}
 		errs = append(errs, diag.Warn(CheckLimits, path,
-			"%s projects %d active series (%d instances × %d), above limits.series_per_metric (%d, Mimir's max_global_series_per_metric): the store refuses new series of it; raise the tenant's limit and limits.series_per_metric, or use fewer buckets",
-			largest, n, instances, per[largest], lim.SeriesPerMetric).Relate("limits.series_per_metric", "thresholds.buckets"))
+			"%s projects %d active series (%d instances × %d), above limits.series_per_metric (%d, Mimir's max_global_series_per_metric): the store refuses new series of it; raise the tenant's limit and limits.series_per_metric, or use fewer buckets%s",
+			largest, n, instances, per[largest], lim.SeriesPerMetric, fewerStatements(c)).Relate(limitRelated("limits.series_per_metric", c)...))
 	}
 	return errs
+}
+
+// fewerStatements is the advice to lower max_statements, when the
+// statement label is on.
+func fewerStatements(c Config) string {
+	if !c.Middleware.StatementLabel {
+		return ""
+	}
+	return " or fewer statement names (middleware.max_statements and the application's WithStatementLabel)"
 }
