@@ -63,7 +63,13 @@ func OverviewDefinition(c Config) dashboard.Definition {
 		}
 		return metric + "{" + strings.Join(sel, ", ") + "}"
 	}
-	id := strings.Join(c.Service.IdentityLabels, ", ")
+	// One row per application, and per database of it when the
+	// statement metrics carry db_name.
+	rowLabels := append([]string(nil), c.Service.IdentityLabels...)
+	if c.Middleware.DBNameLabel {
+		rowLabels = append(rowLabels, middleware.LabelDBName)
+	}
+	id := strings.Join(rowLabels, ", ")
 	rate := func(metric string) string {
 		return fmt.Sprintf("sum by (%s) (rate(%s[$__rate_interval]))", id, series(metric))
 	}
@@ -77,12 +83,12 @@ func OverviewDefinition(c Config) dashboard.Definition {
 	// the identity columns link to the detailed dashboard, filtered to
 	// the row's application
 	var params []string
-	for _, l := range c.Service.IdentityLabels {
+	for _, l := range rowLabels {
 		params = append(params, fmt.Sprintf("var-%s=${__data.fields.%s}", l, l))
 	}
 	detail := []dashboard.Link{{Title: "Open " + c.Dashboard.Title, URL: dashLink(c.Dashboard.UID, params...)}}
 	var overrides []dashboard.FieldOverride
-	for _, l := range c.Service.IdentityLabels {
+	for _, l := range rowLabels {
 		overrides = append(overrides, dashboard.FieldOverride{Field: l, Links: detail})
 	}
 	steps := func(values ...float64) []dashboard.Step {
@@ -101,10 +107,10 @@ func OverviewDefinition(c Config) dashboard.Definition {
 		dashboard.FieldOverride{Field: "Pool in use", Unit: dashUnitPercentUnit, Decimals: dashboard.Int(0), Thresholds: steps(t.PoolSaturation.Threshold), CellColor: true},
 	)
 	index := map[string]any{}
-	for i, l := range c.Service.IdentityLabels {
+	for i, l := range rowLabels {
 		index[l] = i
 	}
-	n := len(c.Service.IdentityLabels)
+	n := len(rowLabels)
 	cols := []string{"QPS", "p99", "Slow %", "Errors %", "Pool in use"}
 	rename := map[string]any{}
 	for i, col := range cols {

@@ -62,6 +62,7 @@ func (r *rbContext) latency(a Alert, l Level) Runbook {
 		r.qP99ByType(),
 		r.qMeanByType(),
 	}
+	b.PromQL = append(b.PromQL, r.qStatements()...)
 	b.Guide = []GuideLink{rbLinkFind, rbLinkPostgres, rbLinkMySQL, rbLinkLocks, rbLinkKeyset, rbLinkPrepared}
 	b.Related = []string{AlertQueryLatencyP99Critical, AlertQueryLatencyP99Warning, AlertSlowQueryRateCritical, AlertConnectionPoolSaturated}
 	return b

@@ -432,6 +432,21 @@ func (r *rbContext) qP99ByType() RunbookQuery {
 	return RunbookQuery{"p99 by type, in seconds", r.quantile(0.99, middleware.LabelQueryType)}
 }
 
+// qStatements are the slowest statements, when the statement metrics
+// carry the statement label (middleware.statement_label): the runbook's
+// answer to "which statement", as the dashboard's Slowest Statements table.
+func (r *rbContext) qStatements() []RunbookQuery {
+	if !r.c.Middleware.StatementLabel {
+		return nil
+	}
+	return []RunbookQuery{
+		{fmt.Sprintf("the %d statements with the highest p99, in seconds", TopStatements),
+			fmt.Sprintf("topk(%d, %s)", TopStatements, r.quantile(0.99, middleware.LabelStatement))},
+		{fmt.Sprintf("the %d statements with the most slow executions per second", TopStatements),
+			fmt.Sprintf("topk(%d, %s)", TopStatements, r.rate(middleware.MetricSlowQueriesTotal, middleware.LabelStatement))},
+	}
+}
+
 func (r *rbContext) qMeanByType() RunbookQuery {
 	return RunbookQuery{"mean duration by type, in seconds",
 		r.ratio(middleware.MetricQueryDuration+"_sum", middleware.MetricQueryDuration+"_count", middleware.LabelQueryType)}
