@@ -71,7 +71,7 @@ type MiddlewareLabels struct {
 	DBNameLabel bool `yaml:"db_name_label"`
 	// StatementLabel: the statement metrics carry statement (the
 	// application wraps with WithStatementLabel), and the dashboard gets
-	// the "Slowest statements" table and the folded-names panel.
+	// the "Slowest Statements" table and the "Statement Names Folded" panel.
 	StatementLabel bool `yaml:"statement_label"`
 	// MaxStatements is the application's WithStatementLabel(max): the most
 	// distinct statement names, besides _unnamed and _overflow. validate

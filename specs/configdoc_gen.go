@@ -56,7 +56,7 @@ var fieldDocs = map[string]string{
 	"Limits.SeriesPerMetric":          "SeriesPerMetric is the most active series of one metric name\n(max_global_series_per_metric).",
 	"MiddlewareLabels.DBNameLabel":    "DBNameLabel: the statement metrics carry db_name (the application\nwraps each database with WithDBName). The alerts, recording rules\nand panels then keep db_name, so two databases of one application\nalert and plot separately, and the dashboard gets a db_name variable.",
 	"MiddlewareLabels.MaxStatements":  "MaxStatements is the application's WithStatementLabel(max): the most\ndistinct statement names, besides _unnamed and _overflow. validate\nprojects the active series from it. Only with statement_label.",
-	"MiddlewareLabels.StatementLabel": "StatementLabel: the statement metrics carry statement (the\napplication wraps with WithStatementLabel), and the dashboard gets\nthe \"Slowest statements\" table and the folded-names panel.",
+	"MiddlewareLabels.StatementLabel": "StatementLabel: the statement metrics carry statement (the\napplication wraps with WithStatementLabel), and the dashboard gets\nthe \"Slowest Statements\" table and the \"Statement Names Folded\" panel.",
 	"MySQLPack.BufferPoolHitRatio":    "BufferPoolHitRatio is the share (0–1) of InnoDB logical reads served\nfrom the buffer pool, below which the info alert fires.",
 	"MySQLPack.Connections":           "Connections is the share of max_connections in use (Threads_connected).",
 	"MySQLPack.Deadlocks":             "Deadlocks fires when more than Threshold InnoDB deadlocks were\ndetected within thresholds.rate_window (0: any deadlock). The\ncounter exists on MariaDB 10.5 and later only.",
