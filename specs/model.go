@@ -204,6 +204,7 @@ func build(c Config, o buildOptions) *Pack {
 	p.Dashboard = dashboardOf(c, p.Panels, p.Alerts)
 	p.Overview = OverviewDefinition(c)
 	p.AlertHistory = p.AlertHistoryDefinition()
+	p.linkDashboards()
 	p.RuleGroups = p.ruleGroups()
 	p.RuleTests = p.ruleTests()
 	p.Routes = packRoutes(c)
