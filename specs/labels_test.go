@@ -268,54 +268,11 @@ func TestLabelledDashboardVariablesAndPanels(t *testing.T) {
 
 // TestSlowestStatementsOnData evaluates the statement panels' queries with
 // the real PromQL engine: 12 statements of one database, statement i
-// with i × 10 % of its queries between 0.1 and 0.5 s; the table lists the
+// with i × 5 % of its queries between 0.1 and 0.5 s; the table lists the
 // 10 slowest of each kind, and the folded-names panel the overflow rate.
 func TestSlowestStatementsOnData(t *testing.T) {
 	c, _ := loadLabels(t, "single")
-	var load strings.Builder
-	load.WriteString("load 1m\n")
-	const n = 12
-	for i := 1; i <= n; i++ {
-		ls := fmt.Sprintf(`job="orders-api",db_name="orders",query_type="SELECT",statement="Q%02d"`, i)
-		slow := 60 * float64(i) / 20
-		fmt.Fprintf(&load, "\tdb_queries_total{%s} 0+60x20\n", ls)
-		fmt.Fprintf(&load, "\tdb_slow_queries_total{%s} 0+%sx20\n", ls, fnum(slow))
-		fmt.Fprintf(&load, "\tdb_query_duration_seconds_bucket{%s,le=\"0.1\"} 0+%sx20\n", ls, fnum(60-slow))
-		for _, le := range []string{"0.5", "+Inf"} {
-			fmt.Fprintf(&load, "\tdb_query_duration_seconds_bucket{%s,le=%q} 0+60x20\n", ls, le)
-		}
-	}
-	fmt.Fprintf(&load, "\tdb_statement_overflow_total{job=\"orders-api\",db_name=\"orders\"} 0+30x20\n")
-	ll, err := promqltest.NewLazyLoader(load.String(), promqltest.LazyLoaderOpts{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ll.Close()
-	at := time.Unix(0, 0).UTC().Add(15 * time.Minute)
-	var loadErr error
-	ll.WithSamplesTill(at, func(err error) { loadErr = err })
-	if loadErr != nil {
-		t.Fatal(loadErr)
-	}
-	eval := func(expr string) map[string]float64 {
-		t.Helper()
-		expr = strings.NewReplacer(`"$job"`, `".*"`, `"$db_name"`, `".*"`, "$__rate_interval", "5m").Replace(expr)
-		q, err := ll.QueryEngine().NewInstantQuery(ll.Context(), ll.Queryable(), nil, expr, at)
-		if err != nil {
-			t.Fatalf("%s: %v", expr, err)
-		}
-		defer q.Close()
-		res := q.Exec(ll.Context())
-		vec, err := res.Vector()
-		if res.Err != nil || err != nil {
-			t.Fatalf("%s: %v %v", expr, res.Err, err)
-		}
-		out := map[string]float64{}
-		for _, s := range vec {
-			out[s.Metric.Get(middleware.LabelDBName)+"/"+s.Metric.Get(middleware.LabelStatement)] = s.F
-		}
-		return out
-	}
+	eval := statementData(t)
 	d := DashboardDefinition(c)
 	table := panelByID(t, d, PanelSlowestStatements)
 	p99, slow := eval(table.Queries[0].Expr), eval(table.Queries[1].Expr)
@@ -510,5 +467,88 @@ func TestLabelledRunbooksNameTheStatements(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// statementData loads 12 statements of database orders of job
+// orders-api, statement i with i × 5 % of its 60 queries a minute between
+// 0.1 and 0.5 s (the rest under 0.1 s), and 30 folded statements a minute;
+// it returns an instant query at 15m keyed by db_name/statement, with
+// Grafana's variables and $__rate_interval replaced.
+func statementData(t *testing.T) func(expr string) map[string]float64 {
+	t.Helper()
+	var load strings.Builder
+	load.WriteString("load 1m\n")
+	const n = 12
+	for i := 1; i <= n; i++ {
+		ls := fmt.Sprintf(`job="orders-api",db_name="orders",query_type="SELECT",statement="Q%02d"`, i)
+		slow := 60 * float64(i) / 20
+		fmt.Fprintf(&load, "\tdb_queries_total{%s} 0+60x20\n", ls)
+		fmt.Fprintf(&load, "\tdb_slow_queries_total{%s} 0+%sx20\n", ls, fnum(slow))
+		fmt.Fprintf(&load, "\tdb_query_duration_seconds_bucket{%s,le=\"0.1\"} 0+%sx20\n", ls, fnum(60-slow))
+		for _, le := range []string{"0.5", "+Inf"} {
+			fmt.Fprintf(&load, "\tdb_query_duration_seconds_bucket{%s,le=%q} 0+60x20\n", ls, le)
+		}
+	}
+	fmt.Fprintf(&load, "\tdb_statement_overflow_total{job=\"orders-api\",db_name=\"orders\"} 0+30x20\n")
+	ll, err := promqltest.NewLazyLoader(load.String(), promqltest.LazyLoaderOpts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ll.Close() })
+	at := time.Unix(0, 0).UTC().Add(15 * time.Minute)
+	var loadErr error
+	ll.WithSamplesTill(at, func(err error) { loadErr = err })
+	if loadErr != nil {
+		t.Fatal(loadErr)
+	}
+	return func(expr string) map[string]float64 {
+		t.Helper()
+		expr = strings.NewReplacer(`"$job"`, `".*"`, `"$db_name"`, `".*"`, "$__rate_interval", "5m").Replace(expr)
+		q, err := ll.QueryEngine().NewInstantQuery(ll.Context(), ll.Queryable(), nil, expr, at)
+		if err != nil {
+			t.Fatalf("%s: %v", expr, err)
+		}
+		defer q.Close()
+		res := q.Exec(ll.Context())
+		vec, err := res.Vector()
+		if res.Err != nil || err != nil {
+			t.Fatalf("%s: %v %v", expr, res.Err, err)
+		}
+		out := map[string]float64{}
+		for _, s := range vec {
+			out[s.Metric.Get(middleware.LabelDBName)+"/"+s.Metric.Get(middleware.LabelStatement)] = s.F
+		}
+		return out
+	}
+}
+
+// TestFleetStatementRecordsOnData evaluates the per-statement rules of a
+// fleet's service group on the same data: the p99 and slow rate of each
+// statement and the folded rate, which the fleet's table and panel read.
+func TestFleetStatementRecordsOnData(t *testing.T) {
+	c, _ := loadLabels(t, "fleet")
+	eval := statementData(t)
+	q := newQuery(c)
+	got := map[string]map[string]float64{}
+	for _, g := range fleetGroups(c)[:1] { // orders: job="orders-api"
+		for _, r := range g.Rules {
+			if strings.Contains(r.Record, "statement") {
+				got[r.Record] = eval(r.Expr)
+			}
+		}
+	}
+	p99, slow, folded := got[q.statementP99Record()], got[q.statementSlowRecord()], got[q.overflowRecord()]
+	if len(p99) != 12 || len(slow) != 12 {
+		t.Fatalf("want 12 statements in each record, got p99 %v, slow %v", p99, slow)
+	}
+	if v, want := p99["orders/Q12"], 0.1+0.4*(0.99-0.4)/0.6; v < want-1e-9 || v > want+1e-9 {
+		t.Errorf("p99 of Q12 = %v, want %v", v, want)
+	}
+	if v := slow["orders/Q12"]; v < 0.6-1e-9 || v > 0.6+1e-9 {
+		t.Errorf("slow rate of Q12 = %v/s, want 0.6/s", v)
+	}
+	if v := folded["orders/"]; v != 0.5 {
+		t.Errorf("folded rate = %v/s, want 0.5/s: %v", v, folded)
 	}
 }
