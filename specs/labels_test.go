@@ -138,6 +138,12 @@ func TestLabelledPacksAreCleanAndTheirTestsPass(t *testing.T) {
 			for _, f := range []string{FileRules, FileRuleTests, FileDashboard, FileOverview, FileAlertmanager} {
 				checkGolden(t, filepath.Join("labels", name, filepath.Base(f)), files[f])
 			}
+			// Grafana 13's schema v2, which push sends there, renders too.
+			for _, d := range p.Dashboards() {
+				if _, err := dashboard.RenderV2(d); err != nil {
+					t.Errorf("schema v2 of %s: %v", d.UID, err)
+				}
+			}
 		})
 	}
 }
