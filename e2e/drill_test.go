@@ -407,6 +407,17 @@ func (d *drill) amAlerts() []amAlert {
 // engineAlerts returns the names of the alerts the rule engine has in
 // state (pending or firing), sorted.
 func (d *drill) engineAlerts(state string) []string {
+	var names []string
+	for _, ls := range d.engineAlertLabels(state) {
+		names = append(names, ls["alertname"])
+	}
+	sort.Strings(names)
+	return names
+}
+
+// engineAlertLabels returns the label sets of the alerts the rule engine
+// has in state (pending or firing), alertname included.
+func (d *drill) engineAlertLabels(state string) []map[string]string {
 	var r struct {
 		Data struct {
 			Alerts []struct {
@@ -419,18 +430,20 @@ func (d *drill) engineAlerts(state string) []string {
 	if err := d.get(d.alertsURL, &r); err != nil {
 		d.t.Fatalf("%s alerts API: %v", d.engine, err)
 	}
-	var names []string
+	var out []map[string]string
 	for _, a := range r.Data.Alerts {
 		if a.State == state {
-			name := a.Labels["alertname"]
-			if name == "" {
-				name = a.Name
+			ls := maps.Clone(a.Labels)
+			if ls == nil {
+				ls = map[string]string{}
 			}
-			names = append(names, name)
+			if ls["alertname"] == "" {
+				ls["alertname"] = a.Name
+			}
+			out = append(out, ls)
 		}
 	}
-	sort.Strings(names)
-	return names
+	return out
 }
 
 // scenario is one drill: an anomaly and the alerts it must raise.
