@@ -30,9 +30,10 @@ type fleetService struct {
 	name, job, team string
 }
 
-// The fleet of the drill. orders overrides the p99 critical threshold
-// (2.5s instead of 1s); search has no team, so the top-level receivers
-// (the default team, alerting.team) get its alerts.
+// The fleet of the drill. orders overrides the p99 thresholds (warning
+// 1s instead of 500ms, critical 2.5s instead of 1s); search has no team,
+// so the top-level receivers (the default team, alerting.team) get its
+// alerts.
 var fleetServices = []fleetService{
 	{name: "orders", job: "orders-api", team: "orders"},
 	{name: "billing", job: "billing-api", team: "payments"},
@@ -50,7 +51,7 @@ const fleetConfig = `services:
     selector: job="orders-api"
     team: orders
     thresholds:
-      latency_p99: {critical: {threshold: 2.5}}
+      latency_p99: {warning: {threshold: 1}, critical: {threshold: 2.5}}
   - name: billing
     selector: job="billing-api"
     team: payments
@@ -340,6 +341,9 @@ type fleetScenario struct {
 	never []svcAlert
 	// may fire as well; when notified, only on their own team's routes.
 	may []svcAlert
+	// says are words every notification of an alert must carry: each
+	// service's alerts quote that service's own thresholds.
+	says map[svcAlert]string
 	// check, if set, runs at the end with more assertions.
 	check func(f *fleetDrill)
 }
@@ -355,10 +359,11 @@ func fleetScenarios() []fleetScenario {
 			inhibited: []svcAlert{{"orders", "SlowQueryRateWarning"}, {"orders", "SlowQueryRateInfo"}},
 		},
 		// b) The same p99 (4 % of queries at 1.5s: a p99 near 2.1s) on
-		// orders, whose critical level is 2.5s, and on search, at the
-		// default 1s: search pages, orders gets the warning (500ms, not
-		// overridden) and never even a pending critical, although its
-		// p99 stays above 1s far longer than the critical for duration.
+		// orders, whose levels are 1s and 2.5s, and on search, at the
+		// default 500ms and 1s: search pages, orders gets its warning
+		// and never even a pending critical, although its p99 stays
+		// above 1s far longer than the critical for duration. Each
+		// quotes its own threshold.
 		{
 			name: "p99-per-service-thresholds",
 			act: func(f *fleetDrill) {
@@ -370,6 +375,10 @@ func fleetScenarios() []fleetScenario {
 			inhibited: []svcAlert{{"search", "QueryLatencyP99Warning"}},
 			never:     []svcAlert{{"orders", "QueryLatencyP99Critical"}},
 			may:       []svcAlert{{"orders", "SlowQueryRateInfo"}, {"search", "SlowQueryRateInfo"}},
+			says: map[svcAlert]string{
+				{"search", "QueryLatencyP99Critical"}: "critical above 1s",
+				{"orders", "QueryLatencyP99Warning"}:  "warning above 1s",
+			},
 			check: func(f *fleetDrill) {
 				q := `histogram_quantile(0.99, sum by (service, le) (service:db_query_duration_seconds_bucket:rate6s{service=~"orders|search"}))`
 				ls, vs, err := f.query(q)
@@ -566,6 +575,9 @@ func runFleetScenario(t *testing.T, sc fleetScenario) {
 		}
 		if n.Via == viaEmail && n.To != teamReceivers[team].email {
 			t.Errorf("email for %v has To %q, want %q", a, n.To, teamReceivers[team].email)
+		}
+		if want, ok := sc.says[a]; ok && !strings.Contains(n.Raw, want) {
+			t.Errorf("%s message for %v does not say %q:\n%s", n.Via, a, want, n.Raw)
 		}
 		if n.Via != viaPagerDuty {
 			for _, link := range []string{"/" + a.alert + ".md", "/d/" + dashboardUID} {
