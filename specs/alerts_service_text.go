@@ -105,11 +105,8 @@ func labelTemplate(l string) string { return "{{ $labels." + l + " }}" }
 // textDiffers reports whether a and b (the same alert built with
 // different thresholds) word their annotations differently.
 func textDiffers(a, b Alert) bool {
-	if a.Text == nil || b.Text == nil {
-		return false
-	}
-	as, ad := a.Text(valueTemplate(a), labelTemplate)
-	bs, bd := b.Text(valueTemplate(b), labelTemplate)
+	as, ad := a.texts(valueTemplate(a), labelTemplate)
+	bs, bd := b.texts(valueTemplate(b), labelTemplate)
 	return as != bs || ad != bd
 }
 
@@ -117,14 +114,14 @@ func textDiffers(a, b Alert) bool {
 // default wording, or, for the services of a variant that words a
 // differently, theirs.
 func serviceText(a Alert, variants []textVariant) (summary, description string) {
-	summary, description = a.Text(valueTemplate(a), labelTemplate)
+	summary, description = a.texts(valueTemplate(a), labelTemplate)
 	var sums, descs []string // "{{ if … }}text" branches
 	for _, v := range variants {
 		va, ok := v.alerts[a.Name]
-		if !ok || va.Text == nil {
+		if !ok {
 			continue
 		}
-		s, d := va.Text(valueTemplate(va), labelTemplate)
+		s, d := va.texts(valueTemplate(va), labelTemplate)
 		cond := "{{ if eq $labels." + LabelService
 		for _, name := range v.services {
 			cond += fmt.Sprintf(" %q", name)
