@@ -260,15 +260,24 @@ func newPack(t *testing.T, engine string) *drill {
 		t.Fatal(err)
 	}
 
-	// The same commands a user runs.
-	if out, code := run(t, dir, nil, dbmonctl, "validate", "--config", d.cfg); code != 0 {
-		t.Fatalf("dbmonctl validate --config drill.yaml exited %d:\n%s", code, out)
-	}
-	if out, code := run(t, dir, nil, dbmonctl, "generate", "--config", d.cfg, "--out", d.out); code != 0 {
-		t.Fatalf("dbmonctl generate exited %d:\n%s", code, out)
-	}
 	d.secretEnv = []string{"PAGERDUTY_SERVICE_KEY=" + routingKey, "SLACK_WEBHOOK_URL=" + slack.URL + slackPath, "SMTP_PASSWORD=" + smtpPass}
-	if out, code := run(t, dir, d.secretEnv, dbmonctl, "secrets", "--from-env", "--config", d.cfg); code != 0 {
+	d.generate()
+	return d
+}
+
+// generate runs the commands a user runs on d.cfg: validate, generate
+// into d.out, and secrets --from-env with d.secretEnv; it reads the
+// alerts' severities from the generated rules, and logs what the capture
+// servers received if the test fails.
+func (d *drill) generate() {
+	t, name := d.t, filepath.Base(d.cfg)
+	if out, code := run(t, d.dir, nil, dbmonctl, "validate", "--config", d.cfg); code != 0 {
+		t.Fatalf("dbmonctl validate --config %s exited %d:\n%s", name, code, out)
+	}
+	if out, code := run(t, d.dir, nil, dbmonctl, "generate", "--config", d.cfg, "--out", d.out); code != 0 {
+		t.Fatalf("dbmonctl generate --config %s exited %d:\n%s", name, code, out)
+	}
+	if out, code := run(t, d.dir, d.secretEnv, dbmonctl, "secrets", "--from-env", "--config", d.cfg); code != 0 {
 		t.Fatalf("dbmonctl secrets --from-env exited %d:\n%s", code, out)
 	}
 	d.severity = readSeverities(t, filepath.Join(d.out, "prometheus", "alerts.yml"))
@@ -289,7 +298,6 @@ func newPack(t *testing.T, engine string) *drill {
 			}
 		}
 	})
-	return d
 }
 
 // startDemo runs the demo workload, healthy, at d.demoAddr. It starts

@@ -160,20 +160,12 @@ func newFleetDrill(t *testing.T) *fleetDrill {
 	if err := os.WriteFile(d.cfg, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if out, code := run(t, dir, nil, dbmonctl, "validate", "--config", d.cfg); code != 0 {
-		t.Fatalf("dbmonctl validate --config fleet.yaml exited %d:\n%s", code, out)
-	}
-	if out, code := run(t, dir, nil, dbmonctl, "generate", "--config", d.cfg, "--out", d.out); code != 0 {
-		t.Fatalf("dbmonctl generate exited %d:\n%s", code, out)
-	}
 	// dbmonctl secrets fills every key file from the one
 	// PAGERDUTY_SERVICE_KEY; the teams' own PagerDuty services have keys
 	// of their own, which a deployment puts in place from its secret
-	// store, as the drill does here.
+	// store, as the drill does here after it.
 	d.secretEnv = []string{"PAGERDUTY_SERVICE_KEY=" + keys[defaultTeam], "SLACK_WEBHOOK_URL=" + slack.URL + slackPath, "SMTP_PASSWORD=" + smtpPass}
-	if out, code := run(t, dir, d.secretEnv, dbmonctl, "secrets", "--from-env", "--config", d.cfg); code != 0 {
-		t.Fatalf("dbmonctl secrets --from-env exited %d:\n%s", code, out)
-	}
+	d.generate()
 	for team, key := range keys {
 		if team != defaultTeam {
 			if err := os.WriteFile(keyFile(team), []byte(key), 0o600); err != nil {
@@ -181,23 +173,6 @@ func newFleetDrill(t *testing.T) *fleetDrill {
 			}
 		}
 	}
-	d.severity = readSeverities(t, filepath.Join(d.out, "prometheus", "alerts.yml"))
-	for name := range d.severity {
-		d.box.alertNames = append(d.box.alertNames, name)
-	}
-	slices.Sort(d.box.alertNames)
-	t.Cleanup(func() {
-		if t.Failed() {
-			list, problems := d.box.snapshot()
-			t.Logf("--- notifications received:")
-			for _, n := range list {
-				t.Logf("  %v", n)
-			}
-			for _, p := range problems {
-				t.Logf("  problem: %s", p)
-			}
-		}
-	})
 
 	for _, s := range fleetServices {
 		db := filepath.Join(dir, "db-"+s.name)
