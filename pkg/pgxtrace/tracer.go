@@ -79,7 +79,7 @@ type Tracer struct {
 func New(m *middleware.Middleware) *Tracer { return &Tracer{m: m} }
 
 // stateKey is the key of the tracer's state in pgconn's CustomData.
-const stateKey = "github.com/dbmonctl/dbmonctl/pkg/pgxtrace"
+const stateKey = "dbmon.pgxtrace"
 
 // connState is what the tracer knows of the operations in flight on one
 // connection. A pgx.Conn runs one operation at a time, so no lock is
