@@ -280,6 +280,12 @@ func (q serverQuery) sumRate(metric string, extra ...string) string {
 	return q.agg("sum", fmt.Sprintf("rate(%s[%s])", q.sel(metric), q.window), extra...)
 }
 
+// panelRate is the per-second rate of a counter over Grafana's rate
+// interval, summed by job, instance and extra: a panel's rate.
+func (q serverQuery) panelRate(metric string, extra ...string) string {
+	return q.agg("sum", fmt.Sprintf("rate(%s[$__rate_interval])", q.sel(metric)), extra...)
+}
+
 // sumIncrease is the increase of a counter over the rate window.
 func (q serverQuery) sumIncrease(metric string, extra ...string) string {
 	return q.agg("sum", fmt.Sprintf("increase(%s[%s])", q.sel(metric), q.window), extra...)
@@ -466,6 +472,28 @@ func withLines(p Panel, steps ...dashboard.Step) Panel {
 	p.Thresholds = append([]dashboard.Step{{Value: nil, Color: dashColorOK}}, steps...)
 	p.ThresholdLines = true
 	return p
+}
+
+// withLadder draws a warning/critical pair of thresholds as dashed lines.
+func withLadder(p Panel, warn, crit float64) Panel {
+	return withLines(p,
+		dashboard.Step{Value: dashboard.Float(warn), Color: dashColorWarning},
+		dashboard.Step{Value: dashboard.Float(crit), Color: dashColorCritical})
+}
+
+// Colours of the overview's cells, shared by the packs: reachability
+// (red until 1), a warning/critical ladder, and an event count (warning
+// above threshold events).
+func upSteps() []dashboard.Step {
+	return []dashboard.Step{{Value: nil, Color: dashColorCritical}, {Value: dashboard.Float(1), Color: dashColorOK}}
+}
+
+func ladderSteps(warn, crit float64) []dashboard.Step {
+	return []dashboard.Step{{Value: nil, Color: dashColorOK}, {Value: dashboard.Float(warn), Color: dashColorWarning}, {Value: dashboard.Float(crit), Color: dashColorCritical}}
+}
+
+func eventSteps(threshold float64) []dashboard.Step {
+	return []dashboard.Step{{Value: nil, Color: dashColorOK}, {Value: dashboard.Float(threshold + 1), Color: dashColorWarning}}
 }
 
 // below colours a "lower is worse" signal: red below threshold, green from it.

@@ -501,9 +501,6 @@ func myLongTxFamily(e *Env) Family {
 			return []rules.Series{
 				k.series(myProcSeconds, proc("execute", "statistics"), gaugeValues(v, n)),
 				k.series(myProcThreads, proc("execute", "statistics"), gaugeValues(1, n)),
-				// states without threads: the exporter writes 0 for both
-				k.series(myProcSeconds, proc("query", "updating"), gaugeValues(0, n)),
-				k.series(myProcThreads, proc("query", "updating"), gaugeValues(0, n)),
 				// an old idle connection is not a running statement
 				k.series(myProcSeconds, proc("sleep", ""), gaugeValues(100*l.Threshold, n)),
 				k.series(myProcThreads, proc("sleep", ""), gaugeValues(1, n)),
@@ -524,22 +521,19 @@ func myLongTxFamily(e *Env) Family {
 func mysqlPanels(c Config, y uint32) []Panel {
 	s := c.Server.MySQL
 	q := serverQuery{job: s.Exporter.JobName}
-	r := func(metric string) string {
-		return q.agg("sum", fmt.Sprintf("rate(%s[$__rate_interval])", q.sel(metric)))
-	}
+	r := q.panelRate
 	conn := s.Connections
 	inst := "{{instance}}"
 	return []Panel{
 		serverPanel(PanelMySQLUp, "MySQL: Reachable",
 			fmt.Sprintf("1 while mysqld_exporter (job %s) reaches its server (%s), 0 when it cannot. No line: the exporter is not scraped.", s.Exporter.JobName, myUp),
 			dashUnitShort, serverGrid(y, 0), serverQ("A", q.agg("max", q.sel(myUp)), inst)),
-		withLines(serverPanel(PanelMySQLConnections, "MySQL: Connections Used vs Max",
+		withLadder(serverPanel(PanelMySQLConnections, "MySQL: Connections Used vs Max",
 			fmt.Sprintf("Open connections as a share of max_connections (%s / %s). Dashed lines: the warning (%s) and critical (%s) thresholds.",
 				myThreadsConnected, myMaxConnections, FormatPercent(conn.Warning.Threshold), FormatPercent(conn.Critical.Threshold)),
 			dashUnitPercentUnit, serverGrid(y, 1),
 			serverQ("A", q.agg("max", q.sel(myThreadsConnected))+" / "+q.agg("max", q.sel(myMaxConnections)+" > 0"), inst)),
-			dashboard.Step{Value: dashboard.Float(conn.Warning.Threshold), Color: dashColorWarning},
-			dashboard.Step{Value: dashboard.Float(conn.Critical.Threshold), Color: dashColorCritical}),
+			conn.Warning.Threshold, conn.Critical.Threshold),
 		below(serverPanel(PanelMySQLBufferPool, "MySQL: Buffer Pool Hit Ratio",
 			fmt.Sprintf("Share of InnoDB logical reads served from the buffer pool (1 - %s / %s). Dashed line: the threshold (%s), held to with at least %s reads/s.",
 				myBufferReads, myBufferReadRequests, FormatPercent(s.BufferPoolHitRatio.Threshold), FormatNumber(s.MinReadRequestRate)),
@@ -562,16 +556,15 @@ func mysqlPanels(c Config, y uint32) []Panel {
 				myDeadlocks, c.Thresholds.RateWindow),
 			dashUnitShort, serverGrid(y, 5),
 			serverQ("A", q.agg("sum", fmt.Sprintf("increase(%s[$__rate_interval])", q.sel(myDeadlocks))), inst)),
-		withLines(serverPanel(PanelMySQLReplication, "MySQL: Replication Lag",
+		withLadder(serverPanel(PanelMySQLReplication, "MySQL: Replication Lag",
 			fmt.Sprintf("Seconds_Behind_Master of each replication connection (%s): on replicas only, and absent while the SQL thread is stopped. Dashed lines: the warning (%s) and critical (%s) thresholds.",
 				mySecondsBehind, FormatSeconds(s.ReplicationLag.Warning.Threshold), FormatSeconds(s.ReplicationLag.Critical.Threshold)),
 			dashUnitSeconds, serverGrid(y, 6), serverQ("A", q.agg("max", q.sel(mySecondsBehind), myLabelConnection, myLabelChannel), inst+" {{connection_name}}{{channel_name}}")),
-			dashboard.Step{Value: dashboard.Float(s.ReplicationLag.Warning.Threshold), Color: dashColorWarning},
-			dashboard.Step{Value: dashboard.Float(s.ReplicationLag.Critical.Threshold), Color: dashColorCritical}),
+			s.ReplicationLag.Warning.Threshold, s.ReplicationLag.Critical.Threshold),
 		withLines(serverPanel(PanelMySQLOldestStmt, "MySQL: Oldest Running Statement",
-			fmt.Sprintf("Mean age of the running statements (command query or execute) of each processlist state, the highest per server (%s / %s, with --collect.info_schema.processlist): a lower bound of the oldest statement's age; its transaction is at least as old. Dashed line: the threshold (%s).",
+			fmt.Sprintf("Mean age of the running statements (command query or execute) of each processlist state, the highest per server (%s / %s, with --collect.info_schema.processlist): a lower bound of the oldest statement's age; its transaction is at least as old. 0 while no statement runs. Dashed line: the threshold (%s).",
 				myProcSeconds, myProcThreads, FormatSeconds(s.LongTransaction.Threshold)),
-			dashUnitSeconds, serverGrid(y, 7), serverQ("A", myStatementAge(q), inst)),
+			dashUnitSeconds, serverGrid(y, 7), serverQ("A", myStatementAge(q)+"\nor\n"+q.agg("max", q.sel(myUp))+" * 0", inst)),
 			dashboard.Step{Value: dashboard.Float(s.LongTransaction.Threshold), Color: dashColorWarning}),
 	}
 }
@@ -580,9 +573,7 @@ func mysqlPanels(c Config, y uint32) []Panel {
 func mysqlOverview(c Config, y uint32) dashboard.Panel {
 	s := c.Server.MySQL
 	q := serverQuery{job: s.Exporter.JobName}
-	r := func(metric string) string {
-		return q.agg("sum", fmt.Sprintf("rate(%s[$__rate_interval])", q.sel(metric)))
-	}
+	r := q.panelRate
 	return serverOverview(c, y, PanelOverviewMySQL, "MySQL servers",
 		fmt.Sprintf("One row per mysqld_exporter target (job %s), now: reachable, share of max_connections in use, InnoDB deadlocks over the time range, row lock waits per second, and buffer pool hit ratio. Colours are the alert thresholds. Click a server to open its panels.", s.Exporter.JobName),
 		PanelMySQLConnections,
@@ -595,9 +586,9 @@ func mysqlOverview(c Config, y uint32) dashboard.Panel {
 			fmt.Sprintf("1 - %s / (%s > 0)", r(myBufferReads), r(myBufferReadRequests)),
 		},
 		map[string][]dashboard.Step{
-			"Up":               {{Value: nil, Color: dashColorCritical}, {Value: dashboard.Float(1), Color: dashColorOK}},
-			"Connections":      {{Value: nil, Color: dashColorOK}, {Value: dashboard.Float(s.Connections.Warning.Threshold), Color: dashColorWarning}, {Value: dashboard.Float(s.Connections.Critical.Threshold), Color: dashColorCritical}},
-			"Deadlocks":        {{Value: nil, Color: dashColorOK}, {Value: dashboard.Float(s.Deadlocks.Threshold + 1), Color: dashColorWarning}},
+			"Up":               upSteps(),
+			"Connections":      ladderSteps(s.Connections.Warning.Threshold, s.Connections.Critical.Threshold),
+			"Deadlocks":        eventSteps(s.Deadlocks.Threshold),
 			"Row lock waits/s": {{Value: nil, Color: dashColorOK}, {Value: dashboard.Float(s.RowLockWaits.Threshold), Color: dashColorWarning}},
 			"Buffer pool hit":  {{Value: nil, Color: dashColorWarning}, {Value: dashboard.Float(s.BufferPoolHitRatio.Threshold), Color: dashColorOK}},
 		},

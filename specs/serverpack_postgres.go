@@ -537,9 +537,7 @@ SELECT status, sender_host, last_msg_receipt_time FROM pg_stat_wal_receiver;`,
 func postgresPanels(c Config, y uint32) []Panel {
 	s := c.Server.PostgreSQL
 	q := serverQuery{job: s.Exporter.JobName}
-	r := func(metric string, extra ...string) string {
-		return q.agg("sum", fmt.Sprintf("rate(%s[$__rate_interval])", q.sel(metric)), extra...)
-	}
+	r := q.panelRate
 	conn := s.Connections
 	hit := r(pgBlksHit, pgLabelDatname)
 	tx := q.sel(pgMaxTxDuration, fmt.Sprintf("%s=~%q", pgLabelState, pgTxStates))
@@ -549,13 +547,12 @@ func postgresPanels(c Config, y uint32) []Panel {
 		serverPanel(PanelPostgresUp, "PostgreSQL: Reachable",
 			fmt.Sprintf("1 while postgres_exporter (job %s) reaches its server (%s), 0 when it cannot. No line: the exporter is not scraped.", s.Exporter.JobName, pgUp),
 			dashUnitShort, serverGrid(y, 0), serverQ("A", q.agg("max", q.sel(pgUp)), inst)),
-		withLines(serverPanel(PanelPostgresConnections, "PostgreSQL: Connections Used vs Max",
+		withLadder(serverPanel(PanelPostgresConnections, "PostgreSQL: Connections Used vs Max",
 			fmt.Sprintf("Backends of every database and state as a share of max_connections (%s / %s). Dashed lines: the warning (%s) and critical (%s) thresholds.",
 				pgActivityCount, pgMaxConnections, FormatPercent(conn.Warning.Threshold), FormatPercent(conn.Critical.Threshold)),
 			dashUnitPercentUnit, serverGrid(y, 1),
 			serverQ("A", q.agg("sum", q.sel(pgActivityCount))+" / "+q.agg("max", q.sel(pgMaxConnections)+" > 0"), inst)),
-			dashboard.Step{Value: dashboard.Float(conn.Warning.Threshold), Color: dashColorWarning},
-			dashboard.Step{Value: dashboard.Float(conn.Critical.Threshold), Color: dashColorCritical}),
+			conn.Warning.Threshold, conn.Critical.Threshold),
 		below(serverPanel(PanelPostgresCacheHit, "PostgreSQL: Cache Hit Ratio",
 			fmt.Sprintf("Share of block reads served from shared buffers, per database (%s / (%s + %s)). Dashed line: the threshold (%s), held to with at least %s blocks/s.",
 				pgBlksHit, pgBlksHit, pgBlksRead, FormatPercent(s.CacheHitRatio.Threshold), FormatNumber(s.MinBlockRate)),
@@ -583,12 +580,11 @@ func postgresPanels(c Config, y uint32) []Panel {
 			dashUnitPercentUnit, serverGrid(y, 6),
 			serverQ("A", fmt.Sprintf("topk(10, %s / (%s > 0))", q.agg("max", q.sel(pgDeadTup), rel...), q.agg("max", q.sel(pgLiveTup)+" + "+q.sel(pgDeadTup), rel...)), "{{schemaname}}.{{relname}}")),
 			dashboard.Step{Value: dashboard.Float(s.DeadTuples.Threshold), Color: dashColorWarning}),
-		withLines(serverPanel(PanelPostgresReplication, "PostgreSQL: Replication Lag",
+		withLadder(serverPanel(PanelPostgresReplication, "PostgreSQL: Replication Lag",
 			fmt.Sprintf("Seconds since the last replayed transaction, on replicas (%s; 0 on a primary, and only with --extend.query-path); it also grows while the primary writes nothing. Dashed lines: the warning (%s) and critical (%s) thresholds.",
 				pgReplicationLag, FormatSeconds(s.ReplicationLag.Warning.Threshold), FormatSeconds(s.ReplicationLag.Critical.Threshold)),
 			dashUnitSeconds, serverGrid(y, 7), serverQ("A", q.agg("max", q.sel(pgReplicationLag)), inst)),
-			dashboard.Step{Value: dashboard.Float(s.ReplicationLag.Warning.Threshold), Color: dashColorWarning},
-			dashboard.Step{Value: dashboard.Float(s.ReplicationLag.Critical.Threshold), Color: dashColorCritical}),
+			s.ReplicationLag.Warning.Threshold, s.ReplicationLag.Critical.Threshold),
 	}
 }
 
@@ -596,12 +592,7 @@ func postgresPanels(c Config, y uint32) []Panel {
 func postgresOverview(c Config, y uint32) dashboard.Panel {
 	s := c.Server.PostgreSQL
 	q := serverQuery{job: s.Exporter.JobName}
-	r := func(metric string) string {
-		return q.agg("sum", fmt.Sprintf("rate(%s[$__rate_interval])", q.sel(metric)))
-	}
-	warnCrit := func(w, cr float64) []dashboard.Step {
-		return []dashboard.Step{{Value: nil, Color: dashColorOK}, {Value: dashboard.Float(w), Color: dashColorWarning}, {Value: dashboard.Float(cr), Color: dashColorCritical}}
-	}
+	r := q.panelRate
 	return serverOverview(c, y, PanelOverviewPostgres, "PostgreSQL servers",
 		fmt.Sprintf("One row per postgres_exporter target (job %s), now: reachable, share of max_connections in use, deadlocks over the time range, oldest active or idle-in-transaction transaction, and cache hit ratio. Colours are the alert thresholds. Click a server to open its panels.", s.Exporter.JobName),
 		PanelPostgresConnections,
@@ -614,9 +605,9 @@ func postgresOverview(c Config, y uint32) dashboard.Panel {
 			fmt.Sprintf("%s / (%s + %s > 0)", r(pgBlksHit), r(pgBlksHit), r(pgBlksRead)),
 		},
 		map[string][]dashboard.Step{
-			"Up":                 {{Value: nil, Color: dashColorCritical}, {Value: dashboard.Float(1), Color: dashColorOK}},
-			"Connections":        warnCrit(s.Connections.Warning.Threshold, s.Connections.Critical.Threshold),
-			"Deadlocks":          {{Value: nil, Color: dashColorOK}, {Value: dashboard.Float(s.Deadlocks.Threshold + 1), Color: dashColorWarning}},
+			"Up":                 upSteps(),
+			"Connections":        ladderSteps(s.Connections.Warning.Threshold, s.Connections.Critical.Threshold),
+			"Deadlocks":          eventSteps(s.Deadlocks.Threshold),
 			"Oldest transaction": {{Value: nil, Color: dashColorOK}, {Value: dashboard.Float(s.LongTransaction.Threshold), Color: dashColorWarning}},
 			"Cache hit":          {{Value: nil, Color: dashColorWarning}, {Value: dashboard.Float(s.CacheHitRatio.Threshold), Color: dashColorOK}},
 		},
