@@ -108,8 +108,9 @@ type MySQLPack struct {
 // defaultServerSettings are the server packs' defaults: the exporters'
 // default ports, and thresholds for a primary serving an OLTP workload.
 func defaultServerSettings() ServerSettings {
-	// A replica a minute behind serves stale reads worth a ticket; five
-	// minutes behind, failing over to it would lose that much.
+	// A replica a minute behind serves reads stale enough for a ticket;
+	// five minutes behind, its readers are badly wrong and a failover to it
+	// waits for that much replay.
 	defaultLag := LagLevels{
 		Warning:  Level{Threshold: 60, For: Duration(5 * time.Minute)},
 		Critical: Level{Threshold: 300, For: Duration(5 * time.Minute)},

@@ -71,7 +71,8 @@ type Tracer struct {
 	m *middleware.Middleware
 
 	// waits holds, per *pgxpool.Pool, the acquires that gave up waiting
-	// (see TraceAcquireEnd); NewStatsCollector reads them.
+	// (see TraceAcquireEnd); NewStatsCollector reads them. An entry lives
+	// as long as the Tracer: a Tracer is meant for long-lived pools.
 	waits sync.Map
 }
 

@@ -259,3 +259,25 @@ func TestTransactionOnALostConnectionEndsInError(t *testing.T) {
 		t.Errorf("commits, rollbacks, errors = %d, %d, %d; want 0, 0, 1", tx.Commits, tx.Rollbacks, tx.Errors)
 	}
 }
+
+// Custom begin and commit statements (TxOptions.BeginQuery, CommitQuery)
+// are told by the transaction status they leave, not by pgx's texts.
+func TestTransactionsWithCustomStatements(t *testing.T) {
+	dsn := postgresDSN(t)
+	ctx := t.Context()
+	pool, m := newPool(t, dsn, nil)
+	tx, err := pool.BeginTx(ctx, pgx.TxOptions{BeginQuery: "START TRANSACTION READ ONLY", CommitQuery: "END"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, "SELECT 1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if tx := m.Stats().Tx; tx.Commits != 1 || tx.Rollbacks+tx.Errors != 0 {
+		t.Errorf("commits, rollbacks, errors = %d, %d, %d; want 1, 0, 0", tx.Commits, tx.Rollbacks, tx.Errors)
+	}
+	wantTypes(t, m, map[middleware.QueryType][2]uint64{middleware.QuerySelect: {1, 0}})
+}
