@@ -341,8 +341,18 @@ func inhibitRules(c Config, alerts []Alert) []alertmanager.InhibitRule {
 	// A server pack's alerts are per exporter target: the critical level
 	// of one server must not mute the warning of another. The middleware's
 	// alerts carry no instance, and a label both lack counts as equal.
+	// Nor may one replication connection's critical mute another's
+	// warning on the same server: a pack adds the labels of its twin
+	// alerts beyond instance.
 	if len(enabledServerPacks(c)) > 0 && !slices.Contains(twin, "instance") {
 		twin = append(twin, "instance")
+	}
+	for _, p := range enabledServerPacks(c) {
+		for _, l := range p.twinLabels {
+			if !slices.Contains(twin, l) {
+				twin = append(twin, l)
+			}
+		}
 	}
 	var families []string
 	for _, f := range queryMetricFamilies(alerts) {
