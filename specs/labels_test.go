@@ -558,3 +558,41 @@ func TestFleetStatementRecordsOnData(t *testing.T) {
 		t.Errorf("folded rate = %v/s, want 0.5/s: %v", v, folded)
 	}
 }
+
+// TestRecordedSeriesCountTheLabels: the projection of a fleet's records
+// counts db_name and statement groupings, and a per-statement p99 as one
+// series per statement (histogram_quantile consumes le).
+func TestRecordedSeriesCountTheLabels(t *testing.T) {
+	c, _ := loadLabels(t, "fleet")
+	q := newQuery(c)
+	count := func(c Config) (total int, by map[string]int) {
+		by = map[string]int{}
+		for _, r := range fleetGroups(c)[0].Rules { // orders
+			n := recordedSeries(c, 0, r.Expr)
+			by[r.Record] += n
+			total += n
+		}
+		return total, by
+	}
+	total, by := count(c)
+	// 2 databases × 52 statement values; 2 × 5 query types × 14 bounds.
+	for rec, want := range map[string]int{
+		q.statementP99Record():  104,
+		q.statementSlowRecord(): 104,
+		q.overflowRecord():      2,
+		q.rateRecord(middleware.MetricQueryDuration + "_bucket"): 140,
+		q.rateRecord(middleware.MetricQueriesTotal):              10,
+	} {
+		if by[rec] != want {
+			t.Errorf("%s: %d series, want %d", rec, by[rec], want)
+		}
+	}
+	// 4 rate records × 10 + 140 buckets, baseline and presence 2 each,
+	// 6 pool records × 2, and the 210 per statement.
+	if want := 4*10 + 140 + 2 + 2 + 6*2 + 210; total != want {
+		t.Errorf("orders records %d series, want %d: %v", total, want, by)
+	}
+	if off, _ := count(withLabels(c, false, false)); off >= total {
+		t.Errorf("labels off: %d recorded series, not fewer than %d", off, total)
+	}
+}
