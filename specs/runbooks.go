@@ -559,6 +559,19 @@ type rbPage struct {
 	Guide string
 	// Related are the related alerts, without the alert itself.
 	Related []string
+	// Services are, in a fleet, each service's condition and receivers
+	// for this alert; nil for a single service.
+	Services []rbService
+}
+
+// rbService is one row of a fleet runbook's per-service table.
+type rbService struct {
+	// Name and Team are the service's labels on the alert.
+	Name, Team string
+	// Fires is the alert's condition with the service's own thresholds.
+	Fires string
+	// Notified says where the alert goes for this service's team.
+	Notified string
 }
 
 // rbLabelValue is one label of a rule.
@@ -597,5 +610,48 @@ func (p *Pack) runbookView(a Alert) rbPage {
 			v.Related = append(v.Related, name)
 		}
 	}
+	v.Services = p.runbookServices(a)
 	return v
+}
+
+// runbookServices is the per-service table of a's runbook in a fleet:
+// the condition with each service's thresholds (the text variants the
+// rule's annotations choose from) and the receivers of its team.
+func (p *Pack) runbookServices(a Alert) []rbService {
+	c := p.Config
+	if !c.Fleet() {
+		return nil
+	}
+	teams := fleetTeams(c)
+	var out []rbService
+	for i, s := range c.Services {
+		row := rbService{Name: s.Name, Team: c.ServiceTeam(i), Fires: a.Runbook.Fires}
+		for _, v := range p.variants {
+			if va, ok := v.alerts[a.Name]; ok && slices.Contains(v.services, s.Name) {
+				row.Fires = va.Runbook.Fires
+			}
+		}
+		recv := Team{PagerDuty: c.Alertmanager.PagerDuty, Slack: c.Alertmanager.Slack, Email: c.Alertmanager.Email}
+		if slices.Contains(teams, row.Team) {
+			recv = c.Teams[row.Team]
+		}
+		row.Notified = notifiedVia(a.Severity, recv)
+		row.Fires = strings.ReplaceAll(row.Fires, "|", "\\|")
+		out = append(out, row)
+	}
+	return out
+}
+
+// notifiedVia says, in a runbook table cell, where an alert of severity
+// goes through receivers r, as the routing tree sends it.
+func notifiedVia(severity string, r Team) string {
+	switch severity {
+	case SeverityCritical:
+		return fmt.Sprintf("PagerDuty, Slack `%s`, email `%s`", r.Slack.CriticalChannel, r.Email.To)
+	case SeverityWarning:
+		return fmt.Sprintf("Slack `%s`, email `%s`", r.Slack.WarningChannel, r.Email.To)
+	case SeverityInfo:
+		return fmt.Sprintf("Slack `%s`", r.Slack.InfoChannel)
+	}
+	return fmt.Sprintf("Slack `%s`", r.Slack.DefaultChannel)
 }
