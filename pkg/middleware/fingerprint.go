@@ -6,7 +6,7 @@ import "strings"
 // slow-query log writes, so that a value written into the SQL text never
 // reaches the log and the lines of one statement look alike:
 //
-//   - string literals ('…', with ” and backslash escapes, and PostgreSQL
+//   - string literals (quoted with ', escaped by doubling or a backslash, and PostgreSQL
 //     $tag$…$tag$ strings) and numeric literals become ?; a literal that is
 //     not closed takes the rest of the text;
 //   - an IN list of literals and placeholders (?, $1, each optionally
