@@ -44,7 +44,7 @@ func (p *Pack) ruleGroups() []rules.Group {
 // labels every alert carries (routing matches severity, inhibition matches
 // family).
 func ruleOf(c Config, a Alert) rules.Rule {
-	summary, description := a.Text("{{ $value | "+a.Humanize+" }}", func(l string) string { return "{{ $labels." + l + " }}" })
+	summary, description := a.texts("{{ $value | "+a.Humanize+" }}", func(l string) string { return "{{ $labels." + l + " }}" })
 	return rules.Rule{
 		Alert:       a.Name,
 		Expr:        a.Expr,

@@ -210,7 +210,7 @@ func (b *TestKit) expect(a Alert, value float64, extra map[string]string) rules.
 	for k, v := range extra {
 		ls[k] = v
 	}
-	summary, description := a.Text(humanizeAs(a.Humanize, value), func(l string) string { return ls[l] })
+	summary, description := a.texts(humanizeAs(a.Humanize, value), func(l string) string { return ls[l] })
 	return rules.Alert{Labels: ls, Annotations: annotations(b.c, a, summary, description)}
 }
 

@@ -195,8 +195,9 @@ func serverOverview(c Config, y uint32, id int, title, description string, panel
 // dashboard or panel the pack does not generate.
 const CheckDashboardLink = "dashboard-link"
 
-// DashboardLinkFindings proves that every data link of ds opens one of
-// ds (by UID) and, when it names a panel (viewPanel), a panel of it.
+// DashboardLinkFindings proves that every header link and data link of ds
+// opens one of ds (by UID) and, when it names a panel (viewPanel), a panel
+// of it.
 func DashboardLinkFindings(ds []dashboard.Definition) []error {
 	panels := map[string]map[uint32]bool{}
 	for _, d := range ds {
@@ -206,29 +207,41 @@ func DashboardLinkFindings(ds []dashboard.Definition) []error {
 		}
 	}
 	var errs []error
+	check := func(path, link string) {
+		u, err := url.Parse(strings.NewReplacer("${", "", "}", "").Replace(link))
+		if err != nil {
+			errs = append(errs, diag.New(CheckDashboardLink, path, "link %q does not open a dashboard (/d/<uid>)", link))
+			return
+		}
+		uid, ok := strings.CutPrefix(u.Path, "/d/")
+		if !ok {
+			errs = append(errs, diag.New(CheckDashboardLink, path, "link %q does not open a dashboard (/d/<uid>)", link))
+			return
+		}
+		uid, _, _ = strings.Cut(uid, "/")
+		if unescaped, err := url.PathUnescape(uid); err == nil {
+			uid = unescaped
+		}
+		target, ok := panels[uid]
+		if !ok {
+			errs = append(errs, diag.New(CheckDashboardLink, path, "link %q opens dashboard %q, which the pack does not generate", link, uid))
+			return
+		}
+		if v := u.Query().Get("viewPanel"); v != "" {
+			n, err := strconv.ParseUint(strings.TrimPrefix(v, "panel-"), 10, 32)
+			if err != nil || !target[uint32(n)] {
+				errs = append(errs, diag.New(CheckDashboardLink, path, "link %q opens panel %s, which dashboard %q does not have", link, v, uid))
+			}
+		}
+	}
 	for _, d := range ds {
+		for i, l := range d.Links {
+			check(fmt.Sprintf("%s.links[%d] %q", d.UID, i, l.Title), l.URL)
+		}
 		for i, p := range d.Panels {
 			for j, o := range p.Overrides {
 				for k, l := range o.Links {
-					path := fmt.Sprintf("%s.panels[%d] %q.fieldConfig.overrides[%d].links[%d]", d.UID, i, p.Title, j, k)
-					u, err := url.Parse(strings.NewReplacer("${", "", "}", "").Replace(l.URL))
-					uid, ok := strings.CutPrefix(u.Path, "/d/")
-					if err != nil || !ok {
-						errs = append(errs, diag.New(CheckDashboardLink, path, "link %q does not open a dashboard (/d/<uid>)", l.URL))
-						continue
-					}
-					uid, _, _ = strings.Cut(uid, "/")
-					target, ok := panels[uid]
-					if !ok {
-						errs = append(errs, diag.New(CheckDashboardLink, path, "link %q opens dashboard %q, which the pack does not generate", l.URL, uid))
-						continue
-					}
-					if v := u.Query().Get("viewPanel"); v != "" {
-						n, err := strconv.ParseUint(strings.TrimPrefix(v, "panel-"), 10, 32)
-						if err != nil || !target[uint32(n)] {
-							errs = append(errs, diag.New(CheckDashboardLink, path, "link %q opens panel %s, which dashboard %q does not have", l.URL, v, uid))
-						}
-					}
+					check(fmt.Sprintf("%s.panels[%d] %q.fieldConfig.overrides[%d].links[%d]", d.UID, i, p.Title, j, k), l.URL)
 				}
 			}
 		}

@@ -280,7 +280,7 @@ func (b *TestKit) othersAbsent(a Alert, t, fire time.Duration) []rules.Alert {
 			ls[k] = v
 		}
 		ls[LabelService], ls[LabelTeam] = s.Name, b.c.ServiceTeam(j)
-		summary, description := a.Text(humanizeAs(a.Humanize, 1), func(l string) string { return ls[l] })
+		summary, description := a.texts(humanizeAs(a.Humanize, 1), func(l string) string { return ls[l] })
 		out = append(out, rules.Alert{Labels: ls, Annotations: annotations(b.c, a, summary, description)})
 	}
 	return out

@@ -312,7 +312,7 @@ func (s serverKit) expect(a Alert, value float64, by map[string]string) rules.Al
 	for k, v := range s.labels(by) {
 		ls[k] = v
 	}
-	summary, description := a.Text(humanizeAs(a.Humanize, value), func(l string) string { return ls[l] })
+	summary, description := a.texts(humanizeAs(a.Humanize, value), func(l string) string { return ls[l] })
 	return rules.Alert{Labels: ls, Annotations: annotations(s.c, a, summary, description)}
 }
 
