@@ -442,3 +442,38 @@ func TestLabelsAddNoAllocation(t *testing.T) {
 		t.Fatal("nothing recorded")
 	}
 }
+
+func TestDatabaseRecordsTransactionsUnderItsName(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := New(WithRegisterer(reg), WithLogger(nil), WithStatementLabel(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	orders := m.Database("orders")
+	ctx := context.Background()
+	if n := testing.AllocsPerRun(100, func() {
+		orders.ObserveTx(TxCommit, time.Millisecond)
+		orders.ObserveTx(TxOutcome("abandoned"), time.Millisecond)
+		orders.Observe(ctx, "-- name: GetOrder :one\nSELECT 1", time.Millisecond, nil)
+		m.ObserveTx(TxRollback, time.Millisecond)
+	}); n != 0 {
+		t.Errorf("Database.ObserveTx and Observe allocate %v times per run", n)
+	}
+	got := gathered(t, reg, ContractOptions{DBName: true, Statement: true})
+	for key, want := range map[string]float64{
+		"outcome=commit,db_name=orders":   101,
+		"outcome=error,db_name=orders":    101,
+		"outcome=rollback,db_name=":       101,
+		"outcome=rollback,db_name=orders": 0,
+	} {
+		if v := got[MetricTxDuration][key]; v != want {
+			t.Errorf("%s{%s} = %v, want %v", MetricTxDuration, key, v, want)
+		}
+	}
+	if v := got[MetricQueriesTotal]["query_type=SELECT,db_name=orders,statement=GetOrder"]; v != 101 {
+		t.Errorf("GetOrder on orders = %v, want 101", v)
+	}
+	if tx := m.Stats().Tx; tx.Commits != 101 || tx.Rollbacks != 101 || tx.Errors != 101 {
+		t.Errorf("Stats.Tx %+v, want 101 of each", tx)
+	}
+}

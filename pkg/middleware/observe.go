@@ -33,6 +33,32 @@ func (m *Middleware) ObserveAs(ctx context.Context, t QueryType, query string, d
 	m.observe(m.unnamed, ctx, kindOf(t), query, d, err)
 }
 
+// ObserveTx records one transaction that the middleware did not run
+// itself, from the end of its begin to the end of its commit or rollback,
+// into the same transaction series as a transaction through a wrapped
+// driver without WithDBName. o is TxCommit or TxRollback when that commit
+// or rollback succeeded, TxError when it failed; a value that is not one
+// of TxOutcomes is recorded as TxError. Like Observe, it records whether
+// or not the middleware is installed.
+func (m *Middleware) ObserveTx(o TxOutcome, d time.Duration) {
+	m.observeTx(m.unnamed, o, d)
+}
+
+// observeTx records a transaction of db.
+func (m *Middleware) observeTx(db *database, o TxOutcome, d time.Duration) {
+	if !db.used.Load() {
+		db.used.Store(true)
+	}
+	i := txError
+	for j, v := range outcomeValues {
+		if v == o {
+			i = outcome(j)
+			break
+		}
+	}
+	m.recordTx(db, i, d)
+}
+
 // observe records a statement of db.
 func (m *Middleware) observe(db *database, ctx context.Context, k kind, query string, d time.Duration, err error) {
 	if !db.used.Load() {
@@ -78,6 +104,11 @@ func (m *Middleware) Database(name string) *Database {
 // Observe is Middleware.Observe for this database.
 func (d *Database) Observe(ctx context.Context, query string, dur time.Duration, err error) {
 	d.m.observe(d.db, ctx, classify(query), query, dur, err)
+}
+
+// ObserveTx is Middleware.ObserveTx for this database.
+func (d *Database) ObserveTx(o TxOutcome, dur time.Duration) {
+	d.m.observeTx(d.db, o, dur)
 }
 
 // ObserveAs is Middleware.ObserveAs for this database.
