@@ -44,6 +44,7 @@ type conn struct {
 	lastQuery string
 	lastKind  kind
 	lastName  string // its "-- name:" comment's name, with the statement label on
+	lastSet   setMemo
 }
 
 // target returns the kind of a statement and the label set it is recorded
@@ -69,7 +70,7 @@ func (c *conn) target(ctx context.Context, query string) (kind, *labelSet) {
 	if n, ok := ctx.Value(statementKey{}).(string); ok && n != "" {
 		name = n
 	}
-	return c.lastKind, m.set(c.db, name)
+	return c.lastKind, c.lastSet.get(m, c.db, name)
 }
 
 // wrapConn returns c wrapped: with exactly c's exact interfaces, and

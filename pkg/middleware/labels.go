@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // This file holds the opt-in labels: db_name, set per wrapper with
@@ -223,6 +224,30 @@ func (m *Middleware) set(db *database, name string) *labelSet {
 		return s
 	}
 	return m.admit(db, name)
+}
+
+// setMemo remembers the label set of the last name a connection or
+// prepared statement looked up, by the name's address and length: names
+// usually come from string constants, so the next statement with the same
+// name skips the map. The set of a name never changes (a name is admitted
+// when first seen or never), so the memo cannot go stale. Like the
+// connection, it is used by one goroutine at a time.
+type setMemo struct {
+	name string
+	set  *labelSet
+}
+
+// get returns m.set(db, name), through the memo.
+func (c *setMemo) get(m *Middleware, db *database, name string) *labelSet {
+	if name == "" {
+		return db.plain
+	}
+	if c.set != nil && len(name) == len(c.name) && unsafe.StringData(name) == unsafe.StringData(c.name) {
+		return c.set
+	}
+	s := m.set(db, name)
+	c.name, c.set = name, s
+	return s
 }
 
 // admit returns the set of a name that db has not seen yet: a new set if

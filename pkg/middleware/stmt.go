@@ -20,6 +20,7 @@ type stmt struct {
 	query string
 	kind  kind
 	name  string // the "-- name:" comment's, with the statement label on
+	memo  setMemo
 
 	execCtx     driver.StmtExecContext
 	queryCtx    driver.StmtQueryContext
@@ -56,7 +57,7 @@ func (s *stmt) set(ctx context.Context) *labelSet {
 	if n, ok := ctx.Value(statementKey{}).(string); ok && n != "" {
 		name = n
 	}
-	return m.set(s.db, name)
+	return s.memo.get(m, s.db, name)
 }
 
 // Unwrap returns the driver's own statement.
