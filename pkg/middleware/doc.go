@@ -136,8 +136,8 @@
 // statement has a name, even with the statement label off or when the
 // label folded it into "_overflow") and sql: the statement's Fingerprint
 // (string and numeric literals replaced by ?, IN lists of literals and
-// placeholders collapsed to IN (?+), comments removed, whitespace
-// collapsed), truncated to WithMaxSQLLength bytes, default 1024. Bound
+// placeholders collapsed to IN (?+), -- comments removed, whitespace
+// collapsed; /* */ comments kept), truncated to WithMaxSQLLength bytes, default 1024. Bound
 // parameter values are never logged: they can hold personal data.
 //
 // # In-process statistics

@@ -11,12 +11,14 @@ import "strings"
 //     not closed takes the rest of the text;
 //   - an IN list of literals and placeholders (?, $1, each optionally
 //     signed) becomes IN (?+), whatever its length;
-//   - comments are removed (a "-- name:" comment is logged as the
-//     statement's name instead), and each run of whitespace and comments
+//   - -- comments are removed (a "-- name:" comment is logged as the
+//     statement's name instead); each run of whitespace and such comments
 //     becomes one space, none at either end;
-//   - placeholders, keywords, identifiers and quoted identifiers ("…" and
-//     `…`) are kept as written. MySQL without ANSI_QUOTES reads "…" as a
-//     string: such a string is kept too.
+//   - placeholders, keywords, identifiers, quoted identifiers ("…" and
+//     `…`) and /* … */ comments are kept as written, so a constant comment
+//     that names the code running a statement stays in the log. MySQL
+//     without ANSI_QUOTES reads "…" as a string, and runs /*! … */
+//     comments: their contents are kept too.
 //
 // Fingerprint(Fingerprint(q)) == Fingerprint(q) for every q. It is a
 // normaliser for logs, not a parser: it does not check that q is valid SQL.
@@ -38,9 +40,20 @@ func Fingerprint(query string) string {
 		case isSpaceByte(c):
 			pending = true
 			i++
-		case c == '-' && i+1 < len(q) && q[i+1] == '-', c == '/' && i+1 < len(q) && q[i+1] == '*':
+		case c == '-' && i+1 < len(q) && q[i+1] == '-':
 			pending = true
-			i = skipSpace(q, i)
+			if j := strings.IndexByte(q[i:], '\n'); j >= 0 {
+				i += j + 1
+			} else {
+				i = len(q)
+			}
+		case c == '/' && i+1 < len(q) && q[i+1] == '*':
+			j := len(q)
+			if k := strings.Index(q[i+2:], "*/"); k >= 0 {
+				j = i + 2 + k + 2
+			}
+			emit(q[i:j])
+			i = j
 		case c == '\'':
 			emit("?")
 			if i = skipString(q, i); i < 0 {
