@@ -109,20 +109,10 @@ func New(opts ...Option) (*Middleware, error) {
 	return m, nil
 }
 
-// help returns the contract's help text of a metric, so the exported HELP
-// lines are the contract's.
-func help(name string) string {
-	for _, d := range ContractWith(ContractOptions{DBName: true, Statement: true}) {
-		if d.Name == name {
-			return d.Help
-		}
-	}
-	panic("middleware: metric " + name + " is not in the contract") // a programming error caught by the tests
-}
-
 // newDescs returns the descriptors of the middleware's own metrics with
-// the labels the contract o gives them; the overflow counter's is nil when
-// the contract has none.
+// the labels and help texts the contract o gives them, so the exported
+// HELP lines and label names are the contract's; the overflow counter's is
+// nil when the contract has none.
 func newDescs(o ContractOptions) descs {
 	var d descs
 	for _, c := range ContractWith(o) {
