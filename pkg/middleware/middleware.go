@@ -36,7 +36,6 @@ type Middleware struct {
 	descs   [2]descs  // without and with LabelDBName
 	labels  labelRegistry
 	unnamed *database // the database of wrappers without WithDBName
-	created time.Time // the creation time of the unnamed series
 
 	// In-process figures for Stats, across every label set.
 	stats   [numKinds]durations
@@ -95,7 +94,6 @@ func New(opts ...Option) (*Middleware, error) {
 	empty := map[string]struct{}{}
 	m.labels.names.Store(&empty)
 	m.unnamed = m.database("")
-	m.created = m.unnamed.plain.created
 	for k := range numKinds {
 		m.stats[k].init()
 	}
