@@ -15,6 +15,13 @@
 // engine logs its own table; when more than one ran, the test binary
 // prints them side by side at the end.
 //
+// The fleet drill (TestFleetDrill) runs three services at once, each its
+// own demo process and scrape job, from one config with per-service
+// thresholds and two teams besides the default one: one service's slow
+// burst pages only its team, a p99 above the default threshold but below
+// a service's own fires only where the default applies, and a killed
+// service fires only its own absence alert, routed to its team.
+//
 // The drill only builds with the e2e tag:
 //
 //	eval "$(.ci/engines.sh)"

@@ -260,15 +260,24 @@ func newPack(t *testing.T, engine string) *drill {
 		t.Fatal(err)
 	}
 
-	// The same commands a user runs.
-	if out, code := run(t, dir, nil, dbmonctl, "validate", "--config", d.cfg); code != 0 {
-		t.Fatalf("dbmonctl validate --config drill.yaml exited %d:\n%s", code, out)
-	}
-	if out, code := run(t, dir, nil, dbmonctl, "generate", "--config", d.cfg, "--out", d.out); code != 0 {
-		t.Fatalf("dbmonctl generate exited %d:\n%s", code, out)
-	}
 	d.secretEnv = []string{"PAGERDUTY_SERVICE_KEY=" + routingKey, "SLACK_WEBHOOK_URL=" + slack.URL + slackPath, "SMTP_PASSWORD=" + smtpPass}
-	if out, code := run(t, dir, d.secretEnv, dbmonctl, "secrets", "--from-env", "--config", d.cfg); code != 0 {
+	d.generate()
+	return d
+}
+
+// generate runs the commands a user runs on d.cfg: validate, generate
+// into d.out, and secrets --from-env with d.secretEnv; it reads the
+// alerts' severities from the generated rules, and logs what the capture
+// servers received if the test fails.
+func (d *drill) generate() {
+	t, name := d.t, filepath.Base(d.cfg)
+	if out, code := run(t, d.dir, nil, dbmonctl, "validate", "--config", d.cfg); code != 0 {
+		t.Fatalf("dbmonctl validate --config %s exited %d:\n%s", name, code, out)
+	}
+	if out, code := run(t, d.dir, nil, dbmonctl, "generate", "--config", d.cfg, "--out", d.out); code != 0 {
+		t.Fatalf("dbmonctl generate --config %s exited %d:\n%s", name, code, out)
+	}
+	if out, code := run(t, d.dir, d.secretEnv, dbmonctl, "secrets", "--from-env", "--config", d.cfg); code != 0 {
 		t.Fatalf("dbmonctl secrets --from-env exited %d:\n%s", code, out)
 	}
 	d.severity = readSeverities(t, filepath.Join(d.out, "prometheus", "alerts.yml"))
@@ -289,7 +298,6 @@ func newPack(t *testing.T, engine string) *drill {
 			}
 		}
 	})
-	return d
 }
 
 // startDemo runs the demo workload, healthy, at d.demoAddr. It starts
@@ -407,6 +415,17 @@ func (d *drill) amAlerts() []amAlert {
 // engineAlerts returns the names of the alerts the rule engine has in
 // state (pending or firing), sorted.
 func (d *drill) engineAlerts(state string) []string {
+	var names []string
+	for _, ls := range d.engineAlertLabels(state) {
+		names = append(names, ls["alertname"])
+	}
+	sort.Strings(names)
+	return names
+}
+
+// engineAlertLabels returns the label sets of the alerts the rule engine
+// has in state (pending or firing), alertname included.
+func (d *drill) engineAlertLabels(state string) []map[string]string {
 	var r struct {
 		Data struct {
 			Alerts []struct {
@@ -419,18 +438,20 @@ func (d *drill) engineAlerts(state string) []string {
 	if err := d.get(d.alertsURL, &r); err != nil {
 		d.t.Fatalf("%s alerts API: %v", d.engine, err)
 	}
-	var names []string
+	var out []map[string]string
 	for _, a := range r.Data.Alerts {
 		if a.State == state {
-			name := a.Labels["alertname"]
-			if name == "" {
-				name = a.Name
+			ls := maps.Clone(a.Labels)
+			if ls == nil {
+				ls = map[string]string{}
 			}
-			names = append(names, name)
+			if ls["alertname"] == "" {
+				ls["alertname"] = a.Name
+			}
+			out = append(out, ls)
 		}
 	}
-	sort.Strings(names)
-	return names
+	return out
 }
 
 // scenario is one drill: an anomaly and the alerts it must raise.

@@ -24,7 +24,7 @@ func (p *Pack) ruleGroups() []rules.Group {
 	c := p.Config
 	rs := make([]rules.Rule, 0, len(p.Alerts))
 	for _, a := range p.Alerts {
-		rs = append(rs, ruleOf(c, a))
+		rs = append(rs, ruleOf(c, a, p.variants))
 	}
 	alerts := rules.Group{
 		Name:     c.Alerting.GroupName,
@@ -40,11 +40,12 @@ func (p *Pack) ruleGroups() []rules.Group {
 	return []rules.Group{alerts}
 }
 
-// ruleOf renders an alert as a rule: templated annotations, and the
-// labels every alert carries (routing matches severity, inhibition matches
-// family).
-func ruleOf(c Config, a Alert) rules.Rule {
-	summary, description := a.texts("{{ $value | "+a.Humanize+" }}", func(l string) string { return "{{ $labels." + l + " }}" })
+// ruleOf renders an alert as a rule: templated annotations (worded for
+// each variant's services where a fleet's per-service thresholds change
+// them), and the labels every alert carries (routing matches severity,
+// inhibition matches family).
+func ruleOf(c Config, a Alert, variants []textVariant) rules.Rule {
+	summary, description := serviceText(a, variants)
 	return rules.Rule{
 		Alert:       a.Name,
 		Expr:        a.Expr,

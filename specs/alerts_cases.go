@@ -66,6 +66,9 @@ func (p *Pack) ruleTests() []rules.TestCase {
 		}
 		cases = append(cases, f.Cases...)
 	}
+	for _, v := range p.variants {
+		cases = append(cases, v.cases...)
+	}
 	return cases
 }
 

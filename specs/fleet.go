@@ -240,8 +240,9 @@ func serviceSample(c Config, i int) map[string]string {
 }
 
 // fleetTestService is the service whose series the rule tests of a fleet
-// use: the first with the fleet's default thresholds, which the alerts'
-// descriptions quote; -1 when every service overrides some.
+// use: the first with the fleet's default thresholds; -1 when every
+// service overrides some. The services that override are tested on their
+// own thresholds too (serviceVariants).
 func fleetTestService(c Config) int {
 	for i := range c.Services {
 		if t := c.ServiceThresholds(i); reflect.DeepEqual(t, c.Thresholds) {

@@ -3,8 +3,12 @@ package specs
 import (
 	"fmt"
 
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/promql/parser"
+
 	"github.com/dbmonctl/dbmonctl/pkg/diag"
 	"github.com/dbmonctl/dbmonctl/pkg/middleware"
+	"github.com/dbmonctl/dbmonctl/pkg/rules"
 )
 
 // CheckLimits is the ID of the warnings about engine limits (limits:) the
@@ -82,9 +86,10 @@ func validateLimits(c Config) []error {
 }
 
 // limitFindings warns where the pack exceeds limits: rules in one group,
-// rule groups, and the active series the middleware's metrics will
-// project (series per instance × instances, per service and in total, and
-// for the largest metric name).
+// rule groups, and the active series the middleware's metrics and a
+// fleet's recording groups will project (series per instance × instances
+// plus the service's recorded series, per service and in total, and for
+// the largest metric name).
 func (p *Pack) limitFindings() []error {
 	c := p.Config
 	lim := c.Limits
@@ -124,31 +129,41 @@ func (p *Pack) limitFindings() []error {
 	type svc struct {
 		path, name string
 		instances  int
+		recorded   int // series its recording group writes
 	}
 	var svcs []svc
 	if c.Fleet() {
+		groups := map[string][]rules.Rule{}
+		for _, g := range p.RuleGroups {
+			groups[g.Name] = g.Rules
+		}
 		for i, s := range c.Services {
 			path := fmt.Sprintf("services[%d].instances", i)
-			svcs = append(svcs, svc{path, s.Name, c.instances(i)})
+			n := 0
+			for _, r := range groups[serviceGroupName(c, s.Name)] {
+				n += recordedSeries(c, i, r.Expr)
+			}
+			svcs = append(svcs, svc{path, s.Name, c.instances(i), n})
 		}
 	} else {
-		svcs = []svc{{"prometheus.targets", "the service", c.instances(-1)}}
+		svcs = []svc{{"prometheus.targets", "the service", c.instances(-1), 0}}
 	}
-	total := 0
+	total, recorded := 0, 0
 	for _, s := range svcs {
-		n := s.instances * perInstance
+		n := s.instances*perInstance + s.recorded
 		total += n
+		recorded += s.recorded
 		if lim.Series > 0 && n > lim.Series {
 			errs = append(errs, diag.Warn(CheckLimits, s.path,
-				"%s projects %d active series (%d instances × %d series per instance with %d buckets), above limits.series (%d, Mimir's max_global_series_per_user) on its own",
-				s.name, n, s.instances, perInstance, len(c.Thresholds.Buckets), lim.Series).Relate("limits.series", "thresholds.buckets"))
+				"%s projects %d active series (%d instances × %d series per instance with %d buckets%s), above limits.series (%d, Mimir's max_global_series_per_user) on its own",
+				s.name, n, s.instances, perInstance, len(c.Thresholds.Buckets), plusRecorded(s.recorded), lim.Series).Relate("limits.series", "thresholds.buckets"))
 		}
 	}
-	instances := total / max(perInstance, 1)
+	instances := (total - recorded) / max(perInstance, 1)
 	if lim.Series > 0 && total > lim.Series && len(svcs) > 1 {
 		errs = append(errs, diag.Warn(CheckLimits, "services",
-			"the fleet projects %d active series (%d instances in %d services × %d series per instance with %d buckets), above limits.series (%d, Mimir's max_global_series_per_user): the store refuses new series beyond it; raise the tenant's limit and limits.series, use fewer buckets, or split the fleet into tenants",
-			total, instances, len(svcs), perInstance, len(c.Thresholds.Buckets), lim.Series).Relate("limits.series", "thresholds.buckets"))
+			"the fleet projects %d active series (%d instances in %d services × %d series per instance with %d buckets%s), above limits.series (%d, Mimir's max_global_series_per_user): the store refuses new series beyond it; raise the tenant's limit and limits.series, use fewer buckets, or split the fleet into tenants",
+			total, instances, len(svcs), perInstance, len(c.Thresholds.Buckets), plusRecorded(recorded), lim.Series).Relate("limits.series", "thresholds.buckets"))
 	}
 	if n := instances * per[largest]; lim.SeriesPerMetric > 0 && n > lim.SeriesPerMetric {
 		path := "services"
@@ -159,5 +174,54 @@ func (p *Pack) limitFindings() []error {
 			"%s projects %d active series (%d instances × %d), above limits.series_per_metric (%d, Mimir's max_global_series_per_metric): the store refuses new series of it; raise the tenant's limit and limits.series_per_metric, or use fewer buckets",
 			largest, n, instances, per[largest], lim.SeriesPerMetric).Relate("limits.series_per_metric", "thresholds.buckets"))
 	}
+	// Records are not compared with series_per_metric: each aggregates
+	// one raw metric to at most as many series (as many when instance is
+	// an identity label), so the raw metric reaches the limit first.
 	return errs
+}
+
+func plusRecorded(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" + %d recorded", n)
+}
+
+// recordedSeries projects the series one recording rule of service i's
+// group writes while the service reports: one per combination of the
+// labels it aggregates by. query_type and le take every value the
+// middleware exports (le: the buckets and +Inf), db_name one per *sql.DB;
+// of the identity labels, instance takes one value per instance of the
+// service and any other (job, cluster) one value per service. absent()
+// writes nothing while the service reports, vector() (a threshold) one
+// series.
+func recordedSeries(c Config, i int, expr string) int {
+	e, err := parser.NewParser(parser.Options{}).ParseExpr(expr)
+	if err != nil {
+		return 0 // the rule checks report it
+	}
+	switch e := e.(type) {
+	case *parser.Call:
+		if e.Func.Name == "absent" {
+			return 0
+		}
+		return 1
+	case *parser.AggregateExpr:
+		if e.Without {
+			break
+		}
+		n := 1
+		for _, l := range e.Grouping {
+			switch l {
+			case middleware.LabelLE:
+				n *= len(c.Thresholds.Buckets) + 1
+			case model.InstanceLabel:
+				n *= c.instances(i)
+			case middleware.LabelQueryType, middleware.LabelOutcome, middleware.LabelDBName:
+				n *= labelValues(l)
+			}
+		}
+		return n
+	}
+	return 1
 }

@@ -198,9 +198,14 @@ func build(c Config, o buildOptions) *Pack {
 	}
 	p.Families = familiesOf(e, o.families)
 	p.runbookErrs = e.rb.errs
+	defaults := map[string]Alert{}
 	for _, f := range p.Families {
 		p.Alerts = append(p.Alerts, f.Alerts...)
+		for _, a := range f.Alerts {
+			defaults[a.Name] = a
+		}
 	}
+	p.variants = serviceVariants(c, o, p.Panels, defaults)
 	p.Dashboard = dashboardOf(c, p.Panels, p.Alerts)
 	p.Overview = OverviewDefinition(c)
 	p.AlertHistory = p.AlertHistoryDefinition()

@@ -38,6 +38,10 @@ type Pack struct {
 
 	// runbookErrs are the errors of the runbook prose templates.
 	runbookErrs []error
+	// variants are a fleet's alerts as built with each distinct set of
+	// per-service thresholds: the rules word their annotations for those
+	// services from them (alerts_service_text.go).
+	variants []textVariant
 	// Overview and AlertHistory are the two dashboards beside Dashboard:
 	// one row per application and server, and the alerts' history.
 	Overview     dashboard.Definition

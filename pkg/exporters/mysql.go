@@ -27,6 +27,7 @@ var MySQL = Contract{
 			{Name: "--collect.global_status", Why: "mysql_global_status_* (on by default)"},
 			{Name: "--collect.global_variables", Why: "mysql_global_variables_* (on by default)"},
 			{Name: "--collect.slave_status", Why: "mysql_slave_status_* on a replica (on by default)"},
+			{Name: "--collect.info_schema.processlist", Why: "mysql_info_schema_processlist_* (the age of running statements; off by default)"},
 		},
 	},
 	Metrics: []Metric{
@@ -41,6 +42,8 @@ var MySQL = Contract{
 			MetricDesc: middleware.MetricDesc{Name: "mysql_global_variables_max_connections", Kind: middleware.KindGauge, Help: "The server's max_connections variable."},
 			Exposed:    TypeGauge,
 		},
+		processlist("seconds", "Sum of the seconds that the threads of each command and state have spent in that state (information_schema.processlist's TIME; the exporter's own thread excluded)."),
+		processlist("threads", "Threads by command and state (information_schema.processlist)."),
 		{
 			MetricDesc: middleware.MetricDesc{
 				Name:   "mysql_slave_status_seconds_behind_master",
@@ -70,5 +73,15 @@ func status(variable string, kind middleware.MetricKind, help string, needs ...N
 		MetricDesc: middleware.MetricDesc{Name: "mysql_global_status_" + variable, Kind: kind, Help: help},
 		Exposed:    TypeUntyped,
 		Needs:      needs,
+	}
+}
+
+// processlist builds a mysql_info_schema_processlist_ gauge of the
+// info_schema.processlist collector: one series per command and state,
+// both lower-cased with spaces as underscores (command="query").
+func processlist(name, help string) Metric {
+	return Metric{
+		MetricDesc: middleware.MetricDesc{Name: "mysql_info_schema_processlist_" + name, Kind: middleware.KindGauge, Labels: []string{"command", "state"}, Help: help},
+		Exposed:    TypeGauge,
 	}
 }

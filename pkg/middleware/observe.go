@@ -37,9 +37,11 @@ func (m *Middleware) ObserveAs(ctx context.Context, t QueryType, query string, d
 // itself, from the end of its begin to the end of its commit or rollback,
 // into the same transaction series as a transaction through a wrapped
 // driver without WithDBName. o is TxCommit or TxRollback when that commit
-// or rollback succeeded, TxError when it failed; a value that is not one
-// of TxOutcomes is recorded as TxError. Like Observe, it records whether
-// or not the middleware is installed.
+// or rollback succeeded, TxError when it failed (including a commit that
+// the server turned into a rollback); a value that is not one of
+// TxOutcomes is recorded as TxError. Like Observe, it records whether or
+// not the middleware is installed: the caller checks Installed when the
+// transaction begins.
 func (m *Middleware) ObserveTx(o TxOutcome, d time.Duration) {
 	m.observeTx(m.unnamed, o, d)
 }

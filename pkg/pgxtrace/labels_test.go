@@ -20,18 +20,21 @@ import (
 func TestLabelsAreTheSameThroughPoolAndDatabaseSQL(t *testing.T) {
 	dsn := postgresDSN(t)
 	ctx := t.Context()
-	script := func(t *testing.T, query func(ctx context.Context, q string) error) {
+	script := func(t *testing.T, query func(ctx context.Context, q string) error, commit func() error) {
 		t.Helper()
+		if err := commit(); err != nil {
+			t.Fatalf("transaction: %v", err)
+		}
 		for _, s := range []struct {
 			ctx context.Context
 			q   string
 		}{
 			{middleware.WithStatement(ctx, "GetOne"), "SELECT 1"},
 			{middleware.WithStatement(ctx, "GetOne"), "SELECT 1"},
-			{ctx, "-- name: GetTwo :one\nSELECT 2"},
-			{middleware.WithStatement(ctx, "Third"), "SELECT 3"}, // beyond the two names
-			{ctx, "-- name: Fourth :one\nSELEC 4"},               // beyond, and failing
-			{ctx, "SELECT 5"},                                    // no name
+			{ctx, "-- name: GetTwo :one\nSELECT 2"}, // beyond the two names
+			{middleware.WithStatement(ctx, "Third"), "SELECT 3"},
+			{ctx, "-- name: Fourth :one\nSELEC 4"}, // beyond, and failing
+			{ctx, "SELECT 5"},                      // no name
 		} {
 			err := query(s.ctx, s.q)
 			if fails := strings.Contains(s.q, "SELEC "); (err != nil) != fails {
@@ -61,6 +64,15 @@ func TestLabelsAreTheSameThroughPoolAndDatabaseSQL(t *testing.T) {
 	script(t, func(ctx context.Context, q string) error {
 		var v int
 		return pool.QueryRow(ctx, q).Scan(&v)
+	}, func() error {
+		tx, err := pool.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "-- name: InTx :exec\nSELECT 1"); err != nil {
+			return err
+		}
+		return tx.Commit(ctx)
 	})
 
 	sqlReg := prometheus.NewRegistry()
@@ -74,6 +86,15 @@ func TestLabelsAreTheSameThroughPoolAndDatabaseSQL(t *testing.T) {
 	script(t, func(ctx context.Context, q string) error {
 		var v int
 		return db.QueryRowContext(ctx, q).Scan(&v)
+	}, func() error {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "-- name: InTx :exec\nSELECT 1"); err != nil {
+			return err
+		}
+		return tx.Commit()
 	})
 
 	got, want := series(t, pgxReg), series(t, sqlReg)
@@ -83,11 +104,12 @@ func TestLabelsAreTheSameThroughPoolAndDatabaseSQL(t *testing.T) {
 	all := strings.Join(got, "\n")
 	for _, line := range []string{
 		`COUNTER db_queries_total{db_name=orders,query_type=SELECT,statement=GetOne} 2`,
-		`COUNTER db_queries_total{db_name=orders,query_type=SELECT,statement=GetTwo} 1`,
-		`COUNTER db_queries_total{db_name=orders,query_type=SELECT,statement=_overflow} 1`,
+		`COUNTER db_queries_total{db_name=orders,query_type=SELECT,statement=_overflow} 2`, // GetTwo and Third: InTx and GetOne came first
 		`COUNTER db_query_errors_total{db_name=orders,query_type=OTHER,statement=_overflow} 1`,
 		`COUNTER db_queries_total{db_name=orders,query_type=SELECT,statement=_unnamed} 1`,
-		`COUNTER db_statement_overflow_total{db_name=orders} 2`,
+		`COUNTER db_statement_overflow_total{db_name=orders} 3`,
+		`COUNTER db_queries_total{db_name=orders,query_type=SELECT,statement=InTx} 1`,
+		`HISTOGRAM db_transaction_duration_seconds{db_name=orders,outcome=commit} count=1`,
 	} {
 		if !strings.Contains(all, line) {
 			t.Errorf("missing %s in:\n%s", line, all)

@@ -437,6 +437,9 @@ func TestTracingAQueryDoesNotAllocate(t *testing.T) {
 		tr.TraceCopyFromEnd(c, conn, pgx.TraceCopyFromEndData{})
 		c = tr.TracePrepareStart(ctx, conn, pgx.TracePrepareStartData{SQL: "SELECT 1"})
 		tr.TracePrepareEnd(c, conn, pgx.TracePrepareEndData{Err: boom})
+		// An acquire under a context that cannot end is not timed.
+		c = tr.TraceAcquireStart(context.Background(), nil, pgxpool.TraceAcquireStartData{})
+		tr.TraceAcquireEnd(c, nil, pgxpool.TraceAcquireEndData{})
 	})
 	if n != 0 {
 		t.Errorf("tracing allocates %v times per run", n)

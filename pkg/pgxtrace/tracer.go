@@ -13,15 +13,18 @@ package pgxtrace
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/dbmonctl/dbmonctl/pkg/middleware"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // Tracer records pgx statements into a middleware.Middleware. It
 // implements pgx.QueryTracer, pgx.BatchTracer, pgx.CopyFromTracer,
-// pgx.PrepareTracer and pgx.ConnectTracer. Set it as the Tracer of the
+// pgx.PrepareTracer, pgx.ConnectTracer and pgxpool.AcquireTracer (for
+// the pool's wait figures: see NewStatsCollector). Set it as the Tracer of the
 // pgx.ConnConfig (for a pool, pgxpool.Config.ConnConfig.Tracer) before
 // connecting; to combine it with other tracers use
 // github.com/jackc/pgx/v5/multitracer.
@@ -45,6 +48,15 @@ import (
 //     table's columns (pgx then reports no end of the copy; the failed
 //     description ends it). The slow-query log shows it as
 //     `COPY "table" FROM STDIN`.
+//   - Begin, Commit and Rollback (pgx runs them as queries): not
+//     statements; the transaction is timed from the end of its begin to
+//     the end of its commit or rollback into the transaction histogram,
+//     with the outcome the database/sql path gives the same transaction
+//     (a commit that the server answers with a rollback, pgx's
+//     ErrTxCommitRollback, is an error). See tx.go for how they are told
+//     from statements. A transaction that begins while the middleware is
+//     uninstalled is not recorded; one left without commit or rollback
+//     (its connection closed) is not recorded either.
 //   - Prepare: a successful preparation is not counted (the statement's
 //     executions are); a failed explicit Prepare counts as one failed
 //     statement of the SQL's type, as in the database/sql path. A
@@ -66,14 +78,20 @@ type Tracer struct {
 	m      *middleware.Middleware
 	db     *middleware.Database
 	dbName string
+
+	// waits holds, per *pgxpool.Pool, the acquires that gave up waiting
+	// (see TraceAcquireEnd); NewStatsCollector reads them. An entry lives
+	// as long as the Tracer: a Tracer is meant for long-lived pools.
+	waits sync.Map
 }
 
 // Option configures a Tracer.
 type Option func(*Tracer)
 
-// WithDBName records the tracer's statements under db_name=name, as
-// middleware.WithDBName does for a database/sql wrapper: use the same name
-// for the same database on both paths, and for NewStatsCollector.
+// WithDBName records the tracer's statements and transactions under
+// db_name=name, as middleware.WithDBName does for a database/sql wrapper:
+// use the same name for the same database on both paths, and for
+// NewStatsCollector.
 func WithDBName(name string) Option {
 	return func(t *Tracer) { t.dbName = name }
 }
@@ -91,7 +109,7 @@ func New(m *middleware.Middleware, opts ...Option) *Tracer {
 }
 
 // stateKey is the key of the tracer's state in pgconn's CustomData.
-const stateKey = "github.com/dbmonctl/dbmonctl/pkg/pgxtrace"
+const stateKey = "dbmon.pgxtrace"
 
 // connState is what the tracer knows of the operations in flight on one
 // connection. A pgx.Conn runs one operation at a time, so no lock is
@@ -99,10 +117,17 @@ const stateKey = "github.com/dbmonctl/dbmonctl/pkg/pgxtrace"
 // orders these writes.
 type connState struct {
 	// query: a Query or Exec is in flight (whether recorded or not);
-	// queryOn: and it is recorded.
+	// queryOn: and it is recorded. queryTx is the connection's
+	// transaction status when it started.
 	query, queryOn bool
+	queryTx        byte
 	querySQL       string
 	queryStart     time.Duration
+
+	// txOn: a transaction is open on the connection and recorded;
+	// txStart is the end of its begin.
+	txOn    bool
+	txStart time.Duration
 
 	batch, batchOn bool
 	batchQueued    *pgx.Batch
@@ -157,17 +182,32 @@ func (t *Tracer) TraceQueryStart(ctx context.Context, conn *pgx.Conn, data pgx.T
 	s := state(conn)
 	s.query = true
 	s.queryOn = t.m.Installed()
+	s.queryTx = conn.PgConn().TxStatus()
+	s.querySQL = data.SQL
 	if s.queryOn {
-		s.querySQL = data.SQL
 		s.queryStart = clock()
 	}
 	return ctx
 }
 
-// TraceQueryEnd implements pgx.QueryTracer.
+// TraceQueryEnd implements pgx.QueryTracer. A statement that began or
+// ended a transaction (pgx's Begin, Commit and Rollback run them as
+// queries) is not a statement: it starts or ends the transaction's timing,
+// as Begin, Commit and Rollback do in the database/sql path.
 func (t *Tracer) TraceQueryEnd(ctx context.Context, conn *pgx.Conn, data pgx.TraceQueryEndData) {
 	s := state(conn)
-	if s.queryOn {
+	after := conn.PgConn().TxStatus()
+	switch {
+	case txBegan(s.queryTx, after, s.querySQL, data.Err):
+		if s.queryOn && data.Err == nil {
+			s.txOn, s.txStart = true, clock()
+		}
+	case txEnded(s.queryTx, after, s.querySQL, data.Err):
+		if s.txOn {
+			t.db.ObserveTx(txOutcome(s.querySQL, data), clock()-s.txStart)
+		}
+		s.txOn = false
+	case s.queryOn:
 		t.db.Observe(ctx, s.querySQL, clock()-s.queryStart, data.Err)
 	}
 	s.query, s.queryOn, s.querySQL = false, false, ""
@@ -281,4 +321,6 @@ var (
 	_ pgx.CopyFromTracer = (*Tracer)(nil)
 	_ pgx.PrepareTracer  = (*Tracer)(nil)
 	_ pgx.ConnectTracer  = (*Tracer)(nil)
+
+	_ pgxpool.AcquireTracer = (*Tracer)(nil)
 )
