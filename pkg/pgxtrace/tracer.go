@@ -78,6 +78,9 @@ type Tracer struct {
 	m      *middleware.Middleware
 	db     *middleware.Database
 	dbName string
+	// giveUps: time the acquires that can give up waiting (see
+	// WithGiveUpWaits).
+	giveUps bool
 
 	// waits holds, per *pgxpool.Pool, the acquires that gave up waiting
 	// (see TraceAcquireEnd); NewStatsCollector reads them. An entry lives
@@ -94,6 +97,20 @@ type Option func(*Tracer)
 // NewStatsCollector.
 func WithDBName(name string) Option {
 	return func(t *Tracer) { t.dbName = name }
+}
+
+// WithGiveUpWaits counts, as pool waits (go_sql_wait_count_total and
+// go_sql_wait_duration_seconds_total of NewStatsCollector), the acquires
+// that gave up waiting because their context was canceled or its
+// deadline passed, as database/sql counts them; pgxpool.Stat has only
+// the waits that got a connection. Timing an acquire costs one small
+// allocation per acquire under a context that can end, that is per query
+// through a pgxpool.Pool, which is why it is off by default: without it
+// tracing allocates nothing, and the waits that gave up are missing from
+// the wait metrics (the pool's stat still shows them as canceled
+// acquires).
+func WithGiveUpWaits() Option {
+	return func(t *Tracer) { t.giveUps = true }
 }
 
 // New returns a Tracer that records into m, which must not be nil.
