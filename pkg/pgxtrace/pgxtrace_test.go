@@ -437,8 +437,9 @@ func TestTracingAQueryDoesNotAllocate(t *testing.T) {
 		tr.TraceCopyFromEnd(c, conn, pgx.TraceCopyFromEndData{})
 		c = tr.TracePrepareStart(ctx, conn, pgx.TracePrepareStartData{SQL: "SELECT 1"})
 		tr.TracePrepareEnd(c, conn, pgx.TracePrepareEndData{Err: boom})
-		// An acquire under a context that cannot end is not timed.
-		c = tr.TraceAcquireStart(context.Background(), nil, pgxpool.TraceAcquireStartData{})
+		// By default no acquire is timed, even under a context that can end
+		// (a request's): a query through a pool allocates nothing either.
+		c = tr.TraceAcquireStart(ctx, nil, pgxpool.TraceAcquireStartData{})
 		tr.TraceAcquireEnd(c, nil, pgxpool.TraceAcquireEndData{})
 	})
 	if n != 0 {

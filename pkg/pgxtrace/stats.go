@@ -131,14 +131,15 @@ func (c *acquireCtx) Value(key any) any {
 	return c.Context.Value(key)
 }
 
-// TraceAcquireStart implements pgxpool.AcquireTracer. Only an acquire that
+// TraceAcquireStart implements pgxpool.AcquireTracer; it does nothing
+// unless the Tracer was made WithGiveUpWaits. Then only an acquire that
 // can give up waiting is timed: its context can end and has not ended yet
 // (pgxpool returns at once from an acquire whose context has ended, which
 // database/sql does not count as a wait either). Timing it allocates the
 // context that carries its start, once per acquire; an acquire under a
 // context that cannot end (context.Background) costs nothing.
 func (t *Tracer) TraceAcquireStart(ctx context.Context, _ *pgxpool.Pool, _ pgxpool.TraceAcquireStartData) context.Context {
-	if ctx.Done() == nil || ctx.Err() != nil {
+	if !t.giveUps || ctx.Done() == nil || ctx.Err() != nil {
 		return ctx
 	}
 	return &acquireCtx{Context: ctx, start: clock()}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"testing"
 	"time"
 
@@ -141,20 +140,27 @@ func TestStatsCollectorCountsWaits(t *testing.T) {
 // and neither does one under a pool without the tracer.
 func TestStatsCollectorCountsWaitsThatGaveUp(t *testing.T) {
 	dsn := postgresDSN(t)
-	for _, traced := range []bool{true, false} {
-		t.Run(fmt.Sprintf("traced=%v", traced), func(t *testing.T) {
+	// Untraced, traced by default (no timing of acquires, nothing counted)
+	// and traced WithGiveUpWaits (counted, as database/sql does).
+	for _, mode := range []string{"untraced", "traced", "traced-give-ups"} {
+		traced := mode == "traced-give-ups"
+		t.Run(mode, func(t *testing.T) {
 			cfg, err := pgxpool.ParseConfig(dsn)
 			if err != nil {
 				t.Fatal(err)
 			}
 			cfg.MaxConns = 1
-			if traced {
+			if mode != "untraced" {
 				m, err := middleware.New(middleware.WithRegisterer(nil), middleware.WithLogger(nil))
 				if err != nil {
 					t.Fatal(err)
 				}
+				var opts []pgxtrace.Option
+				if traced {
+					opts = append(opts, pgxtrace.WithGiveUpWaits())
+				}
 				// Combined with another tracer, as a service may do.
-				cfg.ConnConfig.Tracer = multitracer.New(pgxtrace.New(m), noopTracer{})
+				cfg.ConnConfig.Tracer = multitracer.New(pgxtrace.New(m, opts...), noopTracer{})
 			}
 			pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
 			if err != nil {
@@ -185,7 +191,7 @@ func TestStatsCollectorCountsWaitsThatGaveUp(t *testing.T) {
 			count, dur := value(s["go_sql_wait_count_total"])-count0, value(s["go_sql_wait_duration_seconds_total"])-dur0
 			if !traced {
 				if count != 0 || dur != 0 {
-					t.Errorf("without the tracer: waits +%v, +%vs; want +0, +0s", count, dur)
+					t.Errorf("%s: waits +%v, +%vs; want +0, +0s", mode, count, dur)
 				}
 				return
 			}

@@ -63,12 +63,24 @@ import (
 //     preparation that pgx makes inside a Query, Exec, batch or CopyFrom
 //     is not counted separately: that statement records its error.
 //
+// With WithDBName, statements are recorded under that db_name, as through
+// a database/sql wrapper with middleware.WithDBName; with the middleware's
+// statement label on, a statement's name comes from
+// middleware.WithStatement on its context or from a "-- name:" comment at
+// the start of its SQL, as on the database/sql path (the queries of a batch
+// share the batch's context, so only their comments can tell them apart).
+//
 // The tracer keeps its per-query state on the connection (in pgconn's
 // CustomData, set up once when the connection is established), never in
 // the context, so tracing a query does not allocate. A statement that
 // starts while the middleware is uninstalled is not recorded.
 type Tracer struct {
-	m *middleware.Middleware
+	m      *middleware.Middleware
+	db     *middleware.Database
+	dbName string
+	// giveUps: time the acquires that can give up waiting (see
+	// WithGiveUpWaits).
+	giveUps bool
 
 	// waits holds, per *pgxpool.Pool, the acquires that gave up waiting
 	// (see TraceAcquireEnd); NewStatsCollector reads them. An entry lives
@@ -76,8 +88,42 @@ type Tracer struct {
 	waits sync.Map
 }
 
+// Option configures a Tracer.
+type Option func(*Tracer)
+
+// WithDBName records the tracer's statements and transactions under
+// db_name=name, as middleware.WithDBName does for a database/sql wrapper:
+// use the same name for the same database on both paths, and for
+// NewStatsCollector.
+func WithDBName(name string) Option {
+	return func(t *Tracer) { t.dbName = name }
+}
+
+// WithGiveUpWaits counts, as pool waits (go_sql_wait_count_total and
+// go_sql_wait_duration_seconds_total of NewStatsCollector), the acquires
+// that gave up waiting because their context was canceled or its
+// deadline passed, as database/sql counts them; pgxpool.Stat has only
+// the waits that got a connection. Timing an acquire costs one small
+// allocation per acquire under a context that can end, that is per query
+// through a pgxpool.Pool, which is why it is off by default: without it
+// tracing allocates nothing, and the waits that gave up are missing from
+// the wait metrics (the pool's stat still shows them as canceled
+// acquires).
+func WithGiveUpWaits() Option {
+	return func(t *Tracer) { t.giveUps = true }
+}
+
 // New returns a Tracer that records into m, which must not be nil.
-func New(m *middleware.Middleware) *Tracer { return &Tracer{m: m} }
+func New(m *middleware.Middleware, opts ...Option) *Tracer {
+	t := &Tracer{m: m}
+	for _, o := range opts {
+		if o != nil {
+			o(t)
+		}
+	}
+	t.db = m.Database(t.dbName)
+	return t
+}
 
 // stateKey is the key of the tracer's state in pgconn's CustomData.
 const stateKey = "dbmon.pgxtrace"
@@ -175,11 +221,11 @@ func (t *Tracer) TraceQueryEnd(ctx context.Context, conn *pgx.Conn, data pgx.Tra
 		}
 	case txEnded(s.queryTx, after, s.querySQL, data.Err):
 		if s.txOn {
-			t.m.ObserveTx(txOutcome(s.querySQL, data), clock()-s.txStart)
+			t.db.ObserveTx(txOutcome(s.querySQL, data), clock()-s.txStart)
 		}
 		s.txOn = false
 	case s.queryOn:
-		t.m.Observe(ctx, s.querySQL, clock()-s.queryStart, data.Err)
+		t.db.Observe(ctx, s.querySQL, clock()-s.queryStart, data.Err)
 	}
 	s.query, s.queryOn, s.querySQL = false, false, ""
 }
@@ -203,7 +249,7 @@ func (t *Tracer) TraceBatchQuery(ctx context.Context, conn *pgx.Conn, data pgx.T
 		return
 	}
 	now := clock()
-	t.m.Observe(ctx, data.SQL, now-s.batchLast, data.Err)
+	t.db.Observe(ctx, data.SQL, now-s.batchLast, data.Err)
 	s.batchLast = now
 	s.batchTraced++
 }
@@ -218,7 +264,7 @@ func (t *Tracer) TraceBatchEnd(ctx context.Context, conn *pgx.Conn, data pgx.Tra
 	if s.batchOn && data.Err != nil && s.batchQueued != nil {
 		d := clock() - s.batchLast
 		for _, q := range s.batchQueued.QueuedQueries[min(s.batchTraced, len(s.batchQueued.QueuedQueries)):] {
-			t.m.Observe(ctx, q.SQL, d, data.Err)
+			t.db.Observe(ctx, q.SQL, d, data.Err)
 			d = 0
 		}
 	}
@@ -252,7 +298,7 @@ func (t *Tracer) endCopy(ctx context.Context, s *connState, err error) {
 			// Only a slow copy is logged, so only then is its text built.
 			query = "COPY " + s.copyTable.Sanitize() + " FROM STDIN"
 		}
-		t.m.ObserveAs(ctx, middleware.QueryInsert, query, d, err)
+		t.db.ObserveAs(ctx, middleware.QueryInsert, query, d, err)
 	}
 	s.copy, s.copyOn, s.copyTable = false, false, nil
 }
@@ -281,7 +327,7 @@ func (t *Tracer) TracePrepareEnd(ctx context.Context, conn *pgx.Conn, data pgx.T
 		t.endCopy(ctx, s, data.Err)
 	}
 	if s.prepareOn && data.Err != nil {
-		t.m.Observe(ctx, s.prepareSQL, clock()-s.prepareStart, data.Err)
+		t.db.Observe(ctx, s.prepareSQL, clock()-s.prepareStart, data.Err)
 	}
 	s.prepareOn, s.prepareSQL = false, ""
 }
