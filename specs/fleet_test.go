@@ -158,9 +158,9 @@ func TestFleetRunbookHasEveryServiceThresholdAndTeam(t *testing.T) {
 	}
 	rb := string(files["runbooks/"+AlertQueryLatencyP99Critical+".md"])
 	for _, row := range []string{
-		"| `orders` | orders | p99 of `db_query_duration_seconds` over 5m is above 2.5s, for 5m | PagerDuty, Slack `#orders-alerts`, email `orders-oncall@example.com` |",
-		"| `billing` | payments | p99 of `db_query_duration_seconds` over 5m is above 1s, for 5m | PagerDuty, Slack `#payments-alerts`,",
-		"| `search` | database | p99 of `db_query_duration_seconds` over 5m is above 1s, for 5m | PagerDuty, Slack `#database-alerts`,",
+		"| `orders` | orders | `job=\"orders-api\"` | p99 of `db_query_duration_seconds` over 5m is above 2.5s, for 5m | PagerDuty, Slack `#orders-alerts`, email `orders-oncall@example.com` |",
+		"| `billing` | payments | `job=\"billing\"` | p99 of `db_query_duration_seconds` over 5m is above 1s, for 5m | PagerDuty, Slack `#payments-alerts`,",
+		"| `search` | database | `job=\"search\"` | p99 of `db_query_duration_seconds` over 5m is above 1s, for 5m | PagerDuty, Slack `#database-alerts`,",
 	} {
 		if !strings.Contains(rb, row) {
 			t.Errorf("the runbook lacks the row %q:\n%s", row, rb)

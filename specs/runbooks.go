@@ -208,7 +208,16 @@ func rbNewContext(c Config, panels []Panel) *rbContext {
 	for _, p := range panels {
 		titles[int(p.ID)] = p.Title
 	}
-	return &rbContext{c: c, q: newQuery(c), titles: titles}
+	q := newQuery(c)
+	if c.Fleet() {
+		// A runbook's queries are pasted into Prometheus or Explore:
+		// they read the raw series the user can inspect, which carry the
+		// identity labels only (service and team are the recorded
+		// series'); the per-service table gives each selector to narrow
+		// them to one service.
+		q.fleet, q.identity, q.carry, q.overrides = false, c.Service.IdentityLabels, nil, nil
+	}
+	return &rbContext{c: c, q: q, titles: titles}
 }
 
 // The sections of a runbook's prose, as a family's template defines them
@@ -412,6 +421,9 @@ func (r *rbContext) group(extra ...string) string {
 
 // up selects the scrape health of the service's targets.
 func (r *rbContext) up() string {
+	if r.c.Fleet() {
+		return "up"
+	}
 	if sel := strings.TrimSuffix(strings.TrimSpace(r.c.Service.Selector), ","); sel != "" {
 		return "up{" + sel + "}"
 	}
@@ -566,8 +578,9 @@ type rbPage struct {
 
 // rbService is one row of a fleet runbook's per-service table.
 type rbService struct {
-	// Name and Team are the service's labels on the alert.
-	Name, Team string
+	// Name and Team are the service's labels on the alert; Selector
+	// selects its raw series.
+	Name, Team, Selector string
 	// Fires is the alert's condition with the service's own thresholds.
 	Fires string
 	// Notified says where the alert goes for this service's team.
@@ -625,7 +638,7 @@ func (p *Pack) runbookServices(a Alert) []rbService {
 	teams := fleetTeams(c)
 	var out []rbService
 	for i, s := range c.Services {
-		row := rbService{Name: s.Name, Team: c.ServiceTeam(i), Fires: a.Runbook.Fires}
+		row := rbService{Name: s.Name, Team: c.ServiceTeam(i), Selector: strings.ReplaceAll(s.Selector, "|", "\\|"), Fires: a.Runbook.Fires}
 		for _, v := range p.variants {
 			if va, ok := v.alerts[a.Name]; ok && slices.Contains(v.services, s.Name) {
 				row.Fires = va.Runbook.Fires
