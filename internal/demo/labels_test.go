@@ -254,7 +254,7 @@ func TestDemoOptionsRefused(t *testing.T) {
 		opts Options
 		want string
 	}{
-		{"a database named twice", Options{Databases: []string{"orders", "orders"}}, `"orders" is named twice`},
+		{"a database named twice", Options{Databases: []string{"orders", "orders"}}, `"orders": named twice`},
 		{"an empty database name", Options{Databases: []string{"orders", ""}}, "must not be empty"},
 		{"a database name that is a path", Options{Databases: []string{"../x"}}, "path separator"},
 		{"fewer statement names than the workload's own", Options{Statements: 3}, "at least 6"},

@@ -231,18 +231,29 @@ func New(opts Options) (*Workload, error) {
 	return w, nil
 }
 
-// checkDatabases reports names that cannot name a database of the demo:
-// empty, duplicate, or unfit for a file name.
+// DatabaseNameError is New's error for a name in Options.Databases that
+// cannot name a database of the demo.
+type DatabaseNameError struct {
+	Name   string
+	Reason string
+}
+
+func (e *DatabaseNameError) Error() string {
+	return fmt.Sprintf("database name %q: %s", e.Name, e.Reason)
+}
+
+// checkDatabases reports the first name that cannot name a database of
+// the demo: empty, duplicate, or unfit for a file name.
 func checkDatabases(names []string) error {
 	seen := map[string]bool{}
 	for _, n := range names {
 		switch {
 		case n == "":
-			return errors.New("a database name must not be empty")
+			return &DatabaseNameError{n, "must not be empty"}
 		case seen[n]:
-			return fmt.Errorf("database %q is named twice", n)
+			return &DatabaseNameError{n, "named twice"}
 		case strings.ContainsAny(n, `/\`) || n == "." || n == "..":
-			return fmt.Errorf("database name %q: must not contain a path separator or be . or ..", n)
+			return &DatabaseNameError{n, "must not contain a path separator or be . or .."}
 		}
 		seen[n] = true
 	}
