@@ -216,23 +216,33 @@ func newDrill(t *testing.T) *drill {
 	d := newPack(t, "prometheus")
 	d.startDemo()
 	d.startAlertmanager()
+	d.startPrometheus()
+	return d
+}
 
-	promAddr := freePort(t)
-	prom := startProc(t, d.dir, "prometheus", prometheus,
+// startPrometheus runs Prometheus with the generated configuration and
+// waits until it is ready.
+func (d *drill) startPrometheus() {
+	promAddr := freePort(d.t)
+	prom := startProc(d.t, d.dir, "prometheus", prometheus,
 		"--config.file="+filepath.Join(d.out, "prometheus", "prometheus.yml"),
 		"--storage.tsdb.path="+filepath.Join(d.dir, "prometheus-data"),
 		"--web.listen-address="+promAddr)
 	d.queryURL = "http://" + promAddr
 	d.alertsURL = d.queryURL + "/api/v1/alerts"
-	waitReady(t, prom, d.queryURL+"/-/ready", 30*time.Second)
+	waitReady(d.t, prom, d.queryURL+"/-/ready", 30*time.Second)
 	d.ready = time.Now()
-	return d
 }
 
 // newPack is the part of a drill every engine shares: capture servers and
 // their secrets, the drill config, and the pack generated from it by the
 // same commands a user runs. No process runs yet.
 func newPack(t *testing.T, engine string) *drill {
+	return newPackWith(t, engine, "")
+}
+
+// newPackWith is newPack with extra appended to the drill config.
+func newPackWith(t *testing.T, engine, extra string) *drill {
 	dir := t.TempDir()
 	d := &drill{t: t, engine: engine, dir: dir, out: filepath.Join(dir, "out"), box: &inbox{}}
 
@@ -255,7 +265,7 @@ func newPack(t *testing.T, engine string) *drill {
 
 	d.demoAddr, d.amAddr = freePort(t), freePort(t)
 	d.cfg = filepath.Join(dir, "drill.yaml")
-	body := fmt.Sprintf(drillConfig, d.demoAddr, d.amAddr, pd.URL+"/v2/enqueue", keyFile, slackFile, smtp.Addr(), smtpUser, passFile)
+	body := fmt.Sprintf(drillConfig, d.demoAddr, d.amAddr, pd.URL+"/v2/enqueue", keyFile, slackFile, smtp.Addr(), smtpUser, passFile) + extra
 	if err := os.WriteFile(d.cfg, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
