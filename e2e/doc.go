@@ -22,6 +22,15 @@
 // a service's own fires only where the default applies, and a killed
 // service fires only its own absence alert, routed to its team.
 //
+// The labels drill (TestLabelsDrill) generates the pack with both opt-in
+// labels of the middleware (db_name, statement; max_statements 5) and runs
+// one demo with two databases and 8 statement names: a slow burst on one
+// database alerts for that database only, with db_name in the delivered
+// labels and the database in the description; the dashboard's db_name
+// variable and per-statement panels return data with the variables
+// substituted as Grafana would; the names beyond the maximum are counted
+// as folded.
+//
 // The drill only builds with the e2e tag:
 //
 //	eval "$(.ci/engines.sh)"
