@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -129,7 +130,10 @@ func serviceDir(t *testing.T, account string) string {
 }
 
 // as returns the command line running bin with args as account (setpriv
-// execs bin in place, so the process startProc kills is the server).
+// execs bin in place, so the process startProc kills is the server). The
+// kernel clears the parent-death signal when the user changes, so unlike
+// the drill's other processes the servers outlive a test binary that is
+// itself killed; t.Cleanup stops them in every other case.
 func as(account, bin string, args ...string) []string {
 	return append([]string{"--reuid=" + account, "--regid=" + account, "--init-groups", "--", bin}, args...)
 }
@@ -243,9 +247,13 @@ func startPostgresPair(t *testing.T) *pair {
 		t.Fatal(err)
 	}
 	server := func(name, data, port string) *proc {
-		return startProc(t, dir, name, setpriv, as("postgres", filepath.Join(pgBinDir, "postgres"),
+		p := startProc(t, dir, name, setpriv, as("postgres", filepath.Join(pgBinDir, "postgres"),
 			"-D", data, "-p", port, "-k", dir, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
 			"-c", "shared_buffers=16MB", "-c", "max_connections=20")...)
+		// A fast shutdown before startProc's SIGKILL: a killed postmaster
+		// leaves its System V shared memory segment behind.
+		t.Cleanup(func() { stopPostgres(t, p) })
+		return p
 	}
 	dsn := func(port string) string {
 		return "postgresql://postgres@127.0.0.1:" + port + "/postgres?sslmode=disable"
@@ -272,6 +280,23 @@ func startPostgresPair(t *testing.T) *pair {
 	}
 	p.labels = map[string]string{"job": "postgres", "instance": p.replicaExp}
 	return p
+}
+
+// stopPostgres asks the postmaster for a fast shutdown (SIGINT) and waits
+// for it to exit.
+func stopPostgres(t *testing.T, p *proc) {
+	if p.exited() {
+		return
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Logf("%s: %v", p.name, err)
+		return
+	}
+	select {
+	case <-p.done:
+	case <-time.After(30 * time.Second):
+		t.Logf("%s did not shut down within 30s of SIGINT; killing it", p.name)
+	}
 }
 
 // pausePostgres holds replay back on the standby; the returned func resumes it.
