@@ -99,11 +99,7 @@ func DefaultPanels(c Config) []Panel {
 	}
 	t := c.Thresholds
 	slow := t.SlowQuery.Std().Seconds()
-	latencySteps := []dashboard.Step{
-		{Value: nil, Color: dashColorOK},
-		{Value: dashboard.Float(slow), Color: dashColorWarning},
-		{Value: dashboard.Float(t.LatencyP99.Warning.Threshold), Color: dashColorCritical},
-	}
+	latencySteps := dashLatencySteps(c)
 	slowRateSteps := []dashboard.Step{
 		{Value: nil, Color: dashColorOK},
 		{Value: dashboard.Float(t.SlowRate.Warning.Threshold), Color: dashColorWarning},
@@ -817,4 +813,15 @@ func dashEqualFloats(a, b []float64) bool {
 		}
 	}
 	return true
+}
+
+// dashLatencySteps colour a duration: green below the slow threshold,
+// amber from it, red from the p99 warning level.
+func dashLatencySteps(c Config) []dashboard.Step {
+	t := c.Thresholds
+	return []dashboard.Step{
+		{Value: nil, Color: dashColorOK},
+		{Value: dashboard.Float(t.SlowQuery.Std().Seconds()), Color: dashColorWarning},
+		{Value: dashboard.Float(t.LatencyP99.Warning.Threshold), Color: dashColorCritical},
+	}
 }

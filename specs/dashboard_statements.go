@@ -83,11 +83,7 @@ func statementPanels(c Config, y uint32) []Panel {
 	db := c.Middleware.DBNameLabel
 	t := c.Thresholds
 	slow := t.SlowQuery.Std().Seconds()
-	latencySteps := []dashboard.Step{
-		{Value: nil, Color: dashColorOK},
-		{Value: dashboard.Float(slow), Color: dashColorWarning},
-		{Value: dashboard.Float(t.LatencyP99.Warning.Threshold), Color: dashColorCritical},
-	}
+	latencySteps := dashLatencySteps(c)
 	keys := []string{middleware.LabelStatement}
 	if db {
 		keys = append([]string{middleware.LabelDBName}, keys...)
