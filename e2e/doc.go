@@ -31,6 +31,12 @@
 // substituted as Grafana would; the names beyond the maximum are counted
 // as folded.
 //
+// The replication drill (TestReplicationDrill) starts a PostgreSQL
+// primary with a streaming standby and a MariaDB primary with a replica,
+// in temporary directories on free ports, and holds replay back on both
+// replicas while the primaries write: the replication-lag warnings are
+// delivered for the replicas only, and resolve once replay resumes.
+//
 // The drill only builds with the e2e tag:
 //
 //	eval "$(.ci/engines.sh)"

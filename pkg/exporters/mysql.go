@@ -53,11 +53,11 @@ var MySQL = Contract{
 			},
 			Exposed: TypeUntyped,
 			Needs:   []Need{NeedReplica},
-			// Not scraped here (no replica): the collector writes every
-			// numeric column of SHOW [ALL] SLAVES STATUS as untyped
+			// Scraped from a replica by the replication drill
+			// (testdata/*-replica.txt): the collector writes every numeric
+			// column of SHOW ALL SLAVES STATUS as untyped
 			// mysql_slave_status_<column lower-cased> with these four
 			// labels, and skips a NULL Seconds_Behind_Master.
-			Source: "mysqld_exporter v0.14.0 collector/slave_status.go (ScrapeSlaveStatus)",
 		},
 		{
 			MetricDesc: middleware.MetricDesc{Name: "mysql_up", Kind: middleware.KindGauge, Help: "1 when the last scrape reached the server."},
