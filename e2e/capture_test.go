@@ -24,9 +24,12 @@ const (
 
 // notification is one message a capture server received.
 type notification struct {
-	At   time.Time
-	Via  string // viaPagerDuty, viaSlack or viaEmail
-	Dest string // Slack channel or SMTP recipients; empty for PagerDuty
+	At  time.Time
+	Via string // viaPagerDuty, viaSlack or viaEmail
+	// Dest is the Slack channel, the SMTP recipients, or the name of the
+	// PagerDuty service the routing key belongs to (empty for the one
+	// service of newPagerDutyServer).
+	Dest string
 	To   string // the email's To header
 	// Alerts are the alert names the message is about.
 	Alerts []string
@@ -96,6 +99,15 @@ func (b *inbox) names(title, raw string) []string {
 // status. A call with a routing key other than the one in the key file is
 // answered 400, as PagerDuty would, and recorded as a problem.
 func newPagerDutyServer(t *testing.T, b *inbox, routingKey string) *httptest.Server {
+	return newPagerDutyServices(t, b, map[string]string{routingKey: ""})
+}
+
+// newPagerDutyServices is newPagerDutyServer for several PagerDuty
+// services, one per routing key: services maps each key to the name a
+// notification carries as its Dest, so a test can tell which team's
+// service was paged. Any other key is answered 400 and recorded as a
+// problem.
+func newPagerDutyServices(t *testing.T, b *inbox, services map[string]string) *httptest.Server {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		if r.Method != http.MethodPost || r.URL.Path != "/v2/enqueue" {
@@ -118,12 +130,13 @@ func newPagerDutyServer(t *testing.T, b *inbox, routingKey string) *httptest.Ser
 			writeJSON(w, http.StatusBadRequest, map[string]any{"status": "invalid event", "message": err.Error()})
 			return
 		}
-		if ev.RoutingKey != routingKey {
-			b.problem("pagerduty: routing key %q is not the one in the key file", ev.RoutingKey)
+		dest, ok := services[ev.RoutingKey]
+		if !ok {
+			b.problem("pagerduty: routing key %q is not the one in any key file", ev.RoutingKey)
 			writeJSON(w, http.StatusBadRequest, map[string]any{"status": "invalid event", "message": "Event object is invalid", "errors": []string{"Invalid routing key"}})
 			return
 		}
-		b.add(notification{At: time.Now(), Via: viaPagerDuty, Alerts: b.names(ev.Payload.Summary, string(body)),
+		b.add(notification{At: time.Now(), Via: viaPagerDuty, Dest: dest, Alerts: b.names(ev.Payload.Summary, string(body)),
 			Title: ev.Payload.Summary, Severity: ev.Payload.Severity, Action: ev.EventAction, Raw: string(body)})
 		writeJSON(w, http.StatusAccepted, map[string]any{"status": "success", "message": "Event processed", "dedup_key": ev.DedupKey})
 	}))

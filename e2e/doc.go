@@ -15,6 +15,28 @@
 // engine logs its own table; when more than one ran, the test binary
 // prints them side by side at the end.
 //
+// The fleet drill (TestFleetDrill) runs three services at once, each its
+// own demo process and scrape job, from one config with per-service
+// thresholds and two teams besides the default one: one service's slow
+// burst pages only its team, a p99 above the default threshold but below
+// a service's own fires only where the default applies, and a killed
+// service fires only its own absence alert, routed to its team.
+//
+// The labels drill (TestLabelsDrill) generates the pack with both opt-in
+// labels of the middleware (db_name, statement; max_statements 5) and runs
+// one demo with two databases and 8 statement names: a slow burst on one
+// database alerts for that database only, with db_name in the delivered
+// labels and the database in the description; the dashboard's db_name
+// variable and per-statement panels return data with the variables
+// substituted as Grafana would; the names beyond the maximum are counted
+// as folded.
+//
+// The replication drill (TestReplicationDrill) starts a PostgreSQL
+// primary with a streaming standby and a MariaDB primary with a replica,
+// in temporary directories on free ports, and holds replay back on both
+// replicas while the primaries write: the replication-lag warnings are
+// delivered for the replicas only, and resolve once replay resumes.
+//
 // The drill only builds with the e2e tag:
 //
 //	eval "$(.ci/engines.sh)"

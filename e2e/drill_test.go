@@ -216,23 +216,33 @@ func newDrill(t *testing.T) *drill {
 	d := newPack(t, "prometheus")
 	d.startDemo()
 	d.startAlertmanager()
+	d.startPrometheus()
+	return d
+}
 
-	promAddr := freePort(t)
-	prom := startProc(t, d.dir, "prometheus", prometheus,
+// startPrometheus runs Prometheus with the generated configuration and
+// waits until it is ready.
+func (d *drill) startPrometheus() {
+	promAddr := freePort(d.t)
+	prom := startProc(d.t, d.dir, "prometheus", prometheus,
 		"--config.file="+filepath.Join(d.out, "prometheus", "prometheus.yml"),
 		"--storage.tsdb.path="+filepath.Join(d.dir, "prometheus-data"),
 		"--web.listen-address="+promAddr)
 	d.queryURL = "http://" + promAddr
 	d.alertsURL = d.queryURL + "/api/v1/alerts"
-	waitReady(t, prom, d.queryURL+"/-/ready", 30*time.Second)
+	waitReady(d.t, prom, d.queryURL+"/-/ready", 30*time.Second)
 	d.ready = time.Now()
-	return d
 }
 
 // newPack is the part of a drill every engine shares: capture servers and
 // their secrets, the drill config, and the pack generated from it by the
 // same commands a user runs. No process runs yet.
 func newPack(t *testing.T, engine string) *drill {
+	return newPackWith(t, engine, "")
+}
+
+// newPackWith is newPack with extra appended to the drill config.
+func newPackWith(t *testing.T, engine, extra string) *drill {
 	dir := t.TempDir()
 	d := &drill{t: t, engine: engine, dir: dir, out: filepath.Join(dir, "out"), box: &inbox{}}
 
@@ -255,20 +265,29 @@ func newPack(t *testing.T, engine string) *drill {
 
 	d.demoAddr, d.amAddr = freePort(t), freePort(t)
 	d.cfg = filepath.Join(dir, "drill.yaml")
-	body := fmt.Sprintf(drillConfig, d.demoAddr, d.amAddr, pd.URL+"/v2/enqueue", keyFile, slackFile, smtp.Addr(), smtpUser, passFile)
+	body := fmt.Sprintf(drillConfig, d.demoAddr, d.amAddr, pd.URL+"/v2/enqueue", keyFile, slackFile, smtp.Addr(), smtpUser, passFile) + extra
 	if err := os.WriteFile(d.cfg, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
 
-	// The same commands a user runs.
-	if out, code := run(t, dir, nil, dbmonctl, "validate", "--config", d.cfg); code != 0 {
-		t.Fatalf("dbmonctl validate --config drill.yaml exited %d:\n%s", code, out)
-	}
-	if out, code := run(t, dir, nil, dbmonctl, "generate", "--config", d.cfg, "--out", d.out); code != 0 {
-		t.Fatalf("dbmonctl generate exited %d:\n%s", code, out)
-	}
 	d.secretEnv = []string{"PAGERDUTY_SERVICE_KEY=" + routingKey, "SLACK_WEBHOOK_URL=" + slack.URL + slackPath, "SMTP_PASSWORD=" + smtpPass}
-	if out, code := run(t, dir, d.secretEnv, dbmonctl, "secrets", "--from-env", "--config", d.cfg); code != 0 {
+	d.generate()
+	return d
+}
+
+// generate runs the commands a user runs on d.cfg: validate, generate
+// into d.out, and secrets --from-env with d.secretEnv; it reads the
+// alerts' severities from the generated rules, and logs what the capture
+// servers received if the test fails.
+func (d *drill) generate() {
+	t, name := d.t, filepath.Base(d.cfg)
+	if out, code := run(t, d.dir, nil, dbmonctl, "validate", "--config", d.cfg); code != 0 {
+		t.Fatalf("dbmonctl validate --config %s exited %d:\n%s", name, code, out)
+	}
+	if out, code := run(t, d.dir, nil, dbmonctl, "generate", "--config", d.cfg, "--out", d.out); code != 0 {
+		t.Fatalf("dbmonctl generate --config %s exited %d:\n%s", name, code, out)
+	}
+	if out, code := run(t, d.dir, d.secretEnv, dbmonctl, "secrets", "--from-env", "--config", d.cfg); code != 0 {
 		t.Fatalf("dbmonctl secrets --from-env exited %d:\n%s", code, out)
 	}
 	d.severity = readSeverities(t, filepath.Join(d.out, "prometheus", "alerts.yml"))
@@ -289,7 +308,6 @@ func newPack(t *testing.T, engine string) *drill {
 			}
 		}
 	})
-	return d
 }
 
 // startDemo runs the demo workload, healthy, at d.demoAddr. It starts
@@ -407,6 +425,17 @@ func (d *drill) amAlerts() []amAlert {
 // engineAlerts returns the names of the alerts the rule engine has in
 // state (pending or firing), sorted.
 func (d *drill) engineAlerts(state string) []string {
+	var names []string
+	for _, ls := range d.engineAlertLabels(state) {
+		names = append(names, ls["alertname"])
+	}
+	sort.Strings(names)
+	return names
+}
+
+// engineAlertLabels returns the label sets of the alerts the rule engine
+// has in state (pending or firing), alertname included.
+func (d *drill) engineAlertLabels(state string) []map[string]string {
 	var r struct {
 		Data struct {
 			Alerts []struct {
@@ -419,18 +448,20 @@ func (d *drill) engineAlerts(state string) []string {
 	if err := d.get(d.alertsURL, &r); err != nil {
 		d.t.Fatalf("%s alerts API: %v", d.engine, err)
 	}
-	var names []string
+	var out []map[string]string
 	for _, a := range r.Data.Alerts {
 		if a.State == state {
-			name := a.Labels["alertname"]
-			if name == "" {
-				name = a.Name
+			ls := maps.Clone(a.Labels)
+			if ls == nil {
+				ls = map[string]string{}
 			}
-			names = append(names, name)
+			if ls["alertname"] == "" {
+				ls["alertname"] = a.Name
+			}
+			out = append(out, ls)
 		}
 	}
-	sort.Strings(names)
-	return names
+	return out
 }
 
 // scenario is one drill: an anomaly and the alerts it must raise.

@@ -55,7 +55,9 @@ var (
 )
 
 // serverPackConfig is the drill's config with both server packs on: lock
-// and deadlock alerts after 2s, a transaction counts as long after 5s, and
+// and deadlock alerts after 2s, a transaction counts as long after 5s (on
+// MySQL a running statement after 3s: its age is whole seconds, read a
+// scrape late), and
 // one row lock wait in the 10s window (0.1/s) is above the row-lock rate.
 const serverPackConfig = `server_packs: [postgresql, mysql]
 server:
@@ -78,6 +80,7 @@ server:
     deadlocks: {for: 2s}
     row_lock_waits: {threshold: 0.01, for: 2s}
     buffer_pool_hit_ratio: {for: 10s}
+    long_transaction: {threshold: 3, for: 2s}
 thresholds:
   rate_window: 10s
   baseline_window: 30s
@@ -313,7 +316,8 @@ func TestServerPackDrill(t *testing.T) {
 
 	// Every alert built on the lock signals is delivered to its severity's
 	// receivers (warning: Slack and email).
-	want := []string{pg.lockWait, pg.deadlock, my.lockWait, my.deadlock}
+	// On MySQL the blocked statement also runs for longer than 3s.
+	want := []string{pg.lockWait, pg.deadlock, my.lockWait, my.deadlock, "MySQLLongTransaction"}
 	got := map[string]*delivered{}
 	deadline := time.Now().Add(90 * time.Second)
 	for {

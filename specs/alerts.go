@@ -2,6 +2,7 @@ package specs
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -24,7 +25,7 @@ func (p *Pack) ruleGroups() []rules.Group {
 	c := p.Config
 	rs := make([]rules.Rule, 0, len(p.Alerts))
 	for _, a := range p.Alerts {
-		rs = append(rs, ruleOf(c, a))
+		rs = append(rs, ruleOf(c, a, p.variants))
 	}
 	alerts := rules.Group{
 		Name:     c.Alerting.GroupName,
@@ -40,11 +41,12 @@ func (p *Pack) ruleGroups() []rules.Group {
 	return []rules.Group{alerts}
 }
 
-// ruleOf renders an alert as a rule: templated annotations, and the
-// labels every alert carries (routing matches severity, inhibition matches
-// family).
-func ruleOf(c Config, a Alert) rules.Rule {
-	summary, description := a.Text("{{ $value | "+a.Humanize+" }}", func(l string) string { return "{{ $labels." + l + " }}" })
+// ruleOf renders an alert as a rule: templated annotations (worded for
+// each variant's services where a fleet's per-service thresholds change
+// them), and the labels every alert carries (routing matches severity,
+// inhibition matches family).
+func ruleOf(c Config, a Alert, variants []textVariant) rules.Rule {
+	summary, description := serviceText(a, variants)
 	return rules.Rule{
 		Alert:       a.Name,
 		Expr:        a.Expr,
@@ -88,6 +90,10 @@ type Query struct {
 	fleet     bool
 	carry     []string
 	overrides map[string]bool
+	// db: the statement metrics carry db_name (middleware.db_name_label),
+	// so every aggregation keeps it and the descriptions name the
+	// database.
+	db bool
 }
 
 func newQuery(c Config) Query {
@@ -97,6 +103,7 @@ func newQuery(c Config) Query {
 		window:   c.Thresholds.RateWindow,
 		baseline: c.Thresholds.BaselineWindow,
 		minRate:  c.Thresholds.MinQueryRate,
+		db:       c.Middleware.DBNameLabel,
 	}
 	if c.Fleet() {
 		q.fleet = true
@@ -116,9 +123,14 @@ func (q Query) sel(metric string) string {
 	return metric + "{" + q.selector + "}"
 }
 
-// by is the grouping clause: identity labels, then extra.
+// by is the grouping clause: identity labels, then extra; db_name last
+// when the statement metrics carry it and extra does not name it.
 func (q Query) by(extra ...string) string {
-	return "by (" + strings.Join(append(append(append([]string(nil), q.identity...), q.carry...), extra...), ", ") + ")"
+	ls := append(append(append([]string(nil), q.identity...), q.carry...), extra...)
+	if q.db && !slices.Contains(extra, middleware.LabelDBName) {
+		ls = append(ls, middleware.LabelDBName)
+	}
+	return "by (" + strings.Join(ls, ", ") + ")"
 }
 
 // sumRate is the per-second rate of a counter over window, summed by the
@@ -168,8 +180,24 @@ func (q Query) againstBaseline(op, key string, threshold float64) string {
 		q.by(), q.sel(middleware.MetricQueriesTotal), q.window, q.baseline+q.window)
 }
 
-// who names the alerting application by its identity labels.
+// who names the alerting application by its identity labels, and the
+// database when the statement metrics carry db_name: "database orders of
+// job api".
 func (q Query) who(label func(string) string) string {
+	if q.db {
+		return q.database(label)
+	}
+	return q.ident(label)
+}
+
+// database names one database of the application, as the pool alerts
+// always do.
+func (q Query) database(label func(string) string) string {
+	return fmt.Sprintf("database %s of %s", label(middleware.LabelDBName), q.ident(label))
+}
+
+// ident names the application by its identity labels.
+func (q Query) ident(label func(string) string) string {
 	parts := make([]string, len(q.identity))
 	for i, l := range q.identity {
 		parts[i] = l + " " + label(l)

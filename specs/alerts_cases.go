@@ -66,6 +66,9 @@ func (p *Pack) ruleTests() []rules.TestCase {
 		}
 		cases = append(cases, f.Cases...)
 	}
+	for _, v := range p.variants {
+		cases = append(cases, v.cases...)
+	}
 	return cases
 }
 
@@ -210,7 +213,7 @@ func (b *TestKit) expect(a Alert, value float64, extra map[string]string) rules.
 	for k, v := range extra {
 		ls[k] = v
 	}
-	summary, description := a.Text(humanizeAs(a.Humanize, value), func(l string) string { return ls[l] })
+	summary, description := a.texts(humanizeAs(a.Humanize, value), func(l string) string { return ls[l] })
 	return rules.Alert{Labels: ls, Annotations: annotations(b.c, a, summary, description)}
 }
 
@@ -251,7 +254,19 @@ func (b *TestKit) ratioCases(a Alert, part, adjective string, l Level) []rules.T
 	}
 	hi, lo := shareAbove(l.Threshold), shareUnder(l.Threshold)
 	low := b.c.Thresholds.MinQueryRate / 2 * b.step.Seconds()
-	return []rules.TestCase{
+	var perDB []rules.TestCase
+	if b.c.Middleware.DBNameLabel {
+		// Two databases of one application, one of them failing the
+		// threshold: it fires alone, at its own share (not at the share
+		// of both together, which would be half of it).
+		other := func(metric string, perStep float64) rules.Series {
+			return b.in(metric, b.inDB(testOtherDBName, sel), counterValues(counterPhase{perStep, n}))
+		}
+		perDB = append(perDB, b.tc(alert, fmt.Sprintf("database %s with %s %s queries fires alone; database %s, just as busy, has none", testDBName, FormatPercent(hi), adjective, testOtherDBName),
+			append(series(b.perStep, hi), other(middleware.MetricQueriesTotal, b.perStep), other(part, 0)),
+			alertCheck(alert, fire, b.expect(a, hi, nil))))
+	}
+	return append([]rules.TestCase{
 		b.tc(alert, fmt.Sprintf("%s %s queries fire after %s, not one evaluation earlier", FormatPercent(hi), adjective, l.For),
 			series(b.perStep, hi), alertCheck(alert, fire-b.eval), alertCheck(alert, fire, b.expect(a, hi, nil))),
 		b.tc(alert, fmt.Sprintf("%s %s queries, just under %s, do not fire", FormatPercent(lo), adjective, FormatPercent(l.Threshold)),
@@ -259,7 +274,20 @@ func (b *TestKit) ratioCases(a Alert, part, adjective string, l Level) []rules.T
 		b.tc(alert, "zero traffic does not fire", series(0, 0), alertCheck(alert, fire)),
 		b.tc(alert, fmt.Sprintf("traffic under the minimum rate does not fire even when every query is %s", adjective),
 			series(low, 1), alertCheck(alert, fire)),
+	}, perDB...)
+}
+
+// inDB is extra with the db_name of database db, when the statement
+// metrics carry db_name and db is not empty; otherwise extra.
+func (b *TestKit) inDB(db string, extra map[string]string) map[string]string {
+	if db == "" || !b.c.Middleware.DBNameLabel {
+		return extra
 	}
+	out := map[string]string{middleware.LabelDBName: db}
+	for k, v := range extra {
+		out[k] = v
+	}
+	return out
 }
 
 // promDuration writes a time.Duration in Prometheus notation.
@@ -311,6 +339,11 @@ func testLabels(c Config) (series, identity map[string]string) {
 	}
 	for _, name := range c.Service.IdentityLabels {
 		identity[name] = series[name]
+	}
+	if c.Middleware.DBNameLabel {
+		// Every series is of one database, and the alerts keep db_name.
+		series[middleware.LabelDBName] = testDBName
+		identity[middleware.LabelDBName] = testDBName
 	}
 	return series, identity
 }

@@ -18,6 +18,10 @@ import (
 type Config struct {
 	// Service identifies the monitored application in PromQL and routing.
 	Service Service `yaml:"service"`
+	// Middleware says which opt-in labels the application's middleware
+	// puts on the statement metrics, so the alerts, panels and checks use
+	// them: set it as the application wraps its connector.
+	Middleware MiddlewareLabels `yaml:"middleware"`
 	// Thresholds holds every number an alert or panel compares against.
 	Thresholds Thresholds `yaml:"thresholds"`
 	// Alerting holds the labels and links every alert rule carries.
@@ -54,6 +58,30 @@ type Config struct {
 	// validate compares the pack with (warnings): Mimir's defaults unless
 	// your tenant's limits differ. 0 switches a check off.
 	Limits Limits `yaml:"limits"`
+}
+
+// MiddlewareLabels are the opt-in labels of the middleware's statement
+// metrics (middleware.ContractOptions). They are off by default, and the
+// pack is then the same as without them.
+type MiddlewareLabels struct {
+	// DBNameLabel: the statement metrics carry db_name (the application
+	// wraps each database with WithDBName). The alerts, recording rules
+	// and panels then keep db_name, so two databases of one application
+	// alert and plot separately, and the dashboard gets a db_name variable.
+	DBNameLabel bool `yaml:"db_name_label"`
+	// StatementLabel: the statement metrics carry statement (the
+	// application wraps with WithStatementLabel), and the dashboard gets
+	// the "Slowest Statements" table and the "Statement Names Folded" panel.
+	StatementLabel bool `yaml:"statement_label"`
+	// MaxStatements is the application's WithStatementLabel(max): the most
+	// distinct statement names, besides _unnamed and _overflow. validate
+	// projects the active series from it. Only with statement_label.
+	MaxStatements int `yaml:"max_statements"`
+}
+
+// ContractOptions are the middleware contract options of c's labels.
+func (c Config) ContractOptions() middleware.ContractOptions {
+	return middleware.ContractOptions{DBName: c.Middleware.DBNameLabel, Statement: c.Middleware.StatementLabel}
 }
 
 // PrometheusOperator places the PrometheusRule and AlertmanagerConfig
@@ -351,6 +379,7 @@ func Default() Config {
 			IdentityLabels: []string{"job"},
 			Selector:       "",
 		},
+		Middleware: MiddlewareLabels{MaxStatements: middleware.DefaultMaxStatements},
 		Thresholds: Thresholds{
 			SlowQuery:    Duration(middleware.DefaultSlowThreshold),
 			Buckets:      middleware.DefaultBuckets(),

@@ -23,6 +23,9 @@ const (
 	VarQueryType  = middleware.LabelQueryType
 	// VarService selects services of a fleet.
 	VarService = LabelService
+	// VarDBName selects databases when the statement metrics carry
+	// db_name (middleware.db_name_label).
+	VarDBName = middleware.LabelDBName
 )
 
 // ProvisioningPath is where the provisioning file tells Grafana to read
@@ -65,6 +68,9 @@ const (
 	dashColumnQPS  = "QPS"
 	dashColumnP99  = "p99"
 	dashColumnSlow = "Slow %"
+	// dashColumnDatabase is the db_name column, when the statement
+	// metrics carry it.
+	dashColumnDatabase = "Database"
 )
 
 // DashboardDefinition is the Grafana dashboard of c's default pack: the
@@ -80,7 +86,7 @@ func DashboardDefinition(c Config) dashboard.Definition {
 
 // DefaultPanels are the panels of the default dashboard, in order.
 func DefaultPanels(c Config) []Panel {
-	q := dashQueries{sel: dashboardSelector(c)}
+	q := dashQueries{sel: dashboardSelector(c), db: c.Middleware.DBNameLabel}
 	// The pool metrics carry db_name, not query_type: the query_type
 	// variable must not filter them away.
 	pool := dashQueries{sel: dashPoolSelector(c)}
@@ -93,11 +99,7 @@ func DefaultPanels(c Config) []Panel {
 	}
 	t := c.Thresholds
 	slow := t.SlowQuery.Std().Seconds()
-	latencySteps := []dashboard.Step{
-		{Value: nil, Color: dashColorOK},
-		{Value: dashboard.Float(slow), Color: dashColorWarning},
-		{Value: dashboard.Float(t.LatencyP99.Warning.Threshold), Color: dashColorCritical},
-	}
+	latencySteps := dashLatencySteps(c)
 	slowRateSteps := []dashboard.Step{
 		{Value: nil, Color: dashColorOK},
 		{Value: dashboard.Float(t.SlowRate.Warning.Threshold), Color: dashColorWarning},
@@ -123,7 +125,7 @@ func DefaultPanels(c Config) []Panel {
 		percentileQueries[i] = dashboard.Query{
 			RefID:        dashRefID(i),
 			Expr:         q.quantile(p),
-			LegendFormat: "p" + dashPercent(p),
+			LegendFormat: q.legend("p" + dashPercent(p)),
 		}
 	}
 
@@ -140,7 +142,7 @@ func DefaultPanels(c Config) []Panel {
 				Min:     dashboard.Float(0),
 				Legend:  dashboard.Legend{Mode: dashboard.LegendTable, Placement: dashboard.LegendBottom, Calcs: []string{"mean", "max", "lastNotNull"}},
 				Tooltip: dashboard.Tooltip{Mode: dashboard.TooltipMulti, Sort: "desc"},
-				Queries: []dashboard.Query{{RefID: "A", Expr: q.rateByType(middleware.MetricQueriesTotal), LegendFormat: dashLegendQueryType()}},
+				Queries: []dashboard.Query{{RefID: "A", Expr: q.rateByType(middleware.MetricQueriesTotal), LegendFormat: q.legend(dashLegendQueryType())}},
 			},
 		},
 		{
@@ -168,7 +170,7 @@ func DefaultPanels(c Config) []Panel {
 				Reduce:            "lastNotNull",
 				// Instant: a gauge shows now, so no traffic now is "No data"
 				// rather than the last value seen earlier in the range.
-				Queries: []dashboard.Query{{RefID: "A", Expr: q.quantile(dashP99), LegendFormat: "p" + dashPercent(dashP99), Instant: true}},
+				Queries: []dashboard.Query{{RefID: "A", Expr: q.quantile(dashP99), LegendFormat: q.legend("p" + dashPercent(dashP99)), Instant: true}},
 			},
 		},
 		{
@@ -203,7 +205,7 @@ func DefaultPanels(c Config) []Panel {
 				Min:     dashboard.Float(0),
 				Legend:  dashboard.Legend{Mode: dashboard.LegendTable, Placement: dashboard.LegendBottom, Calcs: []string{"mean", "max", "lastNotNull"}},
 				Tooltip: dashboard.Tooltip{Mode: dashboard.TooltipMulti, Sort: "desc"},
-				Queries: []dashboard.Query{{RefID: "A", Expr: q.rateByType(middleware.MetricSlowQueriesTotal), LegendFormat: dashLegendQueryType()}},
+				Queries: []dashboard.Query{{RefID: "A", Expr: q.rateByType(middleware.MetricSlowQueriesTotal), LegendFormat: q.legend(dashLegendQueryType())}},
 			},
 		},
 		{
@@ -222,7 +224,7 @@ func DefaultPanels(c Config) []Panel {
 				Thresholds:        slowRateSteps,
 				ColorByThresholds: true,
 				Reduce:            "lastNotNull",
-				Queries:           []dashboard.Query{{RefID: "A", Expr: q.slowShare(false), LegendFormat: "slow", Instant: true}},
+				Queries:           []dashboard.Query{{RefID: "A", Expr: q.slowShare(false), LegendFormat: q.legend("slow"), Instant: true}},
 			},
 		},
 		{
@@ -240,7 +242,7 @@ func DefaultPanels(c Config) []Panel {
 				Legend:   dashboard.Legend{Mode: dashboard.LegendTable, Placement: dashboard.LegendRight, Values: []string{"value", "percent"}},
 				Tooltip:  dashboard.Tooltip{Mode: dashboard.TooltipSingle, Sort: "none"},
 				Reduce:   "lastNotNull",
-				Queries:  []dashboard.Query{{RefID: "A", Expr: q.increaseByType(), LegendFormat: dashLegendQueryType(), Instant: true}},
+				Queries:  []dashboard.Query{{RefID: "A", Expr: q.increaseByType(), LegendFormat: q.legend(dashLegendQueryType()), Instant: true}},
 			},
 		},
 		{
@@ -262,18 +264,7 @@ func DefaultPanels(c Config) []Panel {
 				// query with a Time column and a "Value #<refId>" column:
 				// merge joins them on query_type into one row per type,
 				// organize drops Time and names the columns.
-				Transformations: []dashboard.Transformation{
-					{ID: "merge", Options: map[string]any{}},
-					{ID: "organize", Options: map[string]any{
-						"excludeByName": map[string]any{"Time": true},
-						"indexByName": map[string]any{
-							middleware.LabelQueryType: 0, "Value #A": 1, "Value #B": 2, "Value #C": 3,
-						},
-						"renameByName": map[string]any{
-							middleware.LabelQueryType: dashColumnType, "Value #A": dashColumnQPS, "Value #B": dashColumnP99, "Value #C": dashColumnSlow,
-						},
-					}},
-				},
+				Transformations: statisticsTransformations(q.db),
 				Overrides: []dashboard.FieldOverride{
 					{Field: dashColumnQPS, Unit: dashUnitOpsPerSec, Decimals: dashboard.Int(2)},
 					{Field: dashColumnP99, Unit: dashUnitSeconds, Decimals: dashboard.Int(3), Thresholds: latencySteps, CellColor: true},
@@ -298,8 +289,8 @@ func DefaultPanels(c Config) []Panel {
 				Legend:         seriesLegend,
 				Tooltip:        seriesTooltip,
 				Queries: []dashboard.Query{
-					{RefID: "A", Expr: q.share(middleware.MetricQueryErrorsTotal, true), LegendFormat: dashLegendQueryType()},
-					{RefID: "B", Expr: q.share(middleware.MetricQueryErrorsTotal, false), LegendFormat: "all"},
+					{RefID: "A", Expr: q.share(middleware.MetricQueryErrorsTotal, true), LegendFormat: q.legend(dashLegendQueryType())},
+					{RefID: "B", Expr: q.share(middleware.MetricQueryErrorsTotal, false), LegendFormat: q.legend("all")},
 				},
 			},
 		},
@@ -347,7 +338,30 @@ func DefaultPanels(c Config) []Panel {
 			},
 		},
 	}
-	return panels
+	return append(panels, statementPanels(c, panelsBottom(panels))...)
+}
+
+// statisticsTransformations merge the statistics table's three instant
+// queries into one row per query type (per database and query type when
+// db_name is kept): merge joins the frames on their label columns,
+// organize drops Time and orders and names the columns.
+func statisticsTransformations(db bool) []dashboard.Transformation {
+	index := map[string]any{middleware.LabelQueryType: 0, "Value #A": 1, "Value #B": 2, "Value #C": 3}
+	rename := map[string]any{
+		middleware.LabelQueryType: dashColumnType, "Value #A": dashColumnQPS, "Value #B": dashColumnP99, "Value #C": dashColumnSlow,
+	}
+	if db {
+		index = map[string]any{middleware.LabelDBName: 0, middleware.LabelQueryType: 1, "Value #A": 2, "Value #B": 3, "Value #C": 4}
+		rename[middleware.LabelDBName] = dashColumnDatabase
+	}
+	return []dashboard.Transformation{
+		{ID: "merge", Options: map[string]any{}},
+		{ID: "organize", Options: map[string]any{
+			"excludeByName": map[string]any{"Time": true},
+			"indexByName":   index,
+			"renameByName":  rename,
+		}},
+	}
 }
 
 // dashboardOf is the dashboard of c with panels, whose descriptions name
@@ -451,6 +465,21 @@ func dashboardVariables(c Config) []dashboard.Variable {
 		})
 		matchers = append(matchers, dashVarMatcher(l, l))
 	}
+	if c.Middleware.DBNameLabel {
+		vars = append(vars, dashboard.Variable{
+			Kind:        dashboard.VariableQuery,
+			Name:        VarDBName,
+			Label:       "Database",
+			Description: "The databases (db_name label, the application's WithDBName) to show; the alerts fire per database.",
+			Query:       labelQuery(middleware.LabelDBName),
+			Multi:       true,
+			IncludeAll:  true,
+			AllValue:    ".*",
+			Refresh:     dashboard.RefreshOnTimeRange,
+			Sort:        dashboard.SortAlphabeticalAsc,
+		})
+		matchers = append(matchers, dashVarMatcher(middleware.LabelDBName, VarDBName))
+	}
 	vars = append(vars, dashboard.Variable{
 		Kind:        dashboard.VariableQuery,
 		Name:        VarQueryType,
@@ -485,6 +514,9 @@ func dashPoolSelector(c Config) string {
 	for _, l := range c.Service.IdentityLabels {
 		m = append(m, dashVarMatcher(l, l))
 	}
+	if c.Middleware.DBNameLabel {
+		m = append(m, dashVarMatcher(middleware.LabelDBName, VarDBName))
+	}
 	return strings.Join(m, ", ")
 }
 
@@ -509,7 +541,43 @@ func dashboardSelector(c Config) string {
 // In a fleet (window set) they read the series the recording groups
 // record per service instead: rates over the rule window, gauges summed
 // per pool.
-type dashQueries struct{ sel, window string }
+//
+// With db set (middleware.db_name_label) every aggregation of the
+// statement metrics keeps db_name, so each database is a line, a gauge or
+// a row of its own.
+type dashQueries struct {
+	sel, window string
+	db          bool
+}
+
+// sum is the aggregation of the statement metrics by ls, and by db_name
+// first when they carry it: "sum by (db_name, query_type) ", or "sum"
+// over everything.
+func (q dashQueries) sum(ls ...string) string {
+	if q.db {
+		ls = append([]string{middleware.LabelDBName}, ls...)
+	}
+	if len(ls) == 0 {
+		return "sum"
+	}
+	return fmt.Sprintf("sum by (%s) ", strings.Join(ls, ", "))
+}
+
+// on is the matching clause of a guard: on () or on (db_name).
+func (q dashQueries) on(ls ...string) string {
+	if q.db {
+		ls = append([]string{middleware.LabelDBName}, ls...)
+	}
+	return "on (" + strings.Join(ls, ", ") + ")"
+}
+
+// legend prefixes a legend with the database when db_name is kept.
+func (q dashQueries) legend(l string) string {
+	if q.db {
+		return "{{" + middleware.LabelDBName + "}} " + l
+	}
+	return l
+}
 
 func (q dashQueries) series(metric string) string {
 	if q.window != "" {
@@ -526,33 +594,33 @@ func (q dashQueries) rate(metric string) string {
 }
 
 func (q dashQueries) rateByType(metric string) string {
-	return fmt.Sprintf("sum by (%s) (%s)", middleware.LabelQueryType, q.rate(metric))
+	return fmt.Sprintf("%s(%s)", q.sum(middleware.LabelQueryType), q.rate(metric))
 }
 
 func (q dashQueries) increaseByType() string {
 	if q.window != "" {
 		// The recorded rate's mean over the range times the range: the
 		// statements executed, as increase() counts them.
-		return fmt.Sprintf("sum by (%s) (avg_over_time(%s[$__range])) * $__range_s", middleware.LabelQueryType, q.rate(middleware.MetricQueriesTotal))
+		return fmt.Sprintf("%s(avg_over_time(%s[$__range])) * $__range_s", q.sum(middleware.LabelQueryType), q.rate(middleware.MetricQueriesTotal))
 	}
-	return fmt.Sprintf("sum by (%s) (increase(%s[$__range]))", middleware.LabelQueryType, q.series(middleware.MetricQueriesTotal))
+	return fmt.Sprintf("%s(increase(%s[$__range]))", q.sum(middleware.LabelQueryType), q.series(middleware.MetricQueriesTotal))
 }
 
 // quantile is the phi-quantile over all selected series. With no traffic
 // every bucket rate is 0 and histogram_quantile returns NaN; the "and"
 // drops the sample instead, so the gauge shows "No data", not NaN.
 func (q dashQueries) quantile(phi float64) string {
-	return fmt.Sprintf("histogram_quantile(%s, sum by (%s) (%s)) and on () (sum(%s) > 0)",
-		dashFloat(phi), middleware.LabelLE, q.rate(middleware.MetricQueryDuration+"_bucket"),
-		q.rate(middleware.MetricQueryDuration+"_count"))
+	return fmt.Sprintf("histogram_quantile(%s, %s(%s)) and %s (%s(%s) > 0)",
+		dashFloat(phi), q.sum(middleware.LabelLE), q.rate(middleware.MetricQueryDuration+"_bucket"),
+		q.on(), q.sum(), q.rate(middleware.MetricQueryDuration+"_count"))
 }
 
 // quantileByType is quantile per query type, guarded per type.
 func (q dashQueries) quantileByType(phi float64) string {
 	t := middleware.LabelQueryType
-	return fmt.Sprintf("histogram_quantile(%s, sum by (%s, %s) (%s)) and on (%s) (sum by (%s) (%s) > 0)",
-		dashFloat(phi), t, middleware.LabelLE, q.rate(middleware.MetricQueryDuration+"_bucket"),
-		t, t, q.rate(middleware.MetricQueryDuration+"_count"))
+	return fmt.Sprintf("histogram_quantile(%s, %s(%s)) and %s (%s(%s) > 0)",
+		dashFloat(phi), q.sum(t, middleware.LabelLE), q.rate(middleware.MetricQueryDuration+"_bucket"),
+		q.on(t), q.sum(t), q.rate(middleware.MetricQueryDuration+"_count"))
 }
 
 // slowShare is slow statements / all statements (0–1), overall or per type.
@@ -564,9 +632,9 @@ func (q dashQueries) slowShare(byType bool) string {
 // or per type. The "> 0" on the divisor drops zero traffic instead of
 // dividing 0 by 0.
 func (q dashQueries) share(part string, byType bool) string {
-	agg := "sum"
+	agg := q.sum()
 	if byType {
-		agg = fmt.Sprintf("sum by (%s) ", middleware.LabelQueryType)
+		agg = q.sum(middleware.LabelQueryType)
 	}
 	return fmt.Sprintf("%s(%s) / (%s(%s) > 0)",
 		agg, q.rate(part), agg, q.rate(middleware.MetricQueriesTotal))
@@ -661,7 +729,7 @@ var grafanaUID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,40}$`)
 // the labels Service.Selector matches (Prometheus attaches them to every
 // scraped series, so the contract cannot list them).
 func KnownSeries(c Config) promcheck.Known {
-	k := promcheck.FromContract(append(middleware.Contract(), serverDescs(c)...), knownTargetLabels(c)...)
+	k := promcheck.FromContract(append(middleware.ContractWith(c.ContractOptions()), serverDescs(c)...), knownTargetLabels(c)...)
 	if c.Fleet() {
 		return knownRecords(c, k)
 	}
@@ -745,4 +813,15 @@ func dashEqualFloats(a, b []float64) bool {
 		}
 	}
 	return true
+}
+
+// dashLatencySteps colour a duration: green below the slow threshold,
+// amber from it, red from the p99 warning level.
+func dashLatencySteps(c Config) []dashboard.Step {
+	t := c.Thresholds
+	return []dashboard.Step{
+		{Value: nil, Color: dashColorOK},
+		{Value: dashboard.Float(t.SlowQuery.Std().Seconds()), Color: dashColorWarning},
+		{Value: dashboard.Float(t.LatencyP99.Warning.Threshold), Color: dashColorCritical},
+	}
 }

@@ -97,3 +97,33 @@ func TestAlertHistoryQueriesKnowOnlyAlertSeries(t *testing.T) {
 		}
 	}
 }
+
+// Each generated dashboard links, in its header, to the other two; a
+// header link to a dashboard the pack does not generate is a finding.
+func TestDashboardsLinkEachOther(t *testing.T) {
+	p := Build(Default())
+	ds := p.Dashboards()
+	for _, d := range ds {
+		var got []string
+		for _, l := range d.Links {
+			got = append(got, l.URL)
+		}
+		var want []string
+		for _, o := range ds {
+			if o.UID != d.UID {
+				want = append(want, "/d/"+o.UID)
+			}
+		}
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("%s links to %v, want %v", d.UID, got, want)
+		}
+	}
+	if errs := DashboardLinkFindings(ds); len(errs) != 0 {
+		t.Fatalf("the generated links have findings: %v", errs)
+	}
+	ds[0].Links = append(ds[0].Links, dashboard.DashboardLink{Title: "gone", URL: "/d/nope"})
+	errs := DashboardLinkFindings(ds)
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), `opens dashboard "nope", which the pack does not generate`) || !strings.Contains(errs[0].Error(), `links[2] "gone"`) {
+		t.Fatalf("a header link to a missing dashboard: %v", errs)
+	}
+}

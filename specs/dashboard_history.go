@@ -151,6 +151,6 @@ func (p *Pack) alertSeriesKnown() promcheck.Known {
 	}
 	forState := middleware.MetricDesc{Name: metricAlertsForState, Kind: middleware.KindGauge, Labels: ls}
 	alerts := middleware.MetricDesc{Name: metricAlerts, Kind: middleware.KindGauge, Labels: append(append([]string(nil), ls...), labelAlertstate)}
-	descs := append(append(middleware.Contract(), serverDescs(p.Config)...), alerts, forState)
+	descs := append(append(middleware.ContractWith(p.Config.ContractOptions()), serverDescs(p.Config)...), alerts, forState)
 	return promcheck.FromContract(descs, knownTargetLabels(p.Config)...)
 }

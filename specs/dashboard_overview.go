@@ -63,7 +63,13 @@ func OverviewDefinition(c Config) dashboard.Definition {
 		}
 		return metric + "{" + strings.Join(sel, ", ") + "}"
 	}
-	id := strings.Join(c.Service.IdentityLabels, ", ")
+	// One row per application, and per database of it when the
+	// statement metrics carry db_name.
+	rowLabels := append([]string(nil), c.Service.IdentityLabels...)
+	if c.Middleware.DBNameLabel {
+		rowLabels = append(rowLabels, middleware.LabelDBName)
+	}
+	id := strings.Join(rowLabels, ", ")
 	rate := func(metric string) string {
 		return fmt.Sprintf("sum by (%s) (rate(%s[$__rate_interval]))", id, series(metric))
 	}
@@ -77,12 +83,12 @@ func OverviewDefinition(c Config) dashboard.Definition {
 	// the identity columns link to the detailed dashboard, filtered to
 	// the row's application
 	var params []string
-	for _, l := range c.Service.IdentityLabels {
+	for _, l := range rowLabels {
 		params = append(params, fmt.Sprintf("var-%s=${__data.fields.%s}", l, l))
 	}
 	detail := []dashboard.Link{{Title: "Open " + c.Dashboard.Title, URL: dashLink(c.Dashboard.UID, params...)}}
 	var overrides []dashboard.FieldOverride
-	for _, l := range c.Service.IdentityLabels {
+	for _, l := range rowLabels {
 		overrides = append(overrides, dashboard.FieldOverride{Field: l, Links: detail})
 	}
 	steps := func(values ...float64) []dashboard.Step {
@@ -101,10 +107,10 @@ func OverviewDefinition(c Config) dashboard.Definition {
 		dashboard.FieldOverride{Field: "Pool in use", Unit: dashUnitPercentUnit, Decimals: dashboard.Int(0), Thresholds: steps(t.PoolSaturation.Threshold), CellColor: true},
 	)
 	index := map[string]any{}
-	for i, l := range c.Service.IdentityLabels {
+	for i, l := range rowLabels {
 		index[l] = i
 	}
-	n := len(c.Service.IdentityLabels)
+	n := len(rowLabels)
 	cols := []string{"QPS", "p99", "Slow %", "Errors %", "Pool in use"}
 	rename := map[string]any{}
 	for i, col := range cols {
@@ -195,8 +201,9 @@ func serverOverview(c Config, y uint32, id int, title, description string, panel
 // dashboard or panel the pack does not generate.
 const CheckDashboardLink = "dashboard-link"
 
-// DashboardLinkFindings proves that every data link of ds opens one of
-// ds (by UID) and, when it names a panel (viewPanel), a panel of it.
+// DashboardLinkFindings proves that every header link and data link of ds
+// opens one of ds (by UID) and, when it names a panel (viewPanel), a panel
+// of it.
 func DashboardLinkFindings(ds []dashboard.Definition) []error {
 	panels := map[string]map[uint32]bool{}
 	for _, d := range ds {
@@ -206,29 +213,41 @@ func DashboardLinkFindings(ds []dashboard.Definition) []error {
 		}
 	}
 	var errs []error
+	check := func(path, link string) {
+		u, err := url.Parse(strings.NewReplacer("${", "", "}", "").Replace(link))
+		if err != nil {
+			errs = append(errs, diag.New(CheckDashboardLink, path, "link %q does not open a dashboard (/d/<uid>)", link))
+			return
+		}
+		uid, ok := strings.CutPrefix(u.Path, "/d/")
+		if !ok {
+			errs = append(errs, diag.New(CheckDashboardLink, path, "link %q does not open a dashboard (/d/<uid>)", link))
+			return
+		}
+		uid, _, _ = strings.Cut(uid, "/")
+		if unescaped, err := url.PathUnescape(uid); err == nil {
+			uid = unescaped
+		}
+		target, ok := panels[uid]
+		if !ok {
+			errs = append(errs, diag.New(CheckDashboardLink, path, "link %q opens dashboard %q, which the pack does not generate", link, uid))
+			return
+		}
+		if v := u.Query().Get("viewPanel"); v != "" {
+			n, err := strconv.ParseUint(strings.TrimPrefix(v, "panel-"), 10, 32)
+			if err != nil || !target[uint32(n)] {
+				errs = append(errs, diag.New(CheckDashboardLink, path, "link %q opens panel %s, which dashboard %q does not have", link, v, uid))
+			}
+		}
+	}
 	for _, d := range ds {
+		for i, l := range d.Links {
+			check(fmt.Sprintf("%s.links[%d] %q", d.UID, i, l.Title), l.URL)
+		}
 		for i, p := range d.Panels {
 			for j, o := range p.Overrides {
 				for k, l := range o.Links {
-					path := fmt.Sprintf("%s.panels[%d] %q.fieldConfig.overrides[%d].links[%d]", d.UID, i, p.Title, j, k)
-					u, err := url.Parse(strings.NewReplacer("${", "", "}", "").Replace(l.URL))
-					uid, ok := strings.CutPrefix(u.Path, "/d/")
-					if err != nil || !ok {
-						errs = append(errs, diag.New(CheckDashboardLink, path, "link %q does not open a dashboard (/d/<uid>)", l.URL))
-						continue
-					}
-					uid, _, _ = strings.Cut(uid, "/")
-					target, ok := panels[uid]
-					if !ok {
-						errs = append(errs, diag.New(CheckDashboardLink, path, "link %q opens dashboard %q, which the pack does not generate", l.URL, uid))
-						continue
-					}
-					if v := u.Query().Get("viewPanel"); v != "" {
-						n, err := strconv.ParseUint(strings.TrimPrefix(v, "panel-"), 10, 32)
-						if err != nil || !target[uint32(n)] {
-							errs = append(errs, diag.New(CheckDashboardLink, path, "link %q opens panel %s, which dashboard %q does not have", l.URL, v, uid))
-						}
-					}
+					check(fmt.Sprintf("%s.panels[%d] %q.fieldConfig.overrides[%d].links[%d]", d.UID, i, p.Title, j, k), l.URL)
 				}
 			}
 		}

@@ -62,6 +62,7 @@ func (r *rbContext) latency(a Alert, l Level) Runbook {
 		r.qP99ByType(),
 		r.qMeanByType(),
 	}
+	b.PromQL = append(b.PromQL, r.qStatements()...)
 	b.Guide = []GuideLink{rbLinkFind, rbLinkPostgres, rbLinkMySQL, rbLinkLocks, rbLinkKeyset, rbLinkPrepared}
 	b.Related = []string{AlertQueryLatencyP99Critical, AlertQueryLatencyP99Warning, AlertSlowQueryRateCritical, AlertConnectionPoolSaturated}
 	return b
@@ -88,7 +89,7 @@ func (b *TestKit) latencyCases(a Alert, l Level, quieter string) []rules.TestCas
 	active := b.firstRate()
 	fire := active + b.evalCeil(l.For.Std())
 	n := b.steps(fire)
-	histogram := func(perStep, pAbove float64) []rules.Series {
+	histogramOf := func(db string, perStep, pAbove float64) []rules.Series {
 		sel := middleware.LabelQueryType
 		var ss []rules.Series
 		for _, le := range append(append([]float64(nil), bounds...), math.Inf(1)) {
@@ -100,11 +101,12 @@ func (b *TestKit) latencyCases(a Alert, l Level, quieter string) []rules.TestCas
 				cum += perStep * pAbove
 			}
 			ss = append(ss, b.in(middleware.MetricQueryDuration+"_bucket",
-				map[string]string{sel: string(middleware.QuerySelect), middleware.LabelLE: leText(le)}, counterValues(counterPhase{cum, n})))
+				b.inDB(db, map[string]string{sel: string(middleware.QuerySelect), middleware.LabelLE: leText(le)}), counterValues(counterPhase{cum, n})))
 		}
 		return append(ss, b.in(middleware.MetricQueryDuration+"_count",
-			map[string]string{sel: string(middleware.QuerySelect)}, counterValues(counterPhase{perStep, n})))
+			b.inDB(db, map[string]string{sel: string(middleware.QuerySelect)}), counterValues(counterPhase{perStep, n})))
 	}
+	histogram := func(perStep, pAbove float64) []rules.Series { return histogramOf("", perStep, pAbove) }
 	const fireShare, underShare = 0.02, 0.005
 	p99 := l.Threshold + (upper-l.Threshold)*(fireShare-(1-latencyQuantile))/fireShare
 	p99Under := lower + (l.Threshold-lower)*latencyQuantile/(1-underShare)
@@ -113,7 +115,15 @@ func (b *TestKit) latencyCases(a Alert, l Level, quieter string) []rules.TestCas
 	if quieter != "" {
 		firing = append(firing, alertCheck(quieter, fire))
 	}
-	return []rules.TestCase{
+	var perDB []rules.TestCase
+	if b.c.Middleware.DBNameLabel {
+		// Two databases of one application: the slow one fires alone, at
+		// its own p99, not at the p99 of both together.
+		perDB = append(perDB, b.tc(alert, fmt.Sprintf("database %s with 2%% of queries above %s fires alone; database %s, just as busy and fast, does not", testDBName, FormatSeconds(l.Threshold), testOtherDBName),
+			append(histogramOf(testDBName, b.perStep, fireShare), histogramOf(testOtherDBName, b.perStep, 0)...),
+			alertCheck(alert, fire, b.expect(a, p99, map[string]string{middleware.LabelDBName: testDBName}))))
+	}
+	return append([]rules.TestCase{
 		b.tc(alert, fmt.Sprintf("2%% of queries above %s put the p99 at %s and fire after %s, not one evaluation earlier", FormatSeconds(l.Threshold), FormatSeconds(p99), l.For),
 			histogram(b.perStep, fireShare), firing...),
 		b.tc(alert, fmt.Sprintf("0.5%% of queries above %s, a p99 of %s just under it, do not fire", FormatSeconds(l.Threshold), FormatSeconds(p99Under)),
@@ -121,7 +131,7 @@ func (b *TestKit) latencyCases(a Alert, l Level, quieter string) []rules.TestCas
 		b.tc(alert, "zero traffic does not fire", histogram(0, 0), alertCheck(alert, fire)),
 		b.tc(alert, "traffic under the minimum rate does not fire even when every query is slow",
 			histogram(low, 1), alertCheck(alert, fire)),
-	}
+	}, perDB...)
 }
 
 // leText writes a bucket bound as client_golang's exposition does.

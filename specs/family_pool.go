@@ -11,9 +11,7 @@ import (
 // The connection pool, from the DBStats collector: saturation and waits.
 func poolFamily(e *Env) Family {
 	q, t := e.Query, e.Config.Thresholds
-	poolWho := func(lb func(string) string) string {
-		return fmt.Sprintf("database %s of %s", lb(middleware.LabelDBName), q.who(lb))
-	}
+	poolWho := q.database
 	// Per instance, then the worst instance: one saturated pool matters
 	// even if the job's other instances idle. Pools without a maximum
 	// (max_open 0) are left out, so no division by zero.

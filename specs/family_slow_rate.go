@@ -53,6 +53,7 @@ func (r *rbContext) slowRate(a Alert, l Level) Runbook {
 		r.qP99ByType(),
 		r.qTraffic(),
 	}
+	b.PromQL = append(b.PromQL, r.qStatements()...)
 	b.Guide = []GuideLink{rbLinkFind, rbLinkPostgres, rbLinkMySQL, rbLinkIndexes, rbLinkLocks, rbLinkTimeouts}
 	b.Related = []string{AlertSlowQueryRateCritical, AlertSlowQueryRateWarning, AlertSlowQueryRateInfo, AlertSlowQueryRateByType, AlertQueryLatencyP99Critical}
 	return b

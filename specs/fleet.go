@@ -85,6 +85,11 @@ func knownRecords(c Config, k promcheck.Known) promcheck.Known {
 	for _, lk := range levelKeys {
 		k = k.WithRecord(ThresholdSeries(lk.key), "", LabelService)
 	}
+	if c.Middleware.StatementLabel {
+		k = k.WithRecord(q.statementP99Record(), middleware.MetricQueryDuration+"_count", carry...)
+		k = k.WithRecord(q.statementSlowRecord(), middleware.MetricSlowQueriesTotal, carry...)
+		k = k.WithRecord(q.overflowRecord(), middleware.MetricStatementOverflowTotal, carry...)
+	}
 	return k
 }
 
@@ -159,8 +164,13 @@ func serviceGroupName(c Config, s string) string { return c.Alerting.GroupName +
 func fleetGroups(c Config) []rules.Group {
 	q := newQuery(c)
 	ident := strings.Join(c.Service.IdentityLabels, ", ")
-	qt := ident + ", " + middleware.LabelQueryType
 	db := ident + ", " + middleware.LabelDBName
+	if c.Middleware.DBNameLabel {
+		// The statement metrics carry db_name: keep it, so two
+		// databases of one service alert and plot separately.
+		ident = db
+	}
+	qt := ident + ", " + middleware.LabelQueryType
 	groups := make([]rules.Group, 0, len(c.Services))
 	for i, s := range c.Services {
 		sel := func(metric string) string {
@@ -188,6 +198,7 @@ func fleetGroups(c Config) []rules.Group {
 		for _, m := range poolGauges {
 			rs = append(rs, rec(recordName(m, poolSumOp), fmt.Sprintf("sum by (%s) (%s)", db, sel(m))))
 		}
+		rs = append(rs, statementRecords(c, sel, rec)...)
 		if s.Thresholds != nil {
 			t, def := c.ServiceThresholds(i), c.Thresholds
 			for _, k := range levelKeys {
@@ -240,8 +251,9 @@ func serviceSample(c Config, i int) map[string]string {
 }
 
 // fleetTestService is the service whose series the rule tests of a fleet
-// use: the first with the fleet's default thresholds, which the alerts'
-// descriptions quote; -1 when every service overrides some.
+// use: the first with the fleet's default thresholds; -1 when every
+// service overrides some. The services that override are tested on their
+// own thresholds too (serviceVariants).
 func fleetTestService(c Config) int {
 	for i := range c.Services {
 		if t := c.ServiceThresholds(i); reflect.DeepEqual(t, c.Thresholds) {
@@ -280,7 +292,7 @@ func (b *TestKit) othersAbsent(a Alert, t, fire time.Duration) []rules.Alert {
 			ls[k] = v
 		}
 		ls[LabelService], ls[LabelTeam] = s.Name, b.c.ServiceTeam(j)
-		summary, description := a.Text(humanizeAs(a.Humanize, 1), func(l string) string { return ls[l] })
+		summary, description := a.texts(humanizeAs(a.Humanize, 1), func(l string) string { return ls[l] })
 		out = append(out, rules.Alert{Labels: ls, Annotations: annotations(b.c, a, summary, description)})
 	}
 	return out

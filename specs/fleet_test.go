@@ -143,3 +143,27 @@ func TestFleetRejectsExtensionFamilies(t *testing.T) {
 		t.Errorf("no finding for WithFamilies in a fleet: %v", errs)
 	}
 }
+
+// A fleet runbook tells each service's condition, with its own thresholds,
+// and where its team is notified.
+func TestFleetRunbookHasEveryServiceThresholdAndTeam(t *testing.T) {
+	c, src := loadFleet(t, "dbmonctl.yaml")
+	p, errs := Check(c, src)
+	if p == nil {
+		t.Fatal(errs)
+	}
+	files, err := p.Files()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb := string(files["runbooks/"+AlertQueryLatencyP99Critical+".md"])
+	for _, row := range []string{
+		"| `orders` | orders | `job=\"orders-api\"` | p99 of `db_query_duration_seconds` over 5m is above 2.5s, for 5m | PagerDuty, Slack `#orders-alerts`, email `orders-oncall@example.com` |",
+		"| `billing` | payments | `job=\"billing\"` | p99 of `db_query_duration_seconds` over 5m is above 1s, for 5m | PagerDuty, Slack `#payments-alerts`,",
+		"| `search` | database | `job=\"search\"` | p99 of `db_query_duration_seconds` over 5m is above 1s, for 5m | PagerDuty, Slack `#database-alerts`,",
+	} {
+		if !strings.Contains(rb, row) {
+			t.Errorf("the runbook lacks the row %q:\n%s", row, rb)
+		}
+	}
+}

@@ -2,10 +2,18 @@ package specs
 
 import (
 	"fmt"
+	"maps"
+	"math"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/prometheus/prometheus/promql/promqltest"
 
 	"github.com/dbmonctl/dbmonctl/pkg/diag"
+	"github.com/dbmonctl/dbmonctl/pkg/middleware"
 )
 
 func TestSeriesPerInstance(t *testing.T) {
@@ -99,15 +107,16 @@ func TestLimitsGroupsAndRules(t *testing.T) {
 
 func TestLimitsSeries(t *testing.T) {
 	// 152 series per instance with the 13 default buckets: 990 instances
-	// project 150,480 series, above 150,000; and 990 × 70 bucket series
-	// of db_query_duration_seconds_bucket are above 20,000.
+	// project 150,480 series, and the 10 services' recording groups 98
+	// each, 151,460 in all, above 150,000; and 990 × 70 bucket series of
+	// db_query_duration_seconds_bucket are above 20,000.
 	got := limitFindingsOf(t, "f.yaml", fleetYAML(10, 99, ""))
 	if len(got) != 2 {
 		t.Fatalf("want two findings, got %v", got)
 	}
 	all := got[0].Error() + "\n" + got[1].Error()
 	for _, want := range []string{
-		"the fleet projects 150480 active series (990 instances in 10 services × 152 series per instance with 13 buckets), above limits.series (150000",
+		"the fleet projects 151460 active series (990 instances in 10 services × 152 series per instance with 13 buckets + 980 recorded), above limits.series (150000",
 		"db_query_duration_seconds_bucket projects 69300 active series (990 instances × 70), above limits.series_per_metric (20000",
 	} {
 		if !strings.Contains(all, want) {
@@ -116,7 +125,7 @@ func TestLimitsSeries(t *testing.T) {
 	}
 	// One service above the limit on its own is reported at its instances.
 	got = limitFindingsOf(t, "f.yaml", fleetYAML(1, 1000, "limits: {series_per_metric: 0}\n"))
-	if len(got) != 1 || !strings.Contains(got[0].Error(), "svc-0 projects 152000 active series (1000 instances") || got[0].Line != 2 {
+	if len(got) != 1 || !strings.Contains(got[0].Error(), "svc-0 projects 152098 active series (1000 instances × 152 series per instance with 13 buckets + 98 recorded)") || got[0].Line != 2 {
 		t.Errorf("want the service's finding at line 2, got %v", got)
 	}
 	// The single service counts the generated scrape targets.
@@ -145,4 +154,130 @@ func TestLimitsValues(t *testing.T) {
 			t.Errorf("missing %q in\n%s", want, s)
 		}
 	}
+}
+
+// The projection of the recorded series is what the recording rules
+// write: every rule of a service's group, evaluated on the series of the
+// middleware's whole contract for two instances, writes as many series as
+// recordedSeries says, instance among the identity labels or not.
+func TestRecordedSeriesMatchEvaluation(t *testing.T) {
+	for _, identity := range []string{"[job]", "[job, instance]"} {
+		t.Run(identity, func(t *testing.T) {
+			c, src, err := Load("f.yaml", []byte(`service: {identity_labels: `+identity+`}
+services:
+  - name: a
+    selector: job="a"
+    instances: 2
+    thresholds: {latency_p99: {critical: {threshold: 2.5}}, error_rate: {threshold: 0.1}}
+  - {name: b, selector: job="b"}
+`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, errs := Check(c, src)
+			if p == nil {
+				t.Fatalf("no pack: %v", errs)
+			}
+			var load strings.Builder
+			load.WriteString("load 10s\n")
+			for _, inst := range []string{"h1:8080", "h2:8080"} {
+				for _, m := range middleware.Contract() {
+					sets := []map[string]string{{"job": "a", "instance": inst}}
+					for _, l := range m.Labels {
+						var vals []string
+						switch l {
+						case middleware.LabelQueryType:
+							for _, q := range middleware.QueryTypes {
+								vals = append(vals, string(q))
+							}
+						case middleware.LabelOutcome:
+							for _, o := range middleware.TxOutcomes {
+								vals = append(vals, string(o))
+							}
+						default:
+							vals = []string{"main"}
+						}
+						var next []map[string]string
+						for _, s := range sets {
+							for _, v := range vals {
+								n := maps.Clone(s)
+								n[l] = v
+								next = append(next, n)
+							}
+						}
+						sets = next
+					}
+					names := []string{m.Name}
+					if m.Kind == middleware.KindHistogram {
+						names = []string{m.Name + "_sum", m.Name + "_count"}
+						for _, s := range sets {
+							for _, b := range append(slices.Clone(c.Thresholds.Buckets), math.Inf(1)) {
+								ls := maps.Clone(s)
+								ls[middleware.LabelLE] = leText(b)
+								fmt.Fprintf(&load, "  %s 0+1x30\n", labelsText(m.Name+"_bucket", ls))
+							}
+						}
+					}
+					for _, name := range names {
+						for _, s := range sets {
+							fmt.Fprintf(&load, "  %s 0+1x30\n", labelsText(name, s))
+						}
+					}
+				}
+			}
+			ll, err := promqltest.NewLazyLoader(load.String(), promqltest.LazyLoaderOpts{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ll.Close()
+			at := time.Unix(0, 0).UTC().Add(4 * time.Minute)
+			var loadErr error
+			ll.WithSamplesTill(at, func(err error) { loadErr = err })
+			if loadErr != nil {
+				t.Fatal(loadErr)
+			}
+			total := 0
+			for _, r := range p.RuleGroups[0].Rules {
+				// The baseline and presence records look back further
+				// than the data: evaluate them without their offset.
+				expr := regexp.MustCompile(` offset \w+`).ReplaceAllString(r.Expr, "")
+				q, err := ll.QueryEngine().NewInstantQuery(ll.Context(), ll.Queryable(), nil, expr, at)
+				if err != nil {
+					t.Fatalf("%s: %v", expr, err)
+				}
+				res := q.Exec(ll.Context())
+				if res.Err != nil {
+					t.Fatalf("%s: %v", expr, res.Err)
+				}
+				vec, err := res.Vector()
+				if err != nil {
+					t.Fatal(err)
+				}
+				q.Close()
+				if got, want := len(vec), recordedSeries(c, 0, r.Expr); got != want {
+					t.Errorf("%s writes %d series, projected %d", r.Record, got, want)
+				}
+				total += len(vec)
+			}
+			// 98 per identity combination with 13 buckets (5 × 14 bucket
+			// rates, 4 × 5 other rates, 8 baseline, presence and pool
+			// records) and 2 threshold series.
+			want := 98 + 2
+			if identity == "[job, instance]" {
+				want = 2*98 + 2
+			}
+			if total != want {
+				t.Errorf("service a's group writes %d series, want %d", total, want)
+			}
+		})
+	}
+}
+
+// labelsText writes a series selector of name with labels ls, sorted.
+func labelsText(name string, ls map[string]string) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(ls)) {
+		parts = append(parts, fmt.Sprintf("%s=%q", k, ls[k]))
+	}
+	return name + "{" + strings.Join(parts, ",") + "}"
 }

@@ -245,12 +245,15 @@ func (l *loader) decode(n *yaml.Node, v reflect.Value, path string) {
 		}
 		v.Set(reflect.ValueOf(d))
 	case v.Kind() == reflect.Pointer:
-		base, ok := l.base(v.Type().Elem())
-		if !ok {
+		if _, ok := l.base(v.Type().Elem()); !ok {
 			l.fail(n, path, "unsupported field type %s", v.Type())
 			return
 		}
 		l.deferred = append(l.deferred, func() {
+			// The base is taken now, once the whole file is decoded, so
+			// that the top-level value it copies is the file's wherever
+			// the file sets it, not the default.
+			base, _ := l.base(v.Type().Elem())
 			l.decode(n, base, path)
 			p := reflect.New(base.Type())
 			p.Elem().Set(base)
@@ -276,15 +279,21 @@ func (l *loader) decode(n *yaml.Node, v reflect.Value, path string) {
 				continue
 			}
 			seen[k.Value] = true
-			base, ok := l.base(v.Type().Elem())
-			if !ok || val.Kind == yaml.MappingNode && len(val.Content) == 0 {
+			_, ok := l.base(v.Type().Elem())
+			empty := !ok || val.Kind == yaml.MappingNode && len(val.Content) == 0
+			if empty {
 				// An empty block stays empty: validation reports a team
 				// that names no receiver of its own.
 				l.src.Positions[fpath] = Pos{k.Line, k.Column}
-				base = reflect.New(v.Type().Elem()).Elem()
 			}
 			key := k.Value
 			l.deferred = append(l.deferred, func() {
+				// As for a pointer: the base is the file's final
+				// top-level value, taken after the whole file is decoded.
+				base := reflect.New(v.Type().Elem()).Elem()
+				if !empty {
+					base, _ = l.base(v.Type().Elem())
+				}
 				l.decode(val, base, fpath)
 				m.SetMapIndex(reflect.ValueOf(key), base)
 			})

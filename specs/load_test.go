@@ -272,3 +272,29 @@ func TestConfigDocsAreCurrent(t *testing.T) {
 		t.Fatal("configdoc_gen.go is stale: run go generate ./specs")
 	}
 }
+
+// A service's thresholds and a team's receivers are merged over the
+// file's top-level values even when the file sets those after them.
+func TestLoadMergesBlocksOverLaterTopLevelValues(t *testing.T) {
+	c, _, err := Load("dbmonctl.yaml", []byte(`
+services:
+  - {name: orders, selector: 'job="orders"', team: orders, thresholds: {latency_p99: {critical: {threshold: 5}}}}
+teams:
+  orders: {slack: {critical_channel: "#orders"}}
+thresholds:
+  latency_p99: {warning: {threshold: 2.5}}
+alertmanager:
+  pagerduty: {routing_key_file: /run/pd.key}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	th := c.Services[0].Thresholds
+	if th.LatencyP99.Warning.Threshold != 2.5 || th.LatencyP99.Critical.Threshold != 5 {
+		t.Errorf("service thresholds: warning %v (want the file's 2.5), critical %v (want 5)", th.LatencyP99.Warning.Threshold, th.LatencyP99.Critical.Threshold)
+	}
+	team := c.Teams["orders"]
+	if team.PagerDuty.RoutingKeyFile != "/run/pd.key" || team.Slack.CriticalChannel != "#orders" {
+		t.Errorf("team orders: routing key file %q (want the file's /run/pd.key), channel %q", team.PagerDuty.RoutingKeyFile, team.Slack.CriticalChannel)
+	}
+}

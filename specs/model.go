@@ -48,6 +48,16 @@ type Alert struct {
 	Cases []rules.TestCase
 }
 
+// texts calls Text, or returns empty annotations when the alert has none:
+// the alert-set cross-check reports a missing Text as a finding, so building
+// the pack must not fail on it first.
+func (a Alert) texts(value string, label func(name string) string) (summary, description string) {
+	if a.Text == nil {
+		return "", ""
+	}
+	return a.Text(value, label)
+}
+
 // Family is the alerts of one signal, e.g. the three levels of the slow
 // query rate. A server pack (extra signals over an exporter's metrics) is a
 // set of families plus the panels that plot them.
@@ -188,12 +198,18 @@ func build(c Config, o buildOptions) *Pack {
 	}
 	p.Families = familiesOf(e, o.families)
 	p.runbookErrs = e.rb.errs
+	defaults := map[string]Alert{}
 	for _, f := range p.Families {
 		p.Alerts = append(p.Alerts, f.Alerts...)
+		for _, a := range f.Alerts {
+			defaults[a.Name] = a
+		}
 	}
+	p.variants = serviceVariants(c, o, p.Panels, defaults)
 	p.Dashboard = dashboardOf(c, p.Panels, p.Alerts)
 	p.Overview = OverviewDefinition(c)
 	p.AlertHistory = p.AlertHistoryDefinition()
+	p.linkDashboards()
 	p.RuleGroups = p.ruleGroups()
 	p.RuleTests = p.ruleTests()
 	p.Routes = packRoutes(c)

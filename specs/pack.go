@@ -3,6 +3,7 @@ package specs
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"path"
 	"sort"
 
@@ -37,6 +38,10 @@ type Pack struct {
 
 	// runbookErrs are the errors of the runbook prose templates.
 	runbookErrs []error
+	// variants are a fleet's alerts as built with each distinct set of
+	// per-service thresholds: the rules word their annotations for those
+	// services from them (alerts_service_text.go).
+	variants []textVariant
 	// Overview and AlertHistory are the two dashboards beside Dashboard:
 	// one row per application and server, and the alerts' history.
 	Overview     dashboard.Definition
@@ -47,6 +52,26 @@ type Pack struct {
 // and the alert history, in the order push publishes them.
 func (p *Pack) Dashboards() []dashboard.Definition {
 	return []dashboard.Definition{p.Dashboard, p.Overview, p.AlertHistory}
+}
+
+// linkDashboards gives each generated dashboard header links to the others,
+// in the order of Dashboards, so that the detail, the overview and the alert
+// history are one click apart; DashboardLinkFindings checks that they open
+// dashboards the pack generates.
+func (p *Pack) linkDashboards() {
+	ds := []*dashboard.Definition{&p.Dashboard, &p.Overview, &p.AlertHistory}
+	for _, d := range ds {
+		d.Links = nil
+		for _, o := range ds {
+			if o.UID != d.UID {
+				d.Links = append(d.Links, dashboard.DashboardLink{
+					Title:   o.Title,
+					URL:     "/d/" + url.PathEscape(o.UID),
+					Tooltip: o.Description,
+				})
+			}
+		}
+	}
 }
 
 // Files renders every generated file of the pack, keyed by its path

@@ -53,3 +53,26 @@ func TestPanelDescriptionsFollowAReplacedFamily(t *testing.T) {
 		t.Errorf("no alert links the pool-wait panel any more, yet it names one: %q", d)
 	}
 }
+
+// An alert without Text is a finding of the alert-set check, not a panic
+// while the pack is built.
+func TestAlertWithoutTextIsAFinding(t *testing.T) {
+	quiet := func(e *Env) Family {
+		a := Alert{
+			Name: "PoolQuiet", Severity: SeverityWarning, Family: "quiet", For: Duration(60e9), Panel: PanelPool,
+			Expr: "vector(1)", Humanize: "humanize",
+			Runbook: Runbook{Summary: "s", Fires: "f", Checks: []string{"c"}},
+		}
+		return Family{Name: "quiet", Alerts: []Alert{a}}
+	}
+	_, errs := Check(Default(), Source{}, WithFamilies(quiet))
+	found := false
+	for _, err := range errs {
+		if strings.Contains(err.Error(), "alert PoolQuiet has no summary and description") {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("no finding for an alert without Text; findings: %v", errs)
+	}
+}

@@ -254,6 +254,10 @@ func routing(c Config, routes []Route, alerts []Alert) *alertmanager.Config {
 			groupBy = append(groupBy, l)
 		}
 	}
+	if c.Middleware.DBNameLabel {
+		// The alerts of each database are notified apart.
+		groupBy = append(groupBy, middleware.LabelDBName)
+	}
 	m := messages{dashboard: c.DashboardURL(0)}
 	var receivers []alertmanager.Receiver
 	if c.Fleet() {
@@ -341,11 +345,25 @@ func inhibitRules(c Config, alerts []Alert) []alertmanager.InhibitRule {
 	if c.Fleet() {
 		twin = append([]string{LabelFamily, LabelService}, twin[1:]...)
 	}
+	if c.Middleware.DBNameLabel {
+		// One database's critical must not mute another's warning.
+		twin = append(twin, middleware.LabelDBName)
+	}
 	// A server pack's alerts are per exporter target: the critical level
 	// of one server must not mute the warning of another. The middleware's
 	// alerts carry no instance, and a label both lack counts as equal.
+	// Nor may one replication connection's critical mute another's
+	// warning on the same server: a pack adds the labels of its twin
+	// alerts beyond instance.
 	if len(enabledServerPacks(c)) > 0 && !slices.Contains(twin, "instance") {
 		twin = append(twin, "instance")
+	}
+	for _, p := range enabledServerPacks(c) {
+		for _, l := range p.twinLabels {
+			if !slices.Contains(twin, l) {
+				twin = append(twin, l)
+			}
+		}
 	}
 	var families []string
 	for _, f := range queryMetricFamilies(alerts) {
@@ -525,6 +543,21 @@ const (
 	EnvSlackWebhookURL     = "SLACK_WEBHOOK_URL"
 )
 
+// TeamSecretEnv is the variable holding a team's own value of the secret
+// env: PAGERDUTY_SERVICE_KEY_PAYMENTS for team "payments" (letters upper
+// case, anything but letters and digits as _).
+func TeamSecretEnv(env, team string) string {
+	b := []byte(env + "_")
+	for _, r := range strings.ToUpper(team) {
+		if (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9') {
+			b = append(b, byte(r))
+		} else {
+			b = append(b, '_')
+		}
+	}
+	return string(b)
+}
+
 // Secrets lists the secret files the config generated from c references,
 // in a stable order, read from the rendered model itself so the list
 // cannot disagree with the file: the SMTP password only when a login is
@@ -542,15 +575,42 @@ func Secrets(c Config) []Secret {
 		}
 		out = append(out, Secret{Env: env, File: file, Setting: setting})
 	}
+	// A team whose block names a file of its own gets a variable of its
+	// own, <VARIABLE>_<TEAM>; a file it shares with the alertmanager block
+	// (inherited, or set to the same path) is filled from the top-level
+	// variable. Two teams naming the same file share the variable of the
+	// first in name order.
+	type origin struct{ env, setting string }
+	own := map[string]origin{}
+	am := c.Alertmanager
+	for _, team := range fleetTeams(c) {
+		t := c.Teams[team]
+		for _, f := range []struct{ env, file, top, setting string }{
+			{EnvPagerDutyServiceKey, t.PagerDuty.RoutingKeyFile, am.PagerDuty.RoutingKeyFile, "pagerduty.routing_key_file"},
+			{EnvSlackWebhookURL, t.Slack.APIURLFile, am.Slack.APIURLFile, "slack.api_url_file"},
+			{EnvSMTPPassword, t.Email.AuthPasswordFile, am.Email.AuthPasswordFile, "email.auth_password_file"},
+		} {
+			key := f.env + "\x00" + f.file
+			if _, seen := own[key]; !seen && f.file != "" && f.file != f.top {
+				own[key] = origin{TeamSecretEnv(f.env, team), "teams." + team + "." + f.setting}
+			}
+		}
+	}
+	addOwn := func(env, file, setting string) {
+		if o, ok := own[env+"\x00"+file]; ok {
+			env, setting = o.env, o.setting
+		}
+		add(env, file, setting)
+	}
 	for _, r := range Routing(c).Receivers {
 		for _, p := range r.PagerDuty {
-			add(EnvPagerDutyServiceKey, p.RoutingKeyFile, "alertmanager.pagerduty.routing_key_file")
+			addOwn(EnvPagerDutyServiceKey, p.RoutingKeyFile, "alertmanager.pagerduty.routing_key_file")
 		}
 		for _, s := range r.Slack {
-			add(EnvSlackWebhookURL, s.APIURLFile, "alertmanager.slack.api_url_file")
+			addOwn(EnvSlackWebhookURL, s.APIURLFile, "alertmanager.slack.api_url_file")
 		}
 		for _, e := range r.Email {
-			add(EnvSMTPPassword, e.AuthPasswordFile, "alertmanager.email.auth_password_file")
+			addOwn(EnvSMTPPassword, e.AuthPasswordFile, "alertmanager.email.auth_password_file")
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Env < out[j].Env })

@@ -208,7 +208,16 @@ func rbNewContext(c Config, panels []Panel) *rbContext {
 	for _, p := range panels {
 		titles[int(p.ID)] = p.Title
 	}
-	return &rbContext{c: c, q: newQuery(c), titles: titles}
+	q := newQuery(c)
+	if c.Fleet() {
+		// A runbook's queries are pasted into Prometheus or Explore:
+		// they read the raw series the user can inspect, which carry the
+		// identity labels only (service and team are the recorded
+		// series'); the per-service table gives each selector to narrow
+		// them to one service.
+		q.fleet, q.identity, q.carry, q.overrides = false, c.Service.IdentityLabels, nil, nil
+	}
+	return &rbContext{c: c, q: q, titles: titles}
 }
 
 // The sections of a runbook's prose, as a family's template defines them
@@ -412,6 +421,9 @@ func (r *rbContext) group(extra ...string) string {
 
 // up selects the scrape health of the service's targets.
 func (r *rbContext) up() string {
+	if r.c.Fleet() {
+		return "up"
+	}
 	if sel := strings.TrimSuffix(strings.TrimSpace(r.c.Service.Selector), ","); sel != "" {
 		return "up{" + sel + "}"
 	}
@@ -430,6 +442,21 @@ func (r *rbContext) qSlowShareByType() RunbookQuery {
 
 func (r *rbContext) qP99ByType() RunbookQuery {
 	return RunbookQuery{"p99 by type, in seconds", r.quantile(0.99, middleware.LabelQueryType)}
+}
+
+// qStatements are the slowest statements, when the statement metrics
+// carry the statement label (middleware.statement_label): the runbook's
+// answer to "which statement", as the dashboard's Slowest Statements table.
+func (r *rbContext) qStatements() []RunbookQuery {
+	if !r.c.Middleware.StatementLabel {
+		return nil
+	}
+	return []RunbookQuery{
+		{fmt.Sprintf("the %d statements with the highest p99, in seconds", TopStatements),
+			fmt.Sprintf("topk(%d, %s)", TopStatements, r.quantile(0.99, middleware.LabelStatement))},
+		{fmt.Sprintf("the %d statements with the most slow executions per second", TopStatements),
+			fmt.Sprintf("topk(%d, %s)", TopStatements, r.rate(middleware.MetricSlowQueriesTotal, middleware.LabelStatement))},
+	}
 }
 
 func (r *rbContext) qMeanByType() RunbookQuery {
@@ -544,6 +571,20 @@ type rbPage struct {
 	Guide string
 	// Related are the related alerts, without the alert itself.
 	Related []string
+	// Services are, in a fleet, each service's condition and receivers
+	// for this alert; nil for a single service.
+	Services []rbService
+}
+
+// rbService is one row of a fleet runbook's per-service table.
+type rbService struct {
+	// Name and Team are the service's labels on the alert; Selector
+	// selects its raw series.
+	Name, Team, Selector string
+	// Fires is the alert's condition with the service's own thresholds.
+	Fires string
+	// Notified says where the alert goes for this service's team.
+	Notified string
 }
 
 // rbLabelValue is one label of a rule.
@@ -582,5 +623,48 @@ func (p *Pack) runbookView(a Alert) rbPage {
 			v.Related = append(v.Related, name)
 		}
 	}
+	v.Services = p.runbookServices(a)
 	return v
+}
+
+// runbookServices is the per-service table of a's runbook in a fleet:
+// the condition with each service's thresholds (the text variants the
+// rule's annotations choose from) and the receivers of its team.
+func (p *Pack) runbookServices(a Alert) []rbService {
+	c := p.Config
+	if !c.Fleet() {
+		return nil
+	}
+	teams := fleetTeams(c)
+	var out []rbService
+	for i, s := range c.Services {
+		row := rbService{Name: s.Name, Team: c.ServiceTeam(i), Selector: strings.ReplaceAll(s.Selector, "|", "\\|"), Fires: a.Runbook.Fires}
+		for _, v := range p.variants {
+			if va, ok := v.alerts[a.Name]; ok && slices.Contains(v.services, s.Name) {
+				row.Fires = va.Runbook.Fires
+			}
+		}
+		recv := Team{PagerDuty: c.Alertmanager.PagerDuty, Slack: c.Alertmanager.Slack, Email: c.Alertmanager.Email}
+		if slices.Contains(teams, row.Team) {
+			recv = c.Teams[row.Team]
+		}
+		row.Notified = notifiedVia(a.Severity, recv)
+		row.Fires = strings.ReplaceAll(row.Fires, "|", "\\|")
+		out = append(out, row)
+	}
+	return out
+}
+
+// notifiedVia says, in a runbook table cell, where an alert of severity
+// goes through receivers r, as the routing tree sends it.
+func notifiedVia(severity string, r Team) string {
+	switch severity {
+	case SeverityCritical:
+		return fmt.Sprintf("PagerDuty, Slack `%s`, email `%s`", r.Slack.CriticalChannel, r.Email.To)
+	case SeverityWarning:
+		return fmt.Sprintf("Slack `%s`, email `%s`", r.Slack.WarningChannel, r.Email.To)
+	case SeverityInfo:
+		return fmt.Sprintf("Slack `%s`", r.Slack.InfoChannel)
+	}
+	return fmt.Sprintf("Slack `%s`", r.Slack.DefaultChannel)
 }

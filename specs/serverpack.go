@@ -41,6 +41,10 @@ type serverPack struct {
 	panels   func(c Config, y uint32) []Panel
 	overview func(c Config, y uint32) dashboard.Panel
 	validate func(c Config, add func(id, path, format string, args ...any) *diag.Error)
+	// twinLabels are the labels beyond instance that tell apart the
+	// alerts of one family and server (a replica's replication
+	// connections): the twin inhibition compares them too.
+	twinLabels []string
 }
 
 // serverPacks are the server packs, in the order of the rule file and the
@@ -211,13 +215,24 @@ func (v serverLevelChecks) down(path string, l Level) { v.forAtLeastEval(path, l
 
 // connections: warning below critical, both shares, critical not slower.
 func (v serverLevelChecks) connections(path string, l ConnectionLevels) {
-	v.share(path+".warning", l.Warning)
-	v.share(path+".critical", l.Critical)
-	if !(l.Warning.Threshold < l.Critical.Threshold) {
-		v.add(CheckThresholdOrder, path+".warning.threshold", "%v must be below %s.critical.threshold (%v)", l.Warning.Threshold, path, l.Critical.Threshold).Relate(path + ".critical.threshold")
+	v.ladder(path, l.Warning, l.Critical, v.share)
+}
+
+// lag: warning below critical, both positive seconds, critical not slower.
+func (v serverLevelChecks) lag(path string, l LagLevels) {
+	v.ladder(path, l.Warning, l.Critical, func(p string, l Level) { v.positive(p, l, "seconds") })
+}
+
+// ladder: each level passes each, the warning's threshold is below the
+// critical's, and the critical does not wait longer than the warning.
+func (v serverLevelChecks) ladder(path string, warn, crit Level, each func(path string, l Level)) {
+	each(path+".warning", warn)
+	each(path+".critical", crit)
+	if !(warn.Threshold < crit.Threshold) {
+		v.add(CheckThresholdOrder, path+".warning.threshold", "%v must be below %s.critical.threshold (%v)", warn.Threshold, path, crit.Threshold).Relate(path + ".critical.threshold")
 	}
-	if l.Critical.For > l.Warning.For {
-		v.add(CheckForOrder, path+".critical.for", "%s must not exceed %s.warning.for (%s): the more urgent level must not wait longer", l.Critical.For, path, l.Warning.For).Relate(path + ".warning.for")
+	if crit.For > warn.For {
+		v.add(CheckForOrder, path+".critical.for", "%s must not exceed %s.warning.for (%s): the more urgent level must not wait longer", crit.For, path, warn.For).Relate(path + ".warning.for")
 	}
 }
 
@@ -263,6 +278,12 @@ func (q serverQuery) agg(op, expr string, extra ...string) string {
 // sumRate is the per-second rate of a counter over the rate window.
 func (q serverQuery) sumRate(metric string, extra ...string) string {
 	return q.agg("sum", fmt.Sprintf("rate(%s[%s])", q.sel(metric), q.window), extra...)
+}
+
+// panelRate is the per-second rate of a counter over Grafana's rate
+// interval, summed by job, instance and extra: a panel's rate.
+func (q serverQuery) panelRate(metric string, extra ...string) string {
+	return q.agg("sum", fmt.Sprintf("rate(%s[$__rate_interval])", q.sel(metric)), extra...)
 }
 
 // sumIncrease is the increase of a counter over the rate window.
@@ -312,7 +333,7 @@ func (s serverKit) expect(a Alert, value float64, by map[string]string) rules.Al
 	for k, v := range s.labels(by) {
 		ls[k] = v
 	}
-	summary, description := a.Text(humanizeAs(a.Humanize, value), func(l string) string { return ls[l] })
+	summary, description := a.texts(humanizeAs(a.Humanize, value), func(l string) string { return ls[l] })
 	return rules.Alert{Labels: ls, Annotations: annotations(s.c, a, summary, description)}
 }
 
@@ -328,6 +349,22 @@ func (s serverKit) gaugeCases(a Alert, l Level, by map[string]string, series fun
 		s.tc(a.Name, what(under)+" does not fire", series(under, n), alertCheck(a.Name, fire)),
 	}
 	return append(cases, extra...)
+}
+
+// serverLadder is a family of two alerts over one gauge of a server, a
+// critical and a warning level (connections in use, replication lag):
+// level writes the alert of one level, and cases tests it with values
+// over and under its threshold. The critical's are above (over its
+// threshold) and the midpoint of the two thresholds; the warning's are
+// that midpoint and 90 % of its threshold.
+func serverLadder(family string, crit, warn Level, critName, warnName string, above float64,
+	level func(name, severity string, l Level) Alert, cases func(a Alert, l Level, over, under float64) []rules.TestCase) Family {
+	c := level(critName, SeverityCritical, crit)
+	w := level(warnName, SeverityWarning, warn)
+	mid := (warn.Threshold + crit.Threshold) / 2
+	c.Cases = cases(c, crit, above, mid)
+	w.Cases = cases(w, warn, mid, warn.Threshold*0.9)
+	return Family{Name: family, Alerts: []Alert{c, w}}
 }
 
 // eventCases tests an alert on the increase of an event counter (a
@@ -435,6 +472,28 @@ func withLines(p Panel, steps ...dashboard.Step) Panel {
 	p.Thresholds = append([]dashboard.Step{{Value: nil, Color: dashColorOK}}, steps...)
 	p.ThresholdLines = true
 	return p
+}
+
+// withLadder draws a warning/critical pair of thresholds as dashed lines.
+func withLadder(p Panel, warn, crit float64) Panel {
+	return withLines(p,
+		dashboard.Step{Value: dashboard.Float(warn), Color: dashColorWarning},
+		dashboard.Step{Value: dashboard.Float(crit), Color: dashColorCritical})
+}
+
+// Colours of the overview's cells, shared by the packs: reachability
+// (red until 1), a warning/critical ladder, and an event count (warning
+// above threshold events).
+func upSteps() []dashboard.Step {
+	return []dashboard.Step{{Value: nil, Color: dashColorCritical}, {Value: dashboard.Float(1), Color: dashColorOK}}
+}
+
+func ladderSteps(warn, crit float64) []dashboard.Step {
+	return []dashboard.Step{{Value: nil, Color: dashColorOK}, {Value: dashboard.Float(warn), Color: dashColorWarning}, {Value: dashboard.Float(crit), Color: dashColorCritical}}
+}
+
+func eventSteps(threshold float64) []dashboard.Step {
+	return []dashboard.Step{{Value: nil, Color: dashColorOK}, {Value: dashboard.Float(threshold + 1), Color: dashColorWarning}}
 }
 
 // below colours a "lower is worse" signal: red below threshold, green from it.

@@ -30,6 +30,12 @@ type ConnectionLevels struct {
 	Critical Level `yaml:"critical"`
 }
 
+// LagLevels are the two levels of a replica's replication lag, in seconds.
+type LagLevels struct {
+	Warning  Level `yaml:"warning"`
+	Critical Level `yaml:"critical"`
+}
+
 // PostgresPack holds the postgresql pack's scrape job and thresholds.
 type PostgresPack struct {
 	// Exporter is postgres_exporter's scrape job. Run the exporter with
@@ -59,6 +65,10 @@ type PostgresPack struct {
 	// MinDeadTuples is the number of dead rows below which a table is not
 	// reported, however high its share: small tables are vacuumed cheaply.
 	MinDeadTuples float64 `yaml:"min_dead_tuples"`
+	// ReplicationLag is the seconds since a replica replayed its last
+	// transaction (pg_replication_lag, from the example queries file; 0 on
+	// a primary). It also grows while the primary writes nothing.
+	ReplicationLag LagLevels `yaml:"replication_lag"`
 }
 
 // MySQLPack holds the mysql pack's scrape job and thresholds.
@@ -83,11 +93,28 @@ type MySQLPack struct {
 	// MinReadRequestRate is the InnoDB read requests per second below which
 	// the buffer pool hit ratio is not evaluated.
 	MinReadRequestRate float64 `yaml:"min_read_request_rate"`
+	// ReplicationLag is a replica's Seconds_Behind_Master, per replication
+	// connection (absent on a primary and while the SQL thread is stopped).
+	ReplicationLag LagLevels `yaml:"replication_lag"`
+	// LongTransaction is the age in seconds of the oldest running
+	// statement, as the mean age of the statements in one processlist
+	// state (mysqld_exporter 0.14 has no transaction age; the mean is a
+	// lower bound of the oldest statement's age, and a statement's
+	// transaction is at least as old). Needs the exporter's
+	// --collect.info_schema.processlist.
+	LongTransaction Level `yaml:"long_transaction"`
 }
 
 // defaultServerSettings are the server packs' defaults: the exporters'
 // default ports, and thresholds for a primary serving an OLTP workload.
 func defaultServerSettings() ServerSettings {
+	// A replica a minute behind serves reads stale enough for a ticket;
+	// five minutes behind, its readers are badly wrong and a failover to it
+	// waits for that much replay.
+	defaultLag := LagLevels{
+		Warning:  Level{Threshold: 60, For: Duration(5 * time.Minute)},
+		Critical: Level{Threshold: 300, For: Duration(5 * time.Minute)},
+	}
 	return ServerSettings{
 		PostgreSQL: PostgresPack{
 			Exporter: ExporterJob{JobName: "postgres", Targets: []string{"localhost:9187"}},
@@ -102,6 +129,7 @@ func defaultServerSettings() ServerSettings {
 			MinBlockRate:    100,
 			DeadTuples:      Level{Threshold: 0.2, For: Duration(30 * time.Minute)},
 			MinDeadTuples:   10000,
+			ReplicationLag:  defaultLag,
 		},
 		MySQL: MySQLPack{
 			Exporter: ExporterJob{JobName: "mysql", Targets: []string{"localhost:9104"}},
@@ -114,6 +142,8 @@ func defaultServerSettings() ServerSettings {
 			RowLockWaits:       Level{Threshold: 0.1, For: Duration(10 * time.Minute)},
 			BufferPoolHitRatio: Level{Threshold: 0.95, For: Duration(30 * time.Minute)},
 			MinReadRequestRate: 100,
+			ReplicationLag:     defaultLag,
+			LongTransaction:    Level{Threshold: 300, For: Duration(time.Minute)},
 		},
 	}
 }

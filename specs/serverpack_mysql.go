@@ -12,8 +12,9 @@ import (
 // The mysql server pack, over mysqld_exporter 0.14 (see exporters.MySQL),
 // for MySQL and MariaDB. mysqld_exporter writes SHOW GLOBAL STATUS as
 // untyped; the contract says which values are counters, and the pack takes
-// rate() and increase() of those only. It has no long-transaction signal:
-// the exporter exports no age of the oldest transaction.
+// rate() and increase() of those only. The exporter exports no age of
+// the oldest transaction: the long-transaction alert reads the age of
+// running statements from its processlist collector instead.
 
 // Alert names of the mysql pack.
 const (
@@ -23,6 +24,9 @@ const (
 	AlertMySQLDeadlocks                 = "MySQLDeadlocks"
 	AlertMySQLRowLockWaits              = "MySQLRowLockWaits"
 	AlertMySQLBufferPoolHitRatioLow     = "MySQLBufferPoolHitRatioLow"
+	AlertMySQLReplicationLagCritical    = "MySQLReplicationLagCritical"
+	AlertMySQLReplicationLagWarning     = "MySQLReplicationLagWarning"
+	AlertMySQLLongTransaction           = "MySQLLongTransaction"
 )
 
 // Families of the mysql pack.
@@ -32,6 +36,8 @@ const (
 	FamilyMySQLDeadlocks     = "mysql_deadlocks"
 	FamilyMySQLRowLockWaits  = "mysql_row_lock_waits"
 	FamilyMySQLBufferPoolHit = "mysql_buffer_pool_hit_ratio"
+	FamilyMySQLReplication   = "mysql_replication_lag"
+	FamilyMySQLLongTx        = "mysql_long_transaction"
 )
 
 // Panel ids of the mysql pack's rows on the main dashboard.
@@ -43,6 +49,7 @@ const (
 	PanelMySQLLockTime    = 205
 	PanelMySQLDeadlocks   = 206
 	PanelMySQLReplication = 207
+	PanelMySQLOldestStmt  = 208
 )
 
 // mysqld_exporter's metric names the pack reads; the contract
@@ -58,16 +65,30 @@ const (
 	myBufferReads        = "mysql_global_status_innodb_buffer_pool_reads"
 	myBufferReadRequests = "mysql_global_status_innodb_buffer_pool_read_requests"
 	mySecondsBehind      = "mysql_slave_status_seconds_behind_master"
+	myProcSeconds        = "mysql_info_schema_processlist_seconds"
+	myProcThreads        = "mysql_info_schema_processlist_threads"
+
+	myLabelConnection = "connection_name"
+	myLabelChannel    = "channel_name"
+	myLabelCommand    = "command"
+	myLabelState      = "state"
 )
+
+// myRunning are the processlist commands of a client statement running
+// (or waiting for a lock): a plain query, or the execution of a
+// statement prepared on the server (what drivers without client-side
+// interpolation send), as the exporter lower-cases them.
+const myRunning = "query|execute"
 
 func mysqlPack() serverPack {
 	return serverPack{
-		name:     PackMySQL,
-		contract: exporters.MySQL,
-		job:      func(c Config) ExporterJob { return c.Server.MySQL.Exporter },
-		families: []FamilyFunc{myUpFamily, myConnectionsFamily, myDeadlocksFamily, myRowLockFamily, myBufferPoolFamily},
-		panels:   mysqlPanels,
-		overview: mysqlOverview,
+		name:       PackMySQL,
+		contract:   exporters.MySQL,
+		job:        func(c Config) ExporterJob { return c.Server.MySQL.Exporter },
+		families:   []FamilyFunc{myUpFamily, myConnectionsFamily, myDeadlocksFamily, myRowLockFamily, myBufferPoolFamily, myReplicationLagFamily, myLongTxFamily},
+		twinLabels: []string{myLabelConnection, myLabelChannel},
+		panels:     mysqlPanels,
+		overview:   mysqlOverview,
 		validate: func(c Config, add func(id, path, format string, args ...any) *diag.Error) {
 			v, s, p := serverLevelChecks{c, add}, c.Server.MySQL, "server.mysql"
 			v.down(p+".down", s.Down)
@@ -76,6 +97,8 @@ func mysqlPack() serverPack {
 			v.positive(p+".row_lock_waits", s.RowLockWaits, "waits per second")
 			v.share(p+".buffer_pool_hit_ratio", s.BufferPoolHitRatio)
 			v.minimum(p+".min_read_request_rate", s.MinReadRequestRate)
+			v.lag(p+".replication_lag", s.ReplicationLag)
+			v.positive(p+".long_transaction", s.LongTransaction, "seconds")
 		},
 	}
 }
@@ -184,8 +207,6 @@ FROM information_schema.processlist GROUP BY 1, 2, 3 ORDER BY n DESC;`,
 			},
 		}
 	}
-	crit := level(AlertMySQLConnectionsNearMaxCrit, SeverityCritical, s.Connections.Critical)
-	warn := level(AlertMySQLConnectionsNearMaxWarning, SeverityWarning, s.Connections.Warning)
 	const maxConn = 200
 	cases := func(a Alert, l Level, over, under float64) []rules.TestCase {
 		return myKit(e, func(k serverKit) []rules.TestCase {
@@ -202,10 +223,8 @@ FROM information_schema.processlist GROUP BY 1, 2, 3 ORDER BY n DESC;`,
 					[]rules.Series{k.series(myThreadsConnected, nil, gaugeValues(maxConn, k.steps(fire)))}, alertCheck(a.Name, fire)))
 		})
 	}
-	w, c := s.Connections.Warning.Threshold, s.Connections.Critical.Threshold
-	crit.Cases = cases(crit, s.Connections.Critical, (c+1)/2, (w+c)/2)
-	warn.Cases = cases(warn, s.Connections.Warning, (w+c)/2, w*0.9)
-	return Family{Name: FamilyMySQLConnections, Alerts: []Alert{crit, warn}}
+	return serverLadder(FamilyMySQLConnections, s.Connections.Critical, s.Connections.Warning,
+		AlertMySQLConnectionsNearMaxCrit, AlertMySQLConnectionsNearMaxWarning, (s.Connections.Critical.Threshold+1)/2, level, cases)
 }
 
 func myDeadlocksFamily(e *Env) Family {
@@ -354,25 +373,167 @@ func myBufferPoolFamily(e *Env) Family {
 }
 
 // mysqlPanels are the pack's rows on the main dashboard, from row y.
+func myReplicationLagFamily(e *Env) Family {
+	q, s := myEnv(e)
+	lag := q.agg("max", q.sel(mySecondsBehind), myLabelConnection, myLabelChannel)
+	level := func(name, severity string, l Level) Alert {
+		return Alert{
+			Name: name, Severity: severity, Family: FamilyMySQLReplication, For: l.For, Panel: PanelMySQLReplication,
+			By:       []string{"instance", myLabelConnection, myLabelChannel},
+			Expr:     lag + " > " + promNum(l.Threshold),
+			Humanize: "humanizeDuration",
+			Text: func(v string, lb func(string) string) (string, string) {
+				return fmt.Sprintf("MySQL replica %s is behind its primary", serverWho(lb)),
+					fmt.Sprintf("MySQL replica %s is %s behind its primary (Seconds_Behind_Master, %s above %s for %s): reads from it are that stale, and it is that far from being a failover target.",
+						serverWho(lb), v, severity, FormatSeconds(l.Threshold), l.For)
+			},
+			Runbook: Runbook{
+				Summary: fmt.Sprintf("A replica is more than %s behind its primary.", FormatSeconds(l.Threshold)),
+				Fires:   fmt.Sprintf("%s of a replication connection is above %s for %s", rbCode(mySecondsBehind), FormatSeconds(l.Threshold), l.For),
+				Meaning: []string{
+					"Seconds_Behind_Master of `SHOW ALL SLAVES STATUS`, per replication connection (MariaDB's connection_name, MySQL's channel_name): how far the SQL thread's current event is behind the primary's clock. A primary has no such series.",
+					"While the SQL thread is stopped the value is NULL and the exporter drops the series: the alert resolves although replication is broken, and the panel shows a gap. A stopped IO thread leaves a lag near 0 while the replica falls behind unseen.",
+				},
+				Impact: "Reads served by the replica return data that old; a failover to it would wait for the relay log to be applied first.",
+				Causes: []string{
+					"One large transaction (a bulk UPDATE or DELETE, an ALTER TABLE) replays on a single thread.",
+					"The replica's disk or CPU cannot keep up with the primary's write rate; too few parallel replication threads.",
+					"Long queries on the replica compete with the SQL thread.",
+				},
+				Checks: []string{
+					"`SHOW ALL SLAVES STATUS\\G`: Slave_IO_Running, Slave_SQL_Running, Last_SQL_Error, Relay_Log_Space.",
+					"What the SQL thread is applying now (SQL below).",
+				},
+				PromQL: []RunbookQuery{
+					{"lag per replication connection (the alert's expression without the threshold)", lag},
+				},
+				SQL: `SHOW ALL SLAVES STATUS;   -- MySQL 8: SHOW REPLICA STATUS
+SELECT id, command, state, time, LEFT(info, 80) AS info
+FROM information_schema.processlist WHERE command LIKE 'Slave%' OR user = 'system user';`,
+				Mitigate: []string{
+					"Route reads that need fresh data to the primary while the replica catches up.",
+					"Split bulk changes on the primary into small transactions; raise `slave_parallel_threads` (MariaDB) or `replica_parallel_workers` (MySQL).",
+				},
+				Related: []string{AlertMySQLReplicationLagCritical, AlertMySQLReplicationLagWarning, AlertMySQLDown},
+			},
+		}
+	}
+	cases := func(a Alert, l Level, over, under float64) []rules.TestCase {
+		return myKit(e, func(k serverKit) []rules.TestCase {
+			conn := func(name string) map[string]string {
+				return map[string]string{myLabelConnection: name, myLabelChannel: "", "master_host": "primary", "master_uuid": ""}
+			}
+			series := func(v float64, n int) []rules.Series {
+				return []rules.Series{k.series(mySecondsBehind, conn(""), gaugeValues(v, n))}
+			}
+			what := func(v float64) string { return fmt.Sprintf("a replica %s behind", humanizeDuration(v)) }
+			fire := k.evalCeil(l.For.Std())
+			n := k.steps(fire)
+			return k.gaugeCases(a, l, nil, series, over, under, what,
+				k.tc(a.Name, "of two replication connections, only the one behind fires", []rules.Series{
+					k.series(mySecondsBehind, conn("eu"), gaugeValues(over, n)),
+					k.series(mySecondsBehind, conn("us"), gaugeValues(0, n)),
+				}, alertCheck(a.Name, fire, k.expect(a, over, map[string]string{myLabelConnection: "eu"}))))
+		})
+	}
+	return serverLadder(FamilyMySQLReplication, s.ReplicationLag.Critical, s.ReplicationLag.Warning,
+		AlertMySQLReplicationLagCritical, AlertMySQLReplicationLagWarning, 2*s.ReplicationLag.Critical.Threshold, level, cases)
+}
+
+// myStatementAge is the mean age of the running statements of each
+// processlist state, the highest per server: a lower bound of the oldest
+// running statement's age (exact when it is alone in its state).
+func myStatementAge(q serverQuery) string {
+	running := fmt.Sprintf("%s=~%q", myLabelCommand, myRunning)
+	return q.agg("max", fmt.Sprintf("%s\n  /\n(%s > 0)", q.sel(myProcSeconds, running), q.sel(myProcThreads, running)))
+}
+
+func myLongTxFamily(e *Env) Family {
+	q, s := myEnv(e)
+	l := s.LongTransaction
+	age := myStatementAge(q)
+	a := Alert{
+		Name: AlertMySQLLongTransaction, Severity: SeverityWarning, Family: FamilyMySQLLongTx, For: l.For, Panel: PanelMySQLOldestStmt,
+		By:       []string{"instance"},
+		Expr:     age + "\n  > " + promNum(l.Threshold),
+		Humanize: "humanizeDuration",
+		Text: func(v string, lb func(string) string) (string, string) {
+			return fmt.Sprintf("Long transaction on MySQL %s", serverWho(lb)),
+				fmt.Sprintf("A statement on MySQL %s has been running or waiting for a lock for at least %s (warning above %s for %s); its transaction is at least as old and holds its locks.",
+					serverWho(lb), v, FormatSeconds(l.Threshold), l.For)
+		},
+		Runbook: Runbook{
+			Summary: fmt.Sprintf("A statement has been running for more than %s: its transaction is at least that old.", FormatSeconds(l.Threshold)),
+			Fires:   fmt.Sprintf("%s / %s of running statements (command query or execute), in one processlist state, is above %s for %s", rbCode(myProcSeconds), rbCode(myProcThreads), FormatSeconds(l.Threshold), l.For),
+			Meaning: []string{
+				"mysqld_exporter 0.14 exports no transaction age. Its processlist collector (--collect.info_schema.processlist) exports, per command and state, the threads and the sum of their TIME: the mean is a lower bound of the oldest statement's age in that state, exact when it is alone there, so the alert never fires early and may fire late when many short statements share the state. A running statement's transaction is at least as old.",
+				"A session idle in an open transaction (command Sleep) is not seen: find those with the SQL below, or let `idle_transaction_timeout` (MariaDB) end them.",
+			},
+			Impact: "Its row locks block writers of the same rows (MySQLRowLockWaits); its read view keeps purge from removing old row versions, so the history list and the undo log grow.",
+			Causes: []string{
+				"A statement waiting for a row lock held by another long transaction (look for the blocker first).",
+				"A report or migration running one huge statement on the primary.",
+				"A missing index turning an UPDATE or DELETE into a scan that locks many rows.",
+			},
+			Checks: []string{
+				"List the oldest InnoDB transactions and who waits for whom (SQL below).",
+				"Check the Row Lock Waits panel at the same time.",
+			},
+			PromQL: []RunbookQuery{
+				{"mean age of running statements in their state, the highest per server (the alert's expression without the threshold)", age},
+				{"running statements by state", q.agg("sum", q.sel(myProcThreads, fmt.Sprintf("%s=~%q", myLabelCommand, myRunning)), myLabelState)},
+			},
+			SQL: mySQLLocks,
+			Mitigate: []string{
+				"End the blocker: `KILL QUERY <thread>` (its statement) or `KILL <thread>` (its session).",
+				"Set `max_statement_time` (MariaDB) or `max_execution_time` (MySQL) and `innodb_lock_wait_timeout` for the application's user.",
+			},
+			Guide:   []GuideLink{rbLinkTx, rbLinkLocks},
+			Related: []string{AlertMySQLRowLockWaits, AlertMySQLDeadlocks, AlertConnectionPoolSaturated},
+		},
+	}
+	a.Cases = myKit(e, func(k serverKit) []rules.TestCase {
+		proc := func(command, state string) map[string]string {
+			return map[string]string{myLabelCommand: command, myLabelState: state}
+		}
+		// one statement alone in its state: the mean is its age
+		series := func(v float64, n int) []rules.Series {
+			return []rules.Series{
+				k.series(myProcSeconds, proc("execute", "statistics"), gaugeValues(v, n)),
+				k.series(myProcThreads, proc("execute", "statistics"), gaugeValues(1, n)),
+				// an old idle connection is not a running statement
+				k.series(myProcSeconds, proc("sleep", ""), gaugeValues(100*l.Threshold, n)),
+				k.series(myProcThreads, proc("sleep", ""), gaugeValues(1, n)),
+			}
+		}
+		what := func(v float64) string { return fmt.Sprintf("a statement running for %s", humanizeDuration(v)) }
+		fire := k.evalCeil(l.For.Std())
+		n := k.steps(fire)
+		return k.gaugeCases(a, l, nil, series, 2*l.Threshold, l.Threshold*0.9, what,
+			k.tc(a.Name, fmt.Sprintf("ten statements of %s in one state, together older than the threshold, do not fire", humanizeDuration(l.Threshold*0.9/10)), []rules.Series{
+				k.series(myProcSeconds, proc("query", "sending_data"), gaugeValues(l.Threshold*0.9, n)),
+				k.series(myProcThreads, proc("query", "sending_data"), gaugeValues(10, n)),
+			}, alertCheck(a.Name, fire)))
+	})
+	return Family{Name: FamilyMySQLLongTx, Alerts: []Alert{a}}
+}
+
 func mysqlPanels(c Config, y uint32) []Panel {
 	s := c.Server.MySQL
 	q := serverQuery{job: s.Exporter.JobName}
-	r := func(metric string) string {
-		return q.agg("sum", fmt.Sprintf("rate(%s[$__rate_interval])", q.sel(metric)))
-	}
+	r := q.panelRate
 	conn := s.Connections
 	inst := "{{instance}}"
 	return []Panel{
 		serverPanel(PanelMySQLUp, "MySQL: Reachable",
 			fmt.Sprintf("1 while mysqld_exporter (job %s) reaches its server (%s), 0 when it cannot. No line: the exporter is not scraped.", s.Exporter.JobName, myUp),
 			dashUnitShort, serverGrid(y, 0), serverQ("A", q.agg("max", q.sel(myUp)), inst)),
-		withLines(serverPanel(PanelMySQLConnections, "MySQL: Connections Used vs Max",
+		withLadder(serverPanel(PanelMySQLConnections, "MySQL: Connections Used vs Max",
 			fmt.Sprintf("Open connections as a share of max_connections (%s / %s). Dashed lines: the warning (%s) and critical (%s) thresholds.",
 				myThreadsConnected, myMaxConnections, FormatPercent(conn.Warning.Threshold), FormatPercent(conn.Critical.Threshold)),
 			dashUnitPercentUnit, serverGrid(y, 1),
 			serverQ("A", q.agg("max", q.sel(myThreadsConnected))+" / "+q.agg("max", q.sel(myMaxConnections)+" > 0"), inst)),
-			dashboard.Step{Value: dashboard.Float(conn.Warning.Threshold), Color: dashColorWarning},
-			dashboard.Step{Value: dashboard.Float(conn.Critical.Threshold), Color: dashColorCritical}),
+			conn.Warning.Threshold, conn.Critical.Threshold),
 		below(serverPanel(PanelMySQLBufferPool, "MySQL: Buffer Pool Hit Ratio",
 			fmt.Sprintf("Share of InnoDB logical reads served from the buffer pool (1 - %s / %s). Dashed line: the threshold (%s), held to with at least %s reads/s.",
 				myBufferReads, myBufferReadRequests, FormatPercent(s.BufferPoolHitRatio.Threshold), FormatNumber(s.MinReadRequestRate)),
@@ -395,9 +556,16 @@ func mysqlPanels(c Config, y uint32) []Panel {
 				myDeadlocks, c.Thresholds.RateWindow),
 			dashUnitShort, serverGrid(y, 5),
 			serverQ("A", q.agg("sum", fmt.Sprintf("increase(%s[$__rate_interval])", q.sel(myDeadlocks))), inst)),
-		serverPanel(PanelMySQLReplication, "MySQL: Replication Lag",
-			fmt.Sprintf("Seconds_Behind_Master of each replication connection (%s): on replicas only, and absent while the SQL thread is stopped. No alert: lag tolerance depends on what reads the replica.", mySecondsBehind),
-			dashUnitSeconds, serverGrid(y, 6), serverQ("A", q.agg("max", q.sel(mySecondsBehind), "connection_name"), inst+" {{connection_name}}")),
+		withLadder(serverPanel(PanelMySQLReplication, "MySQL: Replication Lag",
+			fmt.Sprintf("Seconds_Behind_Master of each replication connection (%s): on replicas only, and absent while the SQL thread is stopped. Dashed lines: the warning (%s) and critical (%s) thresholds.",
+				mySecondsBehind, FormatSeconds(s.ReplicationLag.Warning.Threshold), FormatSeconds(s.ReplicationLag.Critical.Threshold)),
+			dashUnitSeconds, serverGrid(y, 6), serverQ("A", q.agg("max", q.sel(mySecondsBehind), myLabelConnection, myLabelChannel), inst+" {{connection_name}}{{channel_name}}")),
+			s.ReplicationLag.Warning.Threshold, s.ReplicationLag.Critical.Threshold),
+		withLines(serverPanel(PanelMySQLOldestStmt, "MySQL: Oldest Running Statement",
+			fmt.Sprintf("Mean age of the running statements (command query or execute) of each processlist state, the highest per server (%s / %s, with --collect.info_schema.processlist): a lower bound of the oldest statement's age; its transaction is at least as old. 0 while no statement runs. Dashed line: the threshold (%s).",
+				myProcSeconds, myProcThreads, FormatSeconds(s.LongTransaction.Threshold)),
+			dashUnitSeconds, serverGrid(y, 7), serverQ("A", myStatementAge(q)+"\nor\n"+q.agg("max", q.sel(myUp))+" * 0", inst)),
+			dashboard.Step{Value: dashboard.Float(s.LongTransaction.Threshold), Color: dashColorWarning}),
 	}
 }
 
@@ -405,9 +573,7 @@ func mysqlPanels(c Config, y uint32) []Panel {
 func mysqlOverview(c Config, y uint32) dashboard.Panel {
 	s := c.Server.MySQL
 	q := serverQuery{job: s.Exporter.JobName}
-	r := func(metric string) string {
-		return q.agg("sum", fmt.Sprintf("rate(%s[$__rate_interval])", q.sel(metric)))
-	}
+	r := q.panelRate
 	return serverOverview(c, y, PanelOverviewMySQL, "MySQL servers",
 		fmt.Sprintf("One row per mysqld_exporter target (job %s), now: reachable, share of max_connections in use, InnoDB deadlocks over the time range, row lock waits per second, and buffer pool hit ratio. Colours are the alert thresholds. Click a server to open its panels.", s.Exporter.JobName),
 		PanelMySQLConnections,
@@ -420,9 +586,9 @@ func mysqlOverview(c Config, y uint32) dashboard.Panel {
 			fmt.Sprintf("1 - %s / (%s > 0)", r(myBufferReads), r(myBufferReadRequests)),
 		},
 		map[string][]dashboard.Step{
-			"Up":               {{Value: nil, Color: dashColorCritical}, {Value: dashboard.Float(1), Color: dashColorOK}},
-			"Connections":      {{Value: nil, Color: dashColorOK}, {Value: dashboard.Float(s.Connections.Warning.Threshold), Color: dashColorWarning}, {Value: dashboard.Float(s.Connections.Critical.Threshold), Color: dashColorCritical}},
-			"Deadlocks":        {{Value: nil, Color: dashColorOK}, {Value: dashboard.Float(s.Deadlocks.Threshold + 1), Color: dashColorWarning}},
+			"Up":               upSteps(),
+			"Connections":      ladderSteps(s.Connections.Warning.Threshold, s.Connections.Critical.Threshold),
+			"Deadlocks":        eventSteps(s.Deadlocks.Threshold),
 			"Row lock waits/s": {{Value: nil, Color: dashColorOK}, {Value: dashboard.Float(s.RowLockWaits.Threshold), Color: dashColorWarning}},
 			"Buffer pool hit":  {{Value: nil, Color: dashColorWarning}, {Value: dashboard.Float(s.BufferPoolHitRatio.Threshold), Color: dashColorOK}},
 		},

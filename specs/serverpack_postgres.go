@@ -23,6 +23,8 @@ const (
 	AlertPostgresLongTransaction           = "PostgresLongTransaction"
 	AlertPostgresCacheHitRatioLow          = "PostgresCacheHitRatioLow"
 	AlertPostgresDeadTuplesHigh            = "PostgresDeadTuplesHigh"
+	AlertPostgresReplicationLagCritical    = "PostgresReplicationLagCritical"
+	AlertPostgresReplicationLagWarning     = "PostgresReplicationLagWarning"
 )
 
 // Families of the postgresql pack.
@@ -33,6 +35,7 @@ const (
 	FamilyPostgresLongTransaction = "postgres_long_transaction"
 	FamilyPostgresCacheHitRatio   = "postgres_cache_hit_ratio"
 	FamilyPostgresDeadTuples      = "postgres_dead_tuples"
+	FamilyPostgresReplicationLag  = "postgres_replication_lag"
 )
 
 // Panel ids of the postgresql pack's rows on the main dashboard.
@@ -82,7 +85,7 @@ func postgresPack() serverPack {
 		name:     PackPostgreSQL,
 		contract: exporters.PostgreSQL,
 		job:      func(c Config) ExporterJob { return c.Server.PostgreSQL.Exporter },
-		families: []FamilyFunc{pgUpFamily, pgConnectionsFamily, pgDeadlocksFamily, pgLongTxFamily, pgCacheFamily, pgDeadTuplesFamily},
+		families: []FamilyFunc{pgUpFamily, pgConnectionsFamily, pgDeadlocksFamily, pgLongTxFamily, pgCacheFamily, pgDeadTuplesFamily, pgReplicationLagFamily},
 		panels:   postgresPanels,
 		overview: postgresOverview,
 		validate: func(c Config, add func(id, path, format string, args ...any) *diag.Error) {
@@ -95,6 +98,7 @@ func postgresPack() serverPack {
 			v.minimum(p+".min_block_rate", s.MinBlockRate)
 			v.share(p+".dead_tuples", s.DeadTuples)
 			v.minimum(p+".min_dead_tuples", s.MinDeadTuples)
+			v.lag(p+".replication_lag", s.ReplicationLag)
 		},
 	}
 }
@@ -203,8 +207,6 @@ FROM pg_stat_activity GROUP BY 1, 2, 3, 4 ORDER BY 5 DESC;`,
 			},
 		}
 	}
-	crit := level(AlertPostgresConnectionsNearMaxCrit, SeverityCritical, s.Connections.Critical)
-	warn := level(AlertPostgresConnectionsNearMaxWarning, SeverityWarning, s.Connections.Warning)
 	const maxConn = 200
 	cases := func(a Alert, l Level, over, under float64) []rules.TestCase {
 		return pgKit(e, func(k serverKit) []rules.TestCase {
@@ -222,10 +224,8 @@ FROM pg_stat_activity GROUP BY 1, 2, 3, 4 ORDER BY 5 DESC;`,
 				}, alertCheck(a.Name, k.evalCeil(l.For.Std()))))
 		})
 	}
-	w, c := s.Connections.Warning.Threshold, s.Connections.Critical.Threshold
-	crit.Cases = cases(crit, s.Connections.Critical, (c+1)/2, (w+c)/2)
-	warn.Cases = cases(warn, s.Connections.Warning, (w+c)/2, w*0.9)
-	return Family{Name: FamilyPostgresConnections, Alerts: []Alert{crit, warn}}
+	return serverLadder(FamilyPostgresConnections, s.Connections.Critical, s.Connections.Warning,
+		AlertPostgresConnectionsNearMaxCrit, AlertPostgresConnectionsNearMaxWarning, (s.Connections.Critical.Threshold+1)/2, level, cases)
 }
 
 func pgDeadlocksFamily(e *Env) Family {
@@ -470,13 +470,74 @@ FROM pg_stat_user_tables ORDER BY n_dead_tup DESC LIMIT 10;`,
 	return Family{Name: FamilyPostgresDeadTuples, Alerts: []Alert{a}}
 }
 
+func pgReplicationLagFamily(e *Env) Family {
+	q, s := pgEnv(e)
+	lag := q.agg("max", q.sel(pgReplicationLag))
+	level := func(name, severity string, l Level) Alert {
+		return Alert{
+			Name: name, Severity: severity, Family: FamilyPostgresReplicationLag, For: l.For, Panel: PanelPostgresReplication,
+			By:       []string{"instance"},
+			Expr:     lag + " > " + promNum(l.Threshold),
+			Humanize: "humanizeDuration",
+			Text: func(v string, lb func(string) string) (string, string) {
+				return fmt.Sprintf("PostgreSQL replica %s is behind its primary", serverWho(lb)),
+					fmt.Sprintf("PostgreSQL replica %s last replayed a transaction %s ago (%s above %s for %s): reads from it are that stale, and it is that far from being a failover target.",
+						serverWho(lb), v, severity, FormatSeconds(l.Threshold), l.For)
+			},
+			Runbook: Runbook{
+				Summary: fmt.Sprintf("A replica last replayed a transaction more than %s ago.", FormatSeconds(l.Threshold)),
+				Fires:   fmt.Sprintf("%s is above %s for %s", rbCode(pgReplicationLag), FormatSeconds(l.Threshold), l.For),
+				Meaning: []string{
+					fmt.Sprintf("%s is now() minus `pg_last_xact_replay_timestamp()` on a replica, from the exporter's example queries file (run with --extend.query-path); a primary reports 0, so the alert never fires there. It is time since the last replayed transaction, not bytes behind: while the primary writes nothing, it grows although the replica is current.", rbCode(pgReplicationLag)),
+				},
+				Impact: "Reads served by the replica return data that old; a failover to it would start from there (what it received but has not replayed is replayed first).",
+				Causes: []string{
+					"The primary writes nothing (idle at night): the lag is not real. Write a heartbeat row on the primary every few seconds to keep the signal honest.",
+					"A long query on the replica conflicts with replay and `max_standby_streaming_delay` lets it hold replay back.",
+					"The replica's disk or CPU cannot keep up with the primary's write rate, or the network between them is saturated.",
+					"Replication stopped: the WAL receiver is down or the primary removed WAL the replica still needed.",
+				},
+				Checks: []string{
+					"On the replica: is WAL received but not replayed, or not received at all (SQL below)?",
+					"On the primary: `SELECT client_addr, state, sent_lsn, replay_lsn, replay_lag FROM pg_stat_replication;`",
+				},
+				PromQL: []RunbookQuery{
+					{"replication lag per server (the alert's expression without the threshold)", lag},
+				},
+				SQL: `-- on the replica
+SELECT pg_is_in_recovery(), now() - pg_last_xact_replay_timestamp() AS replay_age,
+       pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn(),
+       pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()) AS replay_backlog_bytes;
+SELECT status, sender_host, last_msg_receipt_time FROM pg_stat_wal_receiver;`,
+				Mitigate: []string{
+					"Route reads that need fresh data to the primary while the replica catches up.",
+					"Cancel the replica's long queries holding back replay, or lower `max_standby_streaming_delay`.",
+					"Rebuild the replica (pg_basebackup) if it lost the WAL it needs.",
+				},
+				Related: []string{AlertPostgresReplicationLagCritical, AlertPostgresReplicationLagWarning, AlertPostgresDown},
+			},
+		}
+	}
+	cases := func(a Alert, l Level, over, under float64) []rules.TestCase {
+		return pgKit(e, func(k serverKit) []rules.TestCase {
+			series := func(v float64, n int) []rules.Series {
+				return []rules.Series{k.series(pgReplicationLag, map[string]string{"server": "db:5432"}, gaugeValues(v, n))}
+			}
+			what := func(v float64) string { return fmt.Sprintf("a replica %s behind", humanizeDuration(v)) }
+			fire := k.evalCeil(l.For.Std())
+			return k.gaugeCases(a, l, nil, series, over, under, what,
+				k.tc(a.Name, "a primary (lag 0) does not fire", series(0, k.steps(fire)), alertCheck(a.Name, fire)))
+		})
+	}
+	return serverLadder(FamilyPostgresReplicationLag, s.ReplicationLag.Critical, s.ReplicationLag.Warning,
+		AlertPostgresReplicationLagCritical, AlertPostgresReplicationLagWarning, 2*s.ReplicationLag.Critical.Threshold, level, cases)
+}
+
 // postgresPanels are the pack's rows on the main dashboard, from row y.
 func postgresPanels(c Config, y uint32) []Panel {
 	s := c.Server.PostgreSQL
 	q := serverQuery{job: s.Exporter.JobName}
-	r := func(metric string, extra ...string) string {
-		return q.agg("sum", fmt.Sprintf("rate(%s[$__rate_interval])", q.sel(metric)), extra...)
-	}
+	r := q.panelRate
 	conn := s.Connections
 	hit := r(pgBlksHit, pgLabelDatname)
 	tx := q.sel(pgMaxTxDuration, fmt.Sprintf("%s=~%q", pgLabelState, pgTxStates))
@@ -486,13 +547,12 @@ func postgresPanels(c Config, y uint32) []Panel {
 		serverPanel(PanelPostgresUp, "PostgreSQL: Reachable",
 			fmt.Sprintf("1 while postgres_exporter (job %s) reaches its server (%s), 0 when it cannot. No line: the exporter is not scraped.", s.Exporter.JobName, pgUp),
 			dashUnitShort, serverGrid(y, 0), serverQ("A", q.agg("max", q.sel(pgUp)), inst)),
-		withLines(serverPanel(PanelPostgresConnections, "PostgreSQL: Connections Used vs Max",
+		withLadder(serverPanel(PanelPostgresConnections, "PostgreSQL: Connections Used vs Max",
 			fmt.Sprintf("Backends of every database and state as a share of max_connections (%s / %s). Dashed lines: the warning (%s) and critical (%s) thresholds.",
 				pgActivityCount, pgMaxConnections, FormatPercent(conn.Warning.Threshold), FormatPercent(conn.Critical.Threshold)),
 			dashUnitPercentUnit, serverGrid(y, 1),
 			serverQ("A", q.agg("sum", q.sel(pgActivityCount))+" / "+q.agg("max", q.sel(pgMaxConnections)+" > 0"), inst)),
-			dashboard.Step{Value: dashboard.Float(conn.Warning.Threshold), Color: dashColorWarning},
-			dashboard.Step{Value: dashboard.Float(conn.Critical.Threshold), Color: dashColorCritical}),
+			conn.Warning.Threshold, conn.Critical.Threshold),
 		below(serverPanel(PanelPostgresCacheHit, "PostgreSQL: Cache Hit Ratio",
 			fmt.Sprintf("Share of block reads served from shared buffers, per database (%s / (%s + %s)). Dashed line: the threshold (%s), held to with at least %s blocks/s.",
 				pgBlksHit, pgBlksHit, pgBlksRead, FormatPercent(s.CacheHitRatio.Threshold), FormatNumber(s.MinBlockRate)),
@@ -520,9 +580,11 @@ func postgresPanels(c Config, y uint32) []Panel {
 			dashUnitPercentUnit, serverGrid(y, 6),
 			serverQ("A", fmt.Sprintf("topk(10, %s / (%s > 0))", q.agg("max", q.sel(pgDeadTup), rel...), q.agg("max", q.sel(pgLiveTup)+" + "+q.sel(pgDeadTup), rel...)), "{{schemaname}}.{{relname}}")),
 			dashboard.Step{Value: dashboard.Float(s.DeadTuples.Threshold), Color: dashColorWarning}),
-		serverPanel(PanelPostgresReplication, "PostgreSQL: Replication Lag",
-			fmt.Sprintf("Seconds since the last replayed transaction, on replicas (%s; 0 on a primary, and only with --extend.query-path). No alert: lag tolerance depends on what reads the replica.", pgReplicationLag),
+		withLadder(serverPanel(PanelPostgresReplication, "PostgreSQL: Replication Lag",
+			fmt.Sprintf("Seconds since the last replayed transaction, on replicas (%s; 0 on a primary, and only with --extend.query-path); it also grows while the primary writes nothing. Dashed lines: the warning (%s) and critical (%s) thresholds.",
+				pgReplicationLag, FormatSeconds(s.ReplicationLag.Warning.Threshold), FormatSeconds(s.ReplicationLag.Critical.Threshold)),
 			dashUnitSeconds, serverGrid(y, 7), serverQ("A", q.agg("max", q.sel(pgReplicationLag)), inst)),
+			s.ReplicationLag.Warning.Threshold, s.ReplicationLag.Critical.Threshold),
 	}
 }
 
@@ -530,12 +592,7 @@ func postgresPanels(c Config, y uint32) []Panel {
 func postgresOverview(c Config, y uint32) dashboard.Panel {
 	s := c.Server.PostgreSQL
 	q := serverQuery{job: s.Exporter.JobName}
-	r := func(metric string) string {
-		return q.agg("sum", fmt.Sprintf("rate(%s[$__rate_interval])", q.sel(metric)))
-	}
-	warnCrit := func(w, cr float64) []dashboard.Step {
-		return []dashboard.Step{{Value: nil, Color: dashColorOK}, {Value: dashboard.Float(w), Color: dashColorWarning}, {Value: dashboard.Float(cr), Color: dashColorCritical}}
-	}
+	r := q.panelRate
 	return serverOverview(c, y, PanelOverviewPostgres, "PostgreSQL servers",
 		fmt.Sprintf("One row per postgres_exporter target (job %s), now: reachable, share of max_connections in use, deadlocks over the time range, oldest active or idle-in-transaction transaction, and cache hit ratio. Colours are the alert thresholds. Click a server to open its panels.", s.Exporter.JobName),
 		PanelPostgresConnections,
@@ -548,9 +605,9 @@ func postgresOverview(c Config, y uint32) dashboard.Panel {
 			fmt.Sprintf("%s / (%s + %s > 0)", r(pgBlksHit), r(pgBlksHit), r(pgBlksRead)),
 		},
 		map[string][]dashboard.Step{
-			"Up":                 {{Value: nil, Color: dashColorCritical}, {Value: dashboard.Float(1), Color: dashColorOK}},
-			"Connections":        warnCrit(s.Connections.Warning.Threshold, s.Connections.Critical.Threshold),
-			"Deadlocks":          {{Value: nil, Color: dashColorOK}, {Value: dashboard.Float(s.Deadlocks.Threshold + 1), Color: dashColorWarning}},
+			"Up":                 upSteps(),
+			"Connections":        ladderSteps(s.Connections.Warning.Threshold, s.Connections.Critical.Threshold),
+			"Deadlocks":          eventSteps(s.Deadlocks.Threshold),
 			"Oldest transaction": {{Value: nil, Color: dashColorOK}, {Value: dashboard.Float(s.LongTransaction.Threshold), Color: dashColorWarning}},
 			"Cache hit":          {{Value: nil, Color: dashColorWarning}, {Value: dashboard.Float(s.CacheHitRatio.Threshold), Color: dashColorOK}},
 		},

@@ -86,6 +86,10 @@ func TestServerPacksValidate(t *testing.T) {
 		{"an exporter job equal to the application's", func(c *Config) { c.Server.MySQL.Exporter.JobName = c.Prometheus.JobName }, CheckServerPack, "server.mysql.exporter.job_name"},
 		{"an exporter target without a port", func(c *Config) { c.Server.PostgreSQL.Exporter.Targets = []string{"db"} }, CheckSetting, "server.postgresql.exporter.targets[0]"},
 		{"a zero guard", func(c *Config) { c.Server.MySQL.MinReadRequestRate = 0 }, CheckRange, "server.mysql.min_read_request_rate"},
+		{"a lag warning not below its critical", func(c *Config) { c.Server.MySQL.ReplicationLag.Warning.Threshold = 600 }, CheckThresholdOrder, "server.mysql.replication_lag.warning.threshold"},
+		{"a lag critical slower than its warning", func(c *Config) { c.Server.PostgreSQL.ReplicationLag.Critical.For = Duration(time.Hour) }, CheckForOrder, "server.postgresql.replication_lag.critical.for"},
+		{"a zero lag", func(c *Config) { c.Server.PostgreSQL.ReplicationLag.Warning.Threshold = 0 }, CheckRange, "server.postgresql.replication_lag.warning.threshold"},
+		{"a zero statement age", func(c *Config) { c.Server.MySQL.LongTransaction.Threshold = 0 }, CheckRange, "server.mysql.long_transaction.threshold"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := bothPacks()
@@ -120,8 +124,10 @@ func TestServerPacksBuildAndPass(t *testing.T) {
 	want := []string{
 		AlertPostgresDown, AlertPostgresConnectionsNearMaxCrit, AlertPostgresConnectionsNearMaxWarning, AlertPostgresDeadlocks,
 		AlertPostgresLongTransaction, AlertPostgresCacheHitRatioLow, AlertPostgresDeadTuplesHigh,
+		AlertPostgresReplicationLagCritical, AlertPostgresReplicationLagWarning,
 		AlertMySQLDown, AlertMySQLConnectionsNearMaxCrit, AlertMySQLConnectionsNearMaxWarning, AlertMySQLDeadlocks,
 		AlertMySQLRowLockWaits, AlertMySQLBufferPoolHitRatioLow,
+		AlertMySQLReplicationLagCritical, AlertMySQLReplicationLagWarning, AlertMySQLLongTransaction,
 	}
 	if !slices.Equal(names, want) {
 		t.Fatalf("server alerts %v, want %v", names, want)
@@ -151,7 +157,7 @@ func TestServerPacksBuildAndPass(t *testing.T) {
 		}
 	}
 	am := string(files[FileAlertmanager])
-	if !strings.Contains(am, "query_type, instance]") {
+	if !strings.Contains(am, "query_type, instance, connection_name, channel_name]") {
 		t.Errorf("the twin inhibitions do not compare instance with server packs on:\n%s", am)
 	}
 	if am0, _ := Build(Default()).Files(); strings.Contains(string(am0[FileAlertmanager]), "instance]") {

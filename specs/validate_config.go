@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/dbmonctl/dbmonctl/pkg/diag"
+	"github.com/dbmonctl/dbmonctl/pkg/middleware"
 )
 
 // Check IDs of the findings about the config's own values.
@@ -171,6 +172,7 @@ func validateConfig(c Config) []error {
 	}
 	hostPorts("prometheus.targets", c.Prometheus.Targets)
 	hostPorts("prometheus.alertmanager_targets", c.Prometheus.AlertmanagerTargets)
+	errs = append(errs, validateMiddleware(c)...)
 	errs = append(errs, validateServerPacks(c)...)
 	errs = append(errs, validateOperator(c.PrometheusOperator)...)
 	errs = append(errs, validateLimits(c)...)
@@ -435,6 +437,25 @@ func validateOperator(o PrometheusOperator) []error {
 	slices.Sort(keys)
 	for _, k := range keys {
 		add("prometheus_operator.labels."+k, append(k8svalidation.IsQualifiedName(k), k8svalidation.IsValidLabelValue(o.Labels[k])...))
+	}
+	return errs
+}
+
+// validateMiddleware checks the middleware block: max_statements is the
+// application's WithStatementLabel(max), so it means something only with
+// statement_label and must be positive. Its default value is accepted
+// without statement_label, so that the file dbmonctl init writes (every
+// key at its default) loads.
+func validateMiddleware(c Config) []error {
+	m := c.Middleware
+	var errs []error
+	switch {
+	case m.MaxStatements <= 0:
+		errs = append(errs, diag.New(CheckRange, "middleware.max_statements",
+			"must be positive (the application's WithStatementLabel(max); default %d), got %d", middleware.DefaultMaxStatements, m.MaxStatements))
+	case !m.StatementLabel && m.MaxStatements != middleware.DefaultMaxStatements:
+		errs = append(errs, diag.New(CheckSetting, "middleware.max_statements",
+			"is set to %d but middleware.statement_label is false: the statement metrics carry no statement label to bound; set statement_label: true or remove max_statements", m.MaxStatements).Relate("middleware.statement_label"))
 	}
 	return errs
 }

@@ -118,7 +118,7 @@ func (a *app) desiredAlertmanagerConfig() (amconfig.Config, []string, error) {
 		case v == "":
 			problems = append(problems, fmt.Sprintf("%s is not set or empty (it replaces %s, which a multi-tenant Alertmanager refuses)", s.Env, s.Setting))
 			continue
-		case s.Env == specs.EnvSlackWebhookURL && !isHTTPURL(v):
+		case strings.HasPrefix(s.Env, specs.EnvSlackWebhookURL) && !isHTTPURL(v):
 			problems = append(problems, fmt.Sprintf("%s is not an absolute http(s) URL", s.Env))
 			continue
 		case strings.ContainsAny(v, "\r\n"):

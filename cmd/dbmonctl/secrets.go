@@ -33,6 +33,11 @@ func newSecretsCmd(a *app) *cobra.Command {
   SMTP_PASSWORD          → alertmanager.email.auth_password_file
                            (only when alertmanager.email.auth_username is set)
 
+In a fleet, a team whose block names a file of its own (teams.<team>.pagerduty.
+routing_key_file, …) is filled from the same variable with the team's name
+appended in upper case, other characters as _: PAGERDUTY_SERVICE_KEY_PAYMENTS
+for team payments. A team that inherits the file uses the top-level variable.
+
 Alertmanager does not read environment variables, and secrets never enter the
 generated alertmanager.yml; this command keeps the workflow of exporting them
 before starting Alertmanager working.
@@ -101,7 +106,7 @@ func runSecrets(a *app, c specs.Config, o secretsOptions) error {
 		case v == "":
 			problems = append(problems, fmt.Sprintf("%s is not set or empty (it fills %s, named by %s)", s.Env, p, s.Setting))
 			continue
-		case s.Env == specs.EnvSlackWebhookURL && !isHTTPURL(v):
+		case strings.HasPrefix(s.Env, specs.EnvSlackWebhookURL) && !isHTTPURL(v):
 			problems = append(problems, fmt.Sprintf("%s is not an absolute http(s) URL", s.Env))
 			continue
 		case strings.ContainsAny(v, "\r\n"):

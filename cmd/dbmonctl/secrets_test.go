@@ -158,3 +158,47 @@ func TestSecretsHelpHasExamples(t *testing.T) {
 		}
 	}
 }
+
+// In a fleet, a team whose block names a key file of its own is filled from
+// <VARIABLE>_<TEAM>; a team that inherits the file shares the top-level
+// variable. A missing team variable is named, and nothing is written.
+func TestSecretsPerTeam(t *testing.T) {
+	tmp := t.TempDir()
+	cfg := filepath.Join(tmp, "dbmonctl.yaml")
+	pd := filepath.Join(tmp, "run", "pd.key")
+	pdPay := filepath.Join(tmp, "run", "pd-payments.key")
+	slack := filepath.Join(tmp, "run", "slack.url")
+	yaml := "services:\n" +
+		"  - {name: orders, selector: 'job=\"orders\"', team: orders}\n" +
+		"  - {name: billing, selector: 'job=\"billing\"', team: payments-eu}\n" +
+		"teams:\n" +
+		"  orders: {slack: {critical_channel: \"#orders\"}}\n" +
+		"  payments-eu: {pagerduty: {routing_key_file: " + pdPay + "}}\n" +
+		"alertmanager:\n" +
+		"  pagerduty:\n    routing_key_file: " + pd + "\n" +
+		"  slack:\n    api_url_file: " + slack + "\n" +
+		"  email:\n    auth_username: \"\"\n"
+	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const payKey = "pd-key-payments-41c0"
+	code, _, stderr := runSecretsCmd(t, secretEnv(nil), "secrets", "--from-env", "--config", cfg)
+	if code == ExitOK || !strings.Contains(stderr, "PAGERDUTY_SERVICE_KEY_PAYMENTS_EU is not set or empty") || !strings.Contains(stderr, "teams.payments-eu.pagerduty.routing_key_file") {
+		t.Fatalf("a missing team variable: exit %d, stderr: %s", code, stderr)
+	}
+	if _, err := os.Stat(pd); !os.IsNotExist(err) {
+		t.Fatalf("a file was written although a variable is missing: %v", err)
+	}
+	code, stdout, stderr := runSecretsCmd(t, secretEnv(map[string]string{"PAGERDUTY_SERVICE_KEY_PAYMENTS_EU": payKey}), "secrets", "--from-env", "--config", cfg)
+	if code != ExitOK {
+		t.Fatalf("exit %d, stderr: %s", code, stderr)
+	}
+	for p, want := range map[string]string{pd: testPagerDutyKey, pdPay: payKey, slack: testSlackURL} {
+		if got, err := os.ReadFile(p); err != nil || string(got) != want {
+			t.Errorf("%s: %v, right value: %v", p, err, string(got) == want)
+		}
+	}
+	if strings.Contains(stdout, payKey) || !strings.Contains(stdout, "PAGERDUTY_SERVICE_KEY_PAYMENTS_EU") {
+		t.Errorf("stdout should name the team variable, never its value:\n%s", stdout)
+	}
+}

@@ -25,6 +25,16 @@
 // above are shares of all statements, and except in type-slow the share
 // within SELECTs stays below the per-type slow rate threshold.
 //
+// With Options.Databases the workload runs several databases, each its own
+// SQLite file wrapped WithDBName and its own pool, each at the full rate
+// and each in its own scenario (SetScenarioOf), so one database can burst
+// while another stays healthy. The statements always carry names, the
+// SELECTs in a sqlc-style "-- name:" comment and the writes through
+// WithStatement, which the statement label (Options.MaxStatements) reads;
+// Options.Statements adds page queries with names of their own, so a
+// workload can use more names than the label admits and show the
+// overflow.
+//
 // Which statement runs next is decided by a deterministic planner, not by
 // chance, so any window of a few dozen queries has the scenario's exact
 // mix, and alerts fire on time in a drill rather than on most runs.

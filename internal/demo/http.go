@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -11,9 +12,10 @@ import (
 
 // Handler serves the demo's HTTP API:
 //
-//	GET  <metricsPath>             the metrics of g, for Prometheus to scrape
-//	GET  /scenario                 the Status, as JSON
-//	POST /scenario?name=<scenario> switch scenario; answers the new Status
+//	GET  <metricsPath>                       the metrics of g, for Prometheus to scrape
+//	GET  /scenario                           the Status, as JSON
+//	POST /scenario?name=<scenario>           switch every database; answers the new Status
+//	POST /scenario?name=<scenario>&db=<name> switch the database of that db_name only
 //
 // The control endpoint has no authentication: serve it on loopback.
 func (w *Workload) Handler(g prometheus.Gatherer, metricsPath string) http.Handler {
@@ -28,7 +30,14 @@ func (w *Workload) Handler(g prometheus.Gatherer, metricsPath string) http.Handl
 			writeJSON(rw, http.StatusBadRequest, map[string]string{"error": err.Error()})
 			return
 		}
-		w.SetScenario(s)
+		if db := r.URL.Query().Get("db"); db != "" {
+			if err := w.SetScenarioOf(db, s); err != nil {
+				writeJSON(rw, http.StatusBadRequest, map[string]string{"error": err.Error()})
+				return
+			}
+		} else {
+			w.SetScenario(s)
+		}
 		writeJSON(rw, http.StatusOK, w.Status())
 	})
 	if metricsPath == "/" {
@@ -36,11 +45,18 @@ func (w *Workload) Handler(g prometheus.Gatherer, metricsPath string) http.Handl
 	}
 	mux.HandleFunc("GET /{$}", func(rw http.ResponseWriter, _ *http.Request) {
 		rw.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintf(rw, "dbmonctl demo\n\nGET  %s\nGET  /scenario\nPOST /scenario?name=<scenario>\n\nscenarios:", metricsPath)
+		fmt.Fprintf(rw, "dbmonctl demo\n\nGET  %s\nGET  /scenario\nPOST /scenario?name=<scenario>\n", metricsPath)
+		if len(w.Databases()) > 0 {
+			fmt.Fprintf(rw, "POST /scenario?name=<scenario>&db=<database>\n")
+		}
+		fmt.Fprintf(rw, "\nscenarios:")
 		for _, s := range Scenarios() {
 			fmt.Fprintf(rw, " %s", s)
 		}
 		fmt.Fprintln(rw)
+		if len(w.Databases()) > 0 {
+			fmt.Fprintf(rw, "databases: %s\n", strings.Join(w.Databases(), " "))
+		}
 	})
 	return mux
 }

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,7 +21,8 @@ import (
 	"github.com/dbmonctl/dbmonctl/pkg/middleware"
 )
 
-// DBName is the db_name label of the demo's connection-pool metrics.
+// DBName is the db_name label of the connection-pool metrics of a demo
+// with one unnamed database (Options.Databases empty).
 const DBName = "demo"
 
 // Defaults of Options.
@@ -63,34 +65,57 @@ type Options struct {
 	// Logger receives the middleware's slow-query logs and the demo's own.
 	// Nil discards them.
 	Logger *slog.Logger
-	// Dir is where the SQLite database file is created. Empty means a new
-	// temporary directory, removed by Close.
+	// Dir is where the SQLite database files are created. Empty means a
+	// new temporary directory, removed by Close.
 	Dir string
+	// Databases names the databases of the workload. Each is a SQLite
+	// file of its own, wrapped WithDBName(name), with its pool metrics
+	// registered under the same name, and each runs the whole workload
+	// at QPS, its scenario set on its own or with the others. Empty means
+	// one database whose statements carry no db_name and whose pool
+	// metrics carry DBName.
+	Databases []string
+	// MaxStatements, when positive, turns the middleware's statement label
+	// on: WithStatementLabel(MaxStatements).
+	MaxStatements int
+	// Statements is how many distinct names the workload gives its
+	// statements: at least BaseStatements (the default), the names of
+	// its kinds of statement. More add ListItemsPage01, ListItemsPage02,
+	// …, run in turn once every 50 statements; beyond MaxStatements the
+	// middleware folds the names seen last into _overflow.
+	Statements int
 }
 
-// Workload is the demo application: a SQLite database behind the
-// middleware and the goroutines that query it.
+// Workload is the demo application: SQLite databases behind the
+// middleware and the goroutines that query them.
 type Workload struct {
 	opts    Options
 	log     *slog.Logger
 	mw      *middleware.Middleware
-	db      *sql.DB
+	dbs     []*database
 	tempDir string // removed by Close when not empty
 	// stop is closed when Run returns, so that statements sleeping inside
 	// SQLite wake up instead of delaying shutdown.
 	stop     chan struct{}
 	stopOnce sync.Once
 
-	mu       sync.Mutex
-	scenario Scenario
-	since    time.Time
-	changed  chan struct{} // closed and replaced by SetScenario
-
 	started atomic.Uint64 // statements started
 	skipped atomic.Uint64 // ticks skipped because maxInFlight were running
 	failed  atomic.Uint64 // statements that failed without being meant to
-	// driving is the scenario Run's loop is driving now: SetScenario
-	// changes what is asked, driving follows once the loop has seen it.
+}
+
+// database is one database of the workload and the scenario it runs.
+type database struct {
+	name string // its db_name; "" for the one unnamed database
+	db   *sql.DB
+
+	mu       sync.Mutex
+	scenario Scenario
+	since    time.Time
+	changed  chan struct{} // closed and replaced when the scenario changes
+
+	// driving is the scenario Run's loop is driving now: a scenario change
+	// is what is asked, driving follows once the loop has seen it.
 	driving atomic.Value
 }
 
@@ -118,11 +143,23 @@ func New(opts Options) (*Workload, error) {
 	if opts.MaxOpenConns < 0 {
 		return nil, fmt.Errorf("max open connections must be positive, got %d", opts.MaxOpenConns)
 	}
+	if opts.Statements == 0 {
+		opts.Statements = BaseStatements
+	}
+	if opts.Statements < BaseStatements {
+		return nil, fmt.Errorf("statements must be at least %d, the names of the workload's own statements, got %d", BaseStatements, opts.Statements)
+	}
+	if opts.MaxStatements < 0 {
+		return nil, fmt.Errorf("max statements must be positive, got %d", opts.MaxStatements)
+	}
+	if err := checkDatabases(opts.Databases); err != nil {
+		return nil, err
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	w := &Workload{opts: opts, log: log, stop: make(chan struct{}), scenario: Healthy, since: time.Now(), changed: make(chan struct{})}
+	w := &Workload{opts: opts, log: log, stop: make(chan struct{})}
 
 	dir := opts.Dir
 	if dir == "" {
@@ -143,11 +180,6 @@ func New(opts Options) (*Workload, error) {
 	if err := drv.RegisterScalarFunction("sleep_ms", 1, w.sleepMS); err != nil {
 		return nil, fmt.Errorf("register sleep_ms: %w", err)
 	}
-	dsn := dsnFor(filepath.Join(dir, "demo.db"))
-	if err := seed(drv, dsn); err != nil {
-		return nil, err
-	}
-
 	mwOpts := []middleware.Option{
 		middleware.WithSlowThreshold(opts.SlowThreshold),
 		middleware.WithLogger(log),
@@ -158,23 +190,74 @@ func New(opts Options) (*Workload, error) {
 	if opts.Buckets != nil {
 		mwOpts = append(mwOpts, middleware.WithBuckets(opts.Buckets))
 	}
+	if opts.MaxStatements > 0 {
+		mwOpts = append(mwOpts, middleware.WithStatementLabel(opts.MaxStatements))
+	}
 	mw, err := middleware.New(mwOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("create middleware: %w", err)
 	}
 	w.mw = mw
-	w.db = sql.OpenDB(mw.WrapDSN(drv, dsn))
-	w.db.SetMaxOpenConns(opts.MaxOpenConns)
-	// As many idle as open: connections are reused rather than reopened,
-	// so the pool figures show the workload, not churn.
-	w.db.SetMaxIdleConns(opts.MaxOpenConns)
-	if opts.Registerer != nil {
-		if err := mw.RegisterDBStats(w.db, DBName); err != nil {
-			return nil, fmt.Errorf("register pool metrics: %w", err)
+
+	names := opts.Databases
+	if len(names) == 0 {
+		names = []string{""}
+	}
+	for _, name := range names {
+		file, poolName := name+".db", name
+		var wrapOpts []middleware.WrapOption
+		if name == "" {
+			file, poolName = "demo.db", DBName
+		} else {
+			wrapOpts = append(wrapOpts, middleware.WithDBName(name))
+		}
+		dsn := dsnFor(filepath.Join(dir, file))
+		if err := seed(drv, dsn); err != nil {
+			return nil, fmt.Errorf("database %q: %w", poolName, err)
+		}
+		db := &database{name: name, db: sql.OpenDB(mw.WrapDSN(drv, dsn, wrapOpts...)), scenario: Healthy, since: time.Now(), changed: make(chan struct{})}
+		w.dbs = append(w.dbs, db)
+		db.db.SetMaxOpenConns(opts.MaxOpenConns)
+		// As many idle as open: connections are reused rather than
+		// reopened, so the pool figures show the workload, not churn.
+		db.db.SetMaxIdleConns(opts.MaxOpenConns)
+		if opts.Registerer != nil {
+			if err := mw.RegisterDBStats(db.db, poolName); err != nil {
+				return nil, fmt.Errorf("register pool metrics: %w", err)
+			}
 		}
 	}
 	ok = true
 	return w, nil
+}
+
+// DatabaseNameError is New's error for a name in Options.Databases that
+// cannot name a database of the demo.
+type DatabaseNameError struct {
+	Name   string
+	Reason string
+}
+
+func (e *DatabaseNameError) Error() string {
+	return fmt.Sprintf("database name %q: %s", e.Name, e.Reason)
+}
+
+// checkDatabases reports the first name that cannot name a database of
+// the demo: empty, duplicate, or unfit for a file name.
+func checkDatabases(names []string) error {
+	seen := map[string]bool{}
+	for _, n := range names {
+		switch {
+		case n == "":
+			return &DatabaseNameError{n, "must not be empty"}
+		case seen[n]:
+			return &DatabaseNameError{n, "named twice"}
+		case strings.ContainsAny(n, `/\`) || n == "." || n == "..":
+			return &DatabaseNameError{n, "must not contain a path separator or be . or .."}
+		}
+		seen[n] = true
+	}
+	return nil
 }
 
 // dsnFor is the SQLite DSN of the demo database: WAL so that readers never
@@ -238,39 +321,71 @@ func (w *Workload) sleepMS(_ *sqlite.FunctionContext, args []driver.Value) (driv
 	}
 }
 
-// DB returns the instrumented database handle.
-func (w *Workload) DB() *sql.DB { return w.db }
+// DB returns the instrumented handle of the first database.
+func (w *Workload) DB() *sql.DB { return w.dbs[0].db }
+
+// Databases returns the names of the databases, in the order of
+// Options.Databases; a demo with one unnamed database returns nil.
+func (w *Workload) Databases() []string { return w.opts.Databases }
 
 // Middleware returns the middleware the database is wrapped with, for its
 // in-process Stats.
 func (w *Workload) Middleware() *middleware.Middleware { return w.mw }
 
-// SetScenario switches the running workload to s at once.
+// SetScenario switches every database of the running workload to s at
+// once.
 func (w *Workload) SetScenario(s Scenario) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if s == w.scenario {
-		return
+	for _, db := range w.dbs {
+		w.setScenario(db, s)
 	}
-	w.log.Info("demo scenario changed", "from", w.scenario, "to", s)
-	w.scenario, w.since = s, time.Now()
-	close(w.changed)
-	w.changed = make(chan struct{})
 }
 
-// current returns the scenario and a channel closed when it changes.
-func (w *Workload) current() (Scenario, <-chan struct{}) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.scenario, w.changed
+// SetScenarioOf switches database name alone to s; the others keep
+// theirs. An unknown name is an error that lists the databases.
+func (w *Workload) SetScenarioOf(name string, s Scenario) error {
+	for _, db := range w.dbs {
+		if db.name != "" && db.name == name {
+			w.setScenario(db, s)
+			return nil
+		}
+	}
+	if len(w.opts.Databases) == 0 {
+		return fmt.Errorf("unknown database %q: this demo runs one database without a name", name)
+	}
+	return fmt.Errorf("unknown database %q (want one of: %s)", name, strings.Join(w.opts.Databases, ", "))
+}
+
+func (w *Workload) setScenario(db *database, s Scenario) {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if s == db.scenario {
+		return
+	}
+	if db.name == "" {
+		w.log.Info("demo scenario changed", "from", db.scenario, "to", s)
+	} else {
+		w.log.Info("demo scenario changed", "db_name", db.name, "from", db.scenario, "to", s)
+	}
+	db.scenario, db.since = s, time.Now()
+	close(db.changed)
+	db.changed = make(chan struct{})
+}
+
+// current returns the scenario of db and a channel closed when it changes.
+func (db *database) current() (Scenario, time.Time, <-chan struct{}) {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	return db.scenario, db.since, db.changed
 }
 
 // Status is what the control endpoint reports.
 type Status struct {
-	// Scenario is the running scenario and Since when it started.
+	// Scenario is the scenario every database runs, empty when they run
+	// different ones; Since is when the last database switched to it.
 	Scenario Scenario  `json:"scenario"`
 	Since    time.Time `json:"since"`
-	// BaseQPS is the healthy rate; RateQPS is the scenario's.
+	// BaseQPS is the healthy rate of each database; RateQPS is the rate
+	// of all databases together, in their scenarios.
 	BaseQPS float64 `json:"base_qps"`
 	RateQPS float64 `json:"rate_qps"`
 	// Started counts statements started since New; Skipped counts ticks
@@ -279,27 +394,51 @@ type Status struct {
 	Started    uint64 `json:"started"`
 	Skipped    uint64 `json:"skipped"`
 	Unexpected uint64 `json:"unexpected_errors"`
+	// Databases is the state of each named database, in the order of
+	// Options.Databases; absent for one unnamed database.
+	Databases []DatabaseStatus `json:"databases,omitempty"`
+}
+
+// DatabaseStatus is the state of one named database.
+type DatabaseStatus struct {
+	// Name is its db_name.
+	Name     string    `json:"db_name"`
+	Scenario Scenario  `json:"scenario"`
+	Since    time.Time `json:"since"`
+	RateQPS  float64   `json:"rate_qps"`
 }
 
 // Status returns the workload's current state.
 func (w *Workload) Status() Status {
-	w.mu.Lock()
-	s, since := w.scenario, w.since
-	w.mu.Unlock()
-	return Status{
-		Scenario:   s,
-		Since:      since,
+	st := Status{
 		BaseQPS:    w.opts.QPS,
-		RateQPS:    w.opts.QPS * s.profile(w.opts.SlowThreshold, w.opts.SpikeLatency).rate,
 		Started:    w.started.Load(),
 		Skipped:    w.skipped.Load(),
 		Unexpected: w.failed.Load(),
 	}
+	for i, db := range w.dbs {
+		s, since, _ := db.current()
+		rate := w.opts.QPS * s.profile(w.opts.SlowThreshold, w.opts.SpikeLatency).rate
+		st.RateQPS += rate
+		switch {
+		case i == 0:
+			st.Scenario, st.Since = s, since
+		case s != st.Scenario:
+			st.Scenario = ""
+		}
+		if since.After(st.Since) {
+			st.Since = since
+		}
+		if db.name != "" {
+			st.Databases = append(st.Databases, DatabaseStatus{Name: db.name, Scenario: s, Since: since, RateQPS: rate})
+		}
+	}
+	return st
 }
 
-// Run drives the workload until ctx is done, following scenario changes,
-// then waits for the statements in flight. It returns nil on
-// cancellation: stopping is how a demo ends.
+// Run drives the workload of every database until ctx is done, following
+// scenario changes, then waits for the statements in flight. It returns
+// nil on cancellation: stopping is how a demo ends.
 func (w *Workload) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer func() {
@@ -307,26 +446,41 @@ func (w *Workload) Run(ctx context.Context) error {
 		wg.Wait()
 	}()
 	sem := make(chan struct{}, maxInFlight)
+	var loops sync.WaitGroup
+	for _, db := range w.dbs {
+		loops.Add(1)
+		go func() {
+			defer loops.Done()
+			w.loop(ctx, db, sem, &wg)
+		}()
+	}
+	loops.Wait()
+	return nil
+}
+
+// loop drives db's workload until ctx is done, following its scenario.
+func (w *Workload) loop(ctx context.Context, db *database, sem chan struct{}, wg *sync.WaitGroup) {
 	for {
-		s, changed := w.current()
-		w.driving.Store(s)
+		s, _, changed := db.current()
+		db.driving.Store(s)
 		p := s.profile(w.opts.SlowThreshold, w.opts.SpikeLatency)
 		sctx, cancel := context.WithCancel(ctx)
 		if p.holdPool {
-			w.holdPool(sctx, &wg)
+			w.holdPool(sctx, db, wg)
 		}
-		w.drive(ctx, changed, p, sem, &wg)
+		w.drive(ctx, db, changed, p, sem, wg)
 		cancel()
 		if ctx.Err() != nil {
-			return nil
+			return
 		}
 	}
 }
 
-// drive runs the statements of profile p at its rate until the scenario
-// changes or ctx is done. Statements run on ctx, not on the scenario's
-// lifetime, so a switch never cancels one half-way and counts it an error.
-func (w *Workload) drive(ctx context.Context, changed <-chan struct{}, p profile, sem chan struct{}, wg *sync.WaitGroup) {
+// drive runs the statements of profile p on db at its rate until the
+// scenario changes or ctx is done. Statements run on ctx, not on the
+// scenario's lifetime, so a switch never cancels one half-way and counts
+// it an error.
+func (w *Workload) drive(ctx context.Context, db *database, changed <-chan struct{}, p profile, sem chan struct{}, wg *sync.WaitGroup) {
 	if p.rate <= 0 {
 		select {
 		case <-ctx.Done():
@@ -355,7 +509,7 @@ func (w *Workload) drive(ctx context.Context, changed <-chan struct{}, p profile
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			w.exec(ctx, st)
+			w.exec(ctx, db, st)
 		}()
 	}
 }
@@ -364,7 +518,7 @@ func (w *Workload) drive(ctx context.Context, changed <-chan struct{}, p profile
 // done: one more holder than the pool has connections, so a released
 // connection always goes straight to a waiter and the pool never shows an
 // idle connection. Queries still get through between holds, after waiting.
-func (w *Workload) holdPool(ctx context.Context, wg *sync.WaitGroup) {
+func (w *Workload) holdPool(ctx context.Context, db *database, wg *sync.WaitGroup) {
 	for range w.opts.MaxOpenConns + 1 {
 		wg.Add(1)
 		go func() {
@@ -372,7 +526,7 @@ func (w *Workload) holdPool(ctx context.Context, wg *sync.WaitGroup) {
 			t := time.NewTimer(0)
 			defer t.Stop()
 			for {
-				c, err := w.db.Conn(ctx)
+				c, err := db.db.Conn(ctx)
 				if err != nil {
 					return // ctx is done
 				}
@@ -390,48 +544,100 @@ func (w *Workload) holdPool(ctx context.Context, wg *sync.WaitGroup) {
 	}
 }
 
-// The workload's statements. Slow ones call sleep_ms in the select list,
-// which SQLite evaluates once per row, and they select exactly one row.
+// The workload's statements, named the two ways the middleware reads a
+// statement name (WithStatement): the SELECTs by a leading sqlc-style
+// "-- name:" comment, the writes by WithStatement on their context.
+// Slow SELECTs call sleep_ms in the select list, which SQLite evaluates
+// once per row, and they select exactly one row.
 const (
-	sqlSelect      = `SELECT id, name, hits FROM items WHERE id = ?`
-	sqlSelectSlow  = `SELECT id, name, hits, sleep_ms(?) FROM items WHERE id = ?`
-	sqlSelectError = `SELECT id, name, hits FROM items_archive WHERE id = ?` // no such table: a missing migration
+	sqlSelect      = "-- name: GetItem :one\nSELECT id, name, hits FROM items WHERE id = ?"
+	sqlSearch      = "-- name: SearchItems :one\nSELECT id, name, hits, sleep_ms(?) FROM items WHERE id = ?"
+	sqlSelectError = "-- name: GetArchivedItem :one\nSELECT id, name, hits FROM items_archive WHERE id = ?" // no such table: a missing migration
+	sqlPage        = "-- name: %s :many\nSELECT id, name, hits FROM items WHERE id >= ? ORDER BY id LIMIT 3"
 	sqlInsert      = `INSERT INTO items (name) VALUES (?)`
 	sqlUpdate      = `UPDATE items SET hits = hits + 1 WHERE id = ?`
 	sqlDelete      = `DELETE FROM items WHERE id IN (SELECT id FROM items WHERE id > ? ORDER BY id LIMIT 2)`
 )
 
-// exec runs one planned statement and reads its rows to the end, as an
-// application would.
-func (w *Workload) exec(ctx context.Context, st step) {
+// The names of the writes, given with WithStatement.
+const (
+	nameInsert = "CreateItem"
+	nameUpdate = "TouchItem"
+	nameDelete = "PruneItems"
+)
+
+// BaseStatements is the number of statement names of the workload's own
+// statements: GetItem, SearchItems (the one that gets slow),
+// GetArchivedItem (the one that fails), CreateItem, TouchItem and
+// PruneItems. Options.Statements adds pages to them.
+const BaseStatements = 6
+
+// Positions in the cycle of two fast SELECTs with names of their own:
+// SearchItems runs fast in every scenario, so that its name is known from
+// the first statements on, as the one that turns slow in the slow
+// scenarios; the pages come last, so that the workload's own names are
+// the first seen and keep their place under a small WithStatementLabel
+// maximum, while the extra pages are the ones folded into _overflow.
+const (
+	searchAt = 3
+	pageAt   = 44
+)
+
+// StatementNames returns the names the workload gives its statements with
+// Options.Statements = n (BaseStatements when n is smaller), own names
+// first, then the pages in the order they first run.
+func StatementNames(n int) []string {
+	names := []string{"GetItem", "SearchItems", "GetArchivedItem", nameInsert, nameUpdate, nameDelete}
+	for i := 1; i <= n-BaseStatements; i++ {
+		names = append(names, pageName(i))
+	}
+	return names
+}
+
+func pageName(i int) string { return fmt.Sprintf("ListItemsPage%02d", i) }
+
+// exec runs one planned statement on db and reads its rows to the end, as
+// an application would.
+func (w *Workload) exec(ctx context.Context, db *database, st step) {
 	w.started.Add(1)
 	id := int64(st.seq*7919%seedRows) + 1 // spread over the seeded rows
 	var err error
 	switch st.kind {
 	case stmtSelect:
-		err = w.query(ctx, sqlSelect, id)
+		switch pages := w.opts.Statements - BaseStatements; {
+		case st.seq%cycle == searchAt:
+			err = query(ctx, db, sqlSearch, 0, id)
+		case st.seq%cycle == pageAt && pages > 0:
+			err = query(ctx, db, fmt.Sprintf(sqlPage, pageName(int(st.seq/cycle%uint64(pages))+1)), id)
+		default:
+			err = query(ctx, db, sqlSelect, id)
+		}
 	case stmtSelectSlow:
-		err = w.query(ctx, sqlSelectSlow, st.sleep.Milliseconds(), id)
+		err = query(ctx, db, sqlSearch, st.sleep.Milliseconds(), id)
 	case stmtSelectError:
-		if err = w.query(ctx, sqlSelectError, id); err != nil {
+		if err = query(ctx, db, sqlSelectError, id); err != nil {
 			return // meant to fail
 		}
 		err = errors.New("a statement meant to fail succeeded")
 	case stmtInsert:
-		_, err = w.db.ExecContext(ctx, sqlInsert, fmt.Sprintf("item-%d", st.seq))
+		_, err = db.db.ExecContext(middleware.WithStatement(ctx, nameInsert), sqlInsert, fmt.Sprintf("item-%d", st.seq))
 	case stmtUpdate:
-		_, err = w.db.ExecContext(ctx, sqlUpdate, id)
+		_, err = db.db.ExecContext(middleware.WithStatement(ctx, nameUpdate), sqlUpdate, id)
 	case stmtDelete:
-		_, err = w.db.ExecContext(ctx, sqlDelete, seedRows)
+		_, err = db.db.ExecContext(middleware.WithStatement(ctx, nameDelete), sqlDelete, seedRows)
 	}
 	if err != nil && ctx.Err() == nil {
 		w.failed.Add(1)
-		w.log.Warn("demo statement failed", "err", err)
+		if db.name == "" {
+			w.log.Warn("demo statement failed", "err", err)
+		} else {
+			w.log.Warn("demo statement failed", "db_name", db.name, "err", err)
+		}
 	}
 }
 
-func (w *Workload) query(ctx context.Context, q string, args ...any) error {
-	rows, err := w.db.QueryContext(ctx, q, args...)
+func query(ctx context.Context, db *database, q string, args ...any) error {
+	rows, err := db.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return err
 	}
@@ -441,13 +647,13 @@ func (w *Workload) query(ctx context.Context, q string, args ...any) error {
 	return rows.Err()
 }
 
-// Close closes the database and removes the temporary directory New made.
-// Call it after Run has returned.
+// Close closes the databases and removes the temporary directory New
+// made. Call it after Run has returned.
 func (w *Workload) Close() error {
 	w.stopOnce.Do(func() { close(w.stop) })
 	var errs []error
-	if w.db != nil {
-		errs = append(errs, w.db.Close())
+	for _, db := range w.dbs {
+		errs = append(errs, db.db.Close())
 	}
 	if w.tempDir != "" {
 		errs = append(errs, os.RemoveAll(w.tempDir))

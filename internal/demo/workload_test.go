@@ -128,6 +128,12 @@ func (r plannedRun) slowerThan(d time.Duration) int {
 // time, without the rate ticker: exact counts in a fraction of a second.
 func runPlanned(t *testing.T, w *Workload, s Scenario, n int) plannedRun {
 	t.Helper()
+	return runPlannedOn(t, w, w.dbs[0], s, n)
+}
+
+// runPlannedOn is runPlanned on database db of w.
+func runPlannedOn(t *testing.T, w *Workload, db *database, s Scenario, n int) plannedRun {
+	t.Helper()
 	pl := newPlanner(s.profile(w.opts.SlowThreshold, w.opts.SpikeLatency))
 	r := plannedRun{steps: make([]step, n), durations: make([]time.Duration, n)}
 	sem := make(chan struct{}, 8)
@@ -140,7 +146,7 @@ func runPlanned(t *testing.T, w *Workload, s Scenario, n int) plannedRun {
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			start := time.Now()
-			w.exec(context.Background(), st)
+			w.exec(context.Background(), db, st)
 			r.durations[i] = time.Since(start)
 		}()
 	}
@@ -235,7 +241,7 @@ func TestDemoRunFollowsScenario(t *testing.T) {
 	// However slow the machine is: wait until the loop drives the stopped
 	// scenario (it starts nothing more), then until every started
 	// statement is recorded, not for a fixed time.
-	waitFor(t, "the loop to stop starting statements", func() bool { return w.driving.Load() == Stopped })
+	waitFor(t, "the loop to stop starting statements", func() bool { return w.dbs[0].driving.Load() == Stopped })
 	waitFor(t, "statements in flight to finish", func() bool {
 		return value(t, reg, middleware.MetricQueriesTotal) == float64(w.Status().Started)
 	})

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -134,10 +135,24 @@ func Apply(dir string, changes []Change, prune bool) ([]Change, error) {
 					return done, fmt.Errorf("prune %s: %w", c.Path, err)
 				}
 				done = append(done, c)
+				removeEmptyParents(dir, c.Path)
 			}
 		}
 	}
 	return done, nil
+}
+
+// removeEmptyParents removes the directories above the pruned file rel, up
+// to but not including dir, that the removal left empty, so that pruning a
+// whole generated folder (a dashboard or runbook set no longer produced)
+// does not leave its empty skeleton behind. A directory that still holds
+// anything, the user's files included, stops the climb.
+func removeEmptyParents(dir, rel string) {
+	for p := path.Dir(rel); p != "." && p != "/"; p = path.Dir(p) {
+		if os.Remove(filepath.Join(dir, filepath.FromSlash(p))) != nil {
+			return
+		}
+	}
 }
 
 // Diff is a unified diff of one change, old on disk against new, in the

@@ -60,6 +60,37 @@ func TestPlanApply(t *testing.T) {
 	}
 }
 
+// Pruning every file of a folder removes the folders it emptied, and only
+// those: a folder that keeps a file of the user's stays.
+func TestPruneRemovesEmptiedFolders(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"runbooks/x/A.md", "runbooks/x/B.md", "keep/C.md", "keep/notes.txt"} {
+		p := filepath.Join(dir, filepath.FromSlash(f))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(f), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	changes, err := Plan(dir, map[string][]byte{"keep/notes.txt": []byte("keep/notes.txt")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Apply(dir, changes, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "runbooks")); !os.IsNotExist(err) {
+		t.Errorf("the emptied folder runbooks/ is still there: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "keep", "notes.txt")); err != nil {
+		t.Errorf("pruning removed a folder that still holds a file: %v", err)
+	}
+	if _, err := os.Stat(dir); err != nil {
+		t.Errorf("pruning removed the output directory itself: %v", err)
+	}
+}
+
 func TestPlanMissingDir(t *testing.T) {
 	changes, err := Plan(filepath.Join(t.TempDir(), "nope"), map[string][]byte{"x": []byte("x")})
 	if err != nil || len(changes) != 1 || changes[0].State != Created {

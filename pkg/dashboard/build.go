@@ -61,6 +61,16 @@ func Build(d Definition) (sdk.Dashboard, error) {
 	if err != nil {
 		return sdk.Dashboard{}, fmt.Errorf("build dashboard %q: %w", d.UID, err)
 	}
+	for _, l := range d.Links {
+		// Built as a value, not with the SDK's link builder, whose default
+		// placement moves the link into the controls menu: a header link
+		// belongs above the panels, where Grafana puts it without one.
+		u := l.URL
+		out.Links = append(out.Links, sdk.DashboardLink{
+			Title: l.Title, Type: sdk.DashboardLinkTypeLink, Icon: "dashboard", Tooltip: l.Tooltip,
+			Url: &u, Tags: []string{}, KeepTime: true, IncludeVars: true,
+		})
+	}
 	return out, nil
 }
 

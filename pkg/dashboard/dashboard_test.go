@@ -37,6 +37,7 @@ func fixture() Definition {
 		To:         "now",
 		CursorSync: CursorSyncCrosshair,
 		Datasource: DatasourceRef{Type: "prometheus", UID: "${datasource}"},
+		Links:      []DashboardLink{{Title: "Other", URL: "/d/other", Tooltip: "The other dashboard."}},
 		Variables: []Variable{
 			{Kind: VariableDatasource, Name: "datasource", Label: "Data source", Query: "prometheus", Default: "Prometheus"},
 			{Kind: VariableQuery, Name: "job", Query: "label_values(db_queries_total, job)", Multi: true, IncludeAll: true, AllValue: ".*", Refresh: RefreshOnTimeRange, Sort: SortAlphabeticalAsc},
@@ -297,6 +298,8 @@ func TestValidate(t *testing.T) {
 		want [][3]string
 	}{
 		{"the fixture is clean", func(*Definition) {}, nil},
+		{"a header link without a URL is reported", func(d *Definition) { d.Links[0].URL = "" },
+			[][3]string{{CheckDefinition, "links[0]", `title and url must both be set, got "Other" and ""`}}},
 		{"an unknown metric is reported on the query's path", func(d *Definition) {
 			d.Panels[0].Queries[0].Expr = `sum(rate(db_querys_total{job=~"$job"}[$__rate_interval]))`
 		}, [][3]string{{CheckPromQL, `panels[0] "Rate".targets[0].expr`, `metric "db_querys_total" is not exported`}}},

@@ -33,6 +33,22 @@ type Definition struct {
 	Variables []Variable
 	// Panels are the panels; Build keeps their order.
 	Panels []Panel
+	// Links are the dashboard's header links (Grafana's dashboard links),
+	// in order, e.g. to the other dashboards generated with it.
+	Links []DashboardLink
+}
+
+// DashboardLink is a link in the dashboard's header to a URL, normally
+// another dashboard (/d/<uid>). It keeps the time range and passes the
+// template variables' values, so the dashboard it opens shows the same
+// data source, period and selection where it has the same variables.
+type DashboardLink struct {
+	// Title is the link's text.
+	Title string
+	// URL is what it opens; a Grafana-relative /d/<uid> for a dashboard.
+	URL string
+	// Tooltip is shown on hover; optional.
+	Tooltip string
 }
 
 // CursorSync is Grafana's graphTooltip setting.

@@ -48,6 +48,13 @@ func BuildV2(d Definition) (v2.Dashboard, error) {
 		AutoRefreshIntervals: []string{},
 	}
 	out.Annotations = []v2.AnnotationQueryKind{builtInAnnotationV2()}
+	for _, l := range d.Links {
+		u := l.URL
+		out.Links = append(out.Links, v2.DashboardLink{
+			Title: l.Title, Type: v2.DashboardLinkTypeLink, Icon: "dashboard", Tooltip: l.Tooltip,
+			Url: &u, Tags: []string{}, KeepTime: true, IncludeVars: true,
+		})
+	}
 
 	for _, v := range d.Variables {
 		vk, err := variableV2(v, d.Datasource)

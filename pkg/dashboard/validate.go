@@ -79,6 +79,11 @@ func (v *validator) definition(d Definition) {
 	if d.Datasource.Type == "" || d.Datasource.UID == "" {
 		v.add(CheckDefinition, "datasource", "type and uid must both be set, got %q and %q", d.Datasource.Type, d.Datasource.UID)
 	}
+	for i, l := range d.Links {
+		if l.Title == "" || l.URL == "" {
+			v.add(CheckDefinition, fmt.Sprintf("links[%d]", i), "title and url must both be set, got %q and %q", l.Title, l.URL)
+		}
+	}
 }
 
 // labelValues matches Grafana's Prometheus variable query

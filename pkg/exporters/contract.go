@@ -56,7 +56,8 @@ type Metric struct {
 	Needs []Need
 	// Source names where the exporter's code or documentation says the
 	// family exists, for a family that no scrape under testdata/ holds
-	// (one that needs a replica). Empty when the family was scraped.
+	// (neither a primary's nor a replica's). Empty when the family was
+	// scraped.
 	Source string
 }
 

@@ -1,7 +1,9 @@
 package exporters
 
 import (
+	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -48,8 +50,16 @@ func TestContractsAgainstScrapes(t *testing.T) {
 				for _, err := range c.Check(fams, NeedReplica) {
 					t.Errorf("%s: %v", v, err)
 				}
+				// A replica exports every metric, those that need one too.
+				replica, err := readReplicaTestdata(c, v)
+				if err != nil {
+					t.Fatalf("supported version %s: %v", v, err)
+				}
+				for _, err := range c.Check(replica) {
+					t.Errorf("%s on a replica: %v", v, err)
+				}
 				scraped := map[string]bool{}
-				for _, f := range fams {
+				for _, f := range slices.Concat(fams, replica) {
 					scraped[f.Name] = true
 				}
 				for _, m := range c.Metrics {
@@ -103,8 +113,8 @@ func TestCheckReportsDifferences(t *testing.T) {
 
 func TestFamilyListRoundTrip(t *testing.T) {
 	for _, c := range Contracts() {
-		for _, v := range c.Versions {
-			b, err := os.ReadFile(testdataPath(c, v))
+		for _, path := range slices.Concat(versionPaths(c, testdataPath), versionPaths(c, replicaTestdataPath)) {
+			b, err := os.ReadFile(path)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -123,10 +133,40 @@ func TestFamilyListRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			if out.String() != string(b) {
-				t.Errorf("%s does not round-trip", testdataPath(c, v))
+				t.Errorf("%s does not round-trip", path)
 			}
 		}
 	}
+}
+
+// replicaTestdataPath is the scraped family list of an exporter run
+// against a replica, written by the replication drill (e2e, go test -tags
+// e2e ./e2e -run TestReplicationDrill -update): the live tests here scrape
+// the local servers, which are primaries.
+func replicaTestdataPath(c Contract, version string) string {
+	return filepath.Join("testdata", c.Exporter+"-"+version+"-replica.txt")
+}
+
+func readReplicaTestdata(c Contract, version string) ([]Family, error) {
+	f, err := os.Open(replicaTestdataPath(c, version))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fams, err := ReadFamilies(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", replicaTestdataPath(c, version), err)
+	}
+	return fams, nil
+}
+
+// versionPaths returns path(c, v) for each supported version v.
+func versionPaths(c Contract, path func(Contract, string) string) []string {
+	var ps []string
+	for _, v := range c.Versions {
+		ps = append(ps, path(c, v))
+	}
+	return ps
 }
 
 func TestReadFamiliesErrors(t *testing.T) {

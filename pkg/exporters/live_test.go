@@ -520,6 +520,14 @@ func TestLiveLocks(t *testing.T) {
 		errA, errB := p.provoke(func() {
 			v := e.waitFor(t, scrapeDeadline, "mysql_global_status_innodb_row_lock_current_waits", nil, "a lock wait", func(v float64) bool { return v >= 1 })
 			t.Logf("while blocked: mysql_global_status_innodb_row_lock_current_waits = %v", v)
+			// The blocked statement runs (command execute: the driver
+			// prepares it on the server) and ages: the processlist
+			// collector's seconds, which the mysql pack's long-transaction
+			// alert reads, move.
+			query := map[string]string{"command": "execute"}
+			n := e.waitFor(t, scrapeDeadline, "mysql_info_schema_processlist_threads", query, "the blocked statement", func(v float64) bool { return v >= 1 })
+			s := e.waitFor(t, scrapeDeadline, "mysql_info_schema_processlist_seconds", query, "the blocked statement's age", func(v float64) bool { return v >= 1 })
+			t.Logf("while blocked: mysql_info_schema_processlist_threads{command=\"execute\"} = %v, _seconds = %v", n, s)
 		})
 		requireOneDeadlock(t, errA, errB, "1213")
 		d := e.waitFor(t, deadlockTimeout, "mysql_global_status_innodb_deadlocks", nil, "the deadlock", func(v float64) bool { return v > deadlocks })

@@ -27,6 +27,7 @@ var MySQL = Contract{
 			{Name: "--collect.global_status", Why: "mysql_global_status_* (on by default)"},
 			{Name: "--collect.global_variables", Why: "mysql_global_variables_* (on by default)"},
 			{Name: "--collect.slave_status", Why: "mysql_slave_status_* on a replica (on by default)"},
+			{Name: "--collect.info_schema.processlist", Why: "mysql_info_schema_processlist_* (the age of running statements; off by default)"},
 		},
 	},
 	Metrics: []Metric{
@@ -41,6 +42,8 @@ var MySQL = Contract{
 			MetricDesc: middleware.MetricDesc{Name: "mysql_global_variables_max_connections", Kind: middleware.KindGauge, Help: "The server's max_connections variable."},
 			Exposed:    TypeGauge,
 		},
+		processlist("seconds", "Sum of the seconds that the threads of each command and state have spent in that state (information_schema.processlist's TIME; the exporter's own thread excluded)."),
+		processlist("threads", "Threads by command and state (information_schema.processlist)."),
 		{
 			MetricDesc: middleware.MetricDesc{
 				Name:   "mysql_slave_status_seconds_behind_master",
@@ -50,11 +53,11 @@ var MySQL = Contract{
 			},
 			Exposed: TypeUntyped,
 			Needs:   []Need{NeedReplica},
-			// Not scraped here (no replica): the collector writes every
-			// numeric column of SHOW [ALL] SLAVES STATUS as untyped
+			// Scraped from a replica by the replication drill
+			// (testdata/*-replica.txt): the collector writes every numeric
+			// column of SHOW ALL SLAVES STATUS as untyped
 			// mysql_slave_status_<column lower-cased> with these four
 			// labels, and skips a NULL Seconds_Behind_Master.
-			Source: "mysqld_exporter v0.14.0 collector/slave_status.go (ScrapeSlaveStatus)",
 		},
 		{
 			MetricDesc: middleware.MetricDesc{Name: "mysql_up", Kind: middleware.KindGauge, Help: "1 when the last scrape reached the server."},
@@ -70,5 +73,15 @@ func status(variable string, kind middleware.MetricKind, help string, needs ...N
 		MetricDesc: middleware.MetricDesc{Name: "mysql_global_status_" + variable, Kind: kind, Help: help},
 		Exposed:    TypeUntyped,
 		Needs:      needs,
+	}
+}
+
+// processlist builds a mysql_info_schema_processlist_ gauge of the
+// info_schema.processlist collector: one series per command and state,
+// both lower-cased with spaces as underscores (command="query").
+func processlist(name, help string) Metric {
+	return Metric{
+		MetricDesc: middleware.MetricDesc{Name: "mysql_info_schema_processlist_" + name, Kind: middleware.KindGauge, Labels: []string{"command", "state"}, Help: help},
+		Exposed:    TypeGauge,
 	}
 }

@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"context"
 	"database/sql"
 	"database/sql/driver"
 	"testing"
@@ -94,4 +95,50 @@ func BenchmarkNoopQueryRowParallel(b *testing.B) {
 			}
 		})
 	})
+}
+
+// BenchmarkNoopLabels runs QueryRow and Exec with the opt-in labels off,
+// with db_name, with the statement label (the name from the context), and
+// with both, as sub-benchmarks labels=…, so that benchstat -col /labels
+// compares them with labels off.
+func BenchmarkNoopLabels(b *testing.B) {
+	bg := context.Background()
+	named := WithStatement(bg, "GetOrder")
+	for _, c := range []struct {
+		name  string
+		opts  []Option
+		wrap  []WrapOption
+		ctx   context.Context
+		query string
+	}{
+		{"off", nil, nil, bg, "SELECT v FROM t WHERE id = 1"},
+		{"db_name", nil, []WrapOption{WithDBName("orders")}, bg, "SELECT v FROM t WHERE id = 1"},
+		{"statement", []Option{WithStatementLabel(DefaultMaxStatements)}, nil, named, "SELECT v FROM t WHERE id = 1"},
+		{"statement_comment", []Option{WithStatementLabel(DefaultMaxStatements)}, nil, bg, "-- name: GetOrder :one\nSELECT v FROM t WHERE id = 1"},
+		{"both", []Option{WithStatementLabel(DefaultMaxStatements)}, []WrapOption{WithDBName("orders")}, named, "SELECT v FROM t WHERE id = 1"},
+	} {
+		m, err := New(append([]Option{WithRegisterer(prometheus.NewRegistry())}, c.opts...)...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		db := sql.OpenDB(m.WrapConnector(noopConnector(), c.wrap...))
+		b.Cleanup(func() { _ = db.Close() })
+		b.Run("op=QueryRow/labels="+c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			var v int64
+			for b.Loop() {
+				if err := db.QueryRowContext(c.ctx, c.query).Scan(&v); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run("op=Exec/labels="+c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := db.ExecContext(c.ctx, "UPDATE t SET v = v + 1 WHERE id = 1"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

@@ -23,6 +23,7 @@ import (
 // asserted once per connection.
 type conn struct {
 	m     *Middleware
+	db    *database // the database its statements are recorded under
 	inner driver.Conn
 
 	pinger     driver.Pinger
@@ -38,31 +39,44 @@ type conn struct {
 
 	rowsCaps rowsCapCache // of the Rows that Query and QueryContext return
 
-	// lastQuery and lastKind remember the last statement classified on
-	// this connection (see kindOf).
+	// lastQuery, lastKind and lastName remember the last statement
+	// classified on this connection (see target).
 	lastQuery string
 	lastKind  kind
+	lastName  string // its "-- name:" comment's name, with the statement label on
+	lastSet   setMemo
 }
 
-// kindOf returns classify(query), remembering the last statement text
-// classified on this connection: an application runs the same few
-// statements over and over, usually string constants, whose bytes are
-// shared, so a statement with the same address and length as the last one
-// is the same text and is not scanned again. database/sql uses a
-// connection from one goroutine at a time, which makes the memo safe.
-func (c *conn) kindOf(query string) kind {
-	if len(query) != 0 && len(query) == len(c.lastQuery) && unsafe.StringData(query) == unsafe.StringData(c.lastQuery) {
-		return c.lastKind
+// target returns the kind of a statement and the label set it is recorded
+// in. It remembers the last statement text classified on this connection:
+// an application runs the same few statements over and over, usually
+// string constants, whose bytes are shared, so a statement with the same
+// address and length as the last one is the same text and is not scanned
+// again. database/sql uses a connection from one goroutine at a time,
+// which makes the memo safe. With the statement label on, a name given to
+// ctx wins over the comment's.
+func (c *conn) target(ctx context.Context, query string) (kind, *labelSet) {
+	m := c.m
+	if len(query) == 0 || len(query) != len(c.lastQuery) || unsafe.StringData(query) != unsafe.StringData(c.lastQuery) {
+		c.lastQuery, c.lastKind, c.lastName = query, classify(query), ""
+		if m.maxStatements > 0 {
+			c.lastName = commentName(query)
+		}
 	}
-	k := classify(query)
-	c.lastQuery, c.lastKind = query, k
-	return k
+	if m.maxStatements == 0 {
+		return c.lastKind, c.db.plain
+	}
+	name := c.lastName
+	if n, ok := ctx.Value(statementKey{}).(string); ok && n != "" {
+		name = n
+	}
+	return c.lastKind, c.lastSet.get(m, c.db, name)
 }
 
 // wrapConn returns c wrapped: with exactly c's exact interfaces, and
 // every other one.
-func (m *Middleware) wrapConn(c driver.Conn) driver.Conn {
-	w := &conn{m: m, inner: c}
+func (m *Middleware) wrapConn(c driver.Conn, db *database) driver.Conn {
+	w := &conn{m: m, db: db, inner: c}
 	w.pinger, _ = c.(driver.Pinger)
 	w.execer, _ = c.(driver.Execer)
 	w.execerCtx, _ = c.(driver.ExecerContext)
@@ -113,11 +127,13 @@ func (c *conn) Prepare(query string) (driver.Stmt, error) {
 	s, err := c.inner.Prepare(query)
 	if err != nil {
 		if m.installed.Load() {
-			m.finish(context.Background(), c.kindOf(query), start, err, query)
+			ctx := context.Background()
+			k, set := c.target(ctx, query)
+			m.finish(ctx, set, k, start, err, query)
 		}
 		return s, err
 	}
-	return m.wrapStmt(s, query, c.checker), nil
+	return m.wrapStmt(s, query, c.db, c.checker), nil
 }
 
 // Close closes the driver's connection.
@@ -129,7 +145,7 @@ func (c *conn) Begin() (driver.Tx, error) {
 	if err != nil {
 		return t, err
 	}
-	return c.m.wrapTx(t), nil
+	return c.m.wrapTx(t, c.db), nil
 }
 
 // Ping forwards to the driver; a ping is not a query and is not counted.
@@ -164,11 +180,12 @@ func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, e
 	s, err := c.prepareCtx.PrepareContext(ctx, query)
 	if err != nil {
 		if m.installed.Load() {
-			m.finish(ctx, c.kindOf(query), start, err, query)
+			k, set := c.target(ctx, query)
+			m.finish(ctx, set, k, start, err, query)
 		}
 		return s, err
 	}
-	return m.wrapStmt(s, query, c.checker), nil
+	return m.wrapStmt(s, query, c.db, c.checker), nil
 }
 
 // BeginTx starts a transaction, timed until Commit or Rollback. Without the
@@ -184,7 +201,7 @@ func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, e
 	if err != nil {
 		return t, err
 	}
-	return c.m.wrapTx(t), nil
+	return c.m.wrapTx(t, c.db), nil
 }
 
 // beginLegacy is database/sql's ctxDriverBegin for a driver.Conn without
@@ -237,7 +254,9 @@ func (c *connExecer) Exec(query string, args []driver.Value) (driver.Result, err
 	}
 	start := clock()
 	res, err := c.execer.Exec(query, args)
-	m.finish(context.Background(), (*conn)(c).kindOf(query), start, err, query)
+	ctx := context.Background()
+	k, set := (*conn)(c).target(ctx, query)
+	m.finish(ctx, set, k, start, err, query)
 	return res, err
 }
 
@@ -251,7 +270,8 @@ func (c *connExecerContext) ExecContext(ctx context.Context, query string, args 
 	}
 	start := clock()
 	res, err := c.execerCtx.ExecContext(ctx, query, args)
-	m.finish(ctx, (*conn)(c).kindOf(query), start, err, query)
+	k, set := (*conn)(c).target(ctx, query)
+	m.finish(ctx, set, k, start, err, query)
 	return res, err
 }
 
@@ -266,7 +286,9 @@ func (c *connQueryer) Query(query string, args []driver.Value) (driver.Rows, err
 	}
 	start := clock()
 	r, err := c.queryer.Query(query, args)
-	return m.queried(context.Background(), r, err, &c.rowsCaps, (*conn)(c).kindOf(query), query, start)
+	ctx := context.Background()
+	k, set := (*conn)(c).target(ctx, query)
+	return m.queried(ctx, r, err, &c.rowsCaps, set, k, query, start)
 }
 
 type connQueryerContext conn
@@ -279,7 +301,8 @@ func (c *connQueryerContext) QueryContext(ctx context.Context, query string, arg
 	}
 	start := clock()
 	r, err := c.queryerCtx.QueryContext(ctx, query, args)
-	return m.queried(ctx, r, err, &c.rowsCaps, (*conn)(c).kindOf(query), query, start)
+	k, set := (*conn)(c).target(ctx, query)
+	return m.queried(ctx, r, err, &c.rowsCaps, set, k, query, start)
 }
 
 type connSessionResetter conn
@@ -297,21 +320,21 @@ func (c *connValidator) IsValid() bool { return c.validator.IsValid() }
 // queried finishes a Query call: on success the Rows take over the timing
 // (a query's duration runs until its Rows are closed); on failure the
 // statement is recorded now, unless the error is driver.ErrSkip.
-func (m *Middleware) queried(ctx context.Context, r driver.Rows, err error, caps *rowsCapCache, k kind, query string, start time.Duration) (driver.Rows, error) {
+func (m *Middleware) queried(ctx context.Context, r driver.Rows, err error, caps *rowsCapCache, set *labelSet, k kind, query string, start time.Duration) (driver.Rows, error) {
 	if err != nil {
-		m.finish(ctx, k, start, err, query)
+		m.finish(ctx, set, k, start, err, query)
 		return r, err
 	}
-	return m.wrapRows(ctx, r, caps, k, query, start), nil
+	return m.wrapRows(ctx, r, caps, set, k, query, start), nil
 }
 
 // finish records a statement that ended when the driver call returned.
 // driver.ErrSkip is not an outcome but a request to retry another way
 // (database/sql then prepares the statement, and that execution counts),
 // so it is never recorded. It is compared by identity, as database/sql does.
-func (m *Middleware) finish(ctx context.Context, k kind, start time.Duration, err error, query string) {
+func (m *Middleware) finish(ctx context.Context, set *labelSet, k kind, start time.Duration, err error, query string) {
 	if err == driver.ErrSkip {
 		return
 	}
-	m.record(ctx, k, clock()-start, err, query)
+	m.record(ctx, set, k, clock()-start, err, query)
 }

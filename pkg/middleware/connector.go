@@ -13,14 +13,28 @@ import (
 //
 // The wrapper's Driver is the instrumented form of c.Driver(), and it is an
 // io.Closer exactly when c is one (database/sql closes such connectors in
-// DB.Close). c must not be nil.
-func (m *Middleware) WrapConnector(c driver.Connector) driver.Connector {
-	return m.wrapConnector(c, m.WrapDriver(c.Driver()))
+// DB.Close). c must not be nil. Options: WithDBName.
+func (m *Middleware) WrapConnector(c driver.Connector, opts ...WrapOption) driver.Connector {
+	db := m.wrapDatabase(opts)
+	return m.wrapConnector(c, m.wrapDriver(c.Driver(), db), db)
+}
+
+// wrapDatabase returns the database the options name.
+func (m *Middleware) wrapDatabase(opts []WrapOption) *database {
+	var cfg wrapConfig
+	for _, o := range opts {
+		if o != nil {
+			o(&cfg)
+		}
+	}
+	db := m.database(cfg.dbName)
+	db.used.Store(true)
+	return db
 }
 
 // wrapConnector wraps c, reporting d as its driver.
-func (m *Middleware) wrapConnector(c driver.Connector, d driver.Driver) driver.Connector {
-	w := &connector{m: m, inner: c, driver: d}
+func (m *Middleware) wrapConnector(c driver.Connector, d driver.Driver, db *database) driver.Connector {
+	w := &connector{m: m, db: db, inner: c, driver: d}
 	if cl, ok := c.(io.Closer); ok {
 		return &closingConnector{w, cl}
 	}
@@ -33,9 +47,14 @@ func (m *Middleware) wrapConnector(c driver.Connector, d driver.Driver) driver.C
 //	sql.Register("postgres-timed", m.WrapDriver(stdlib.GetDefaultDriver()))
 //
 // When d implements driver.DriverContext, so does the wrapper, and its
-// connectors are instrumented too. d must not be nil.
-func (m *Middleware) WrapDriver(d driver.Driver) driver.Driver {
-	w := &wrappedDriver{m: m, inner: d}
+// connectors are instrumented too. d must not be nil. Options: WithDBName.
+func (m *Middleware) WrapDriver(d driver.Driver, opts ...WrapOption) driver.Driver {
+	return m.wrapDriver(d, m.wrapDatabase(opts))
+}
+
+// wrapDriver wraps d, recording under db.
+func (m *Middleware) wrapDriver(d driver.Driver, db *database) driver.Driver {
+	w := &wrappedDriver{m: m, db: db, inner: d}
 	if dc, ok := d.(driver.DriverContext); ok {
 		return &contextDriver{w, dc}
 	}
@@ -53,21 +72,24 @@ func (m *Middleware) WrapDriver(d driver.Driver) driver.Driver {
 // each connection with d.Open(dsn). If OpenConnector fails, the returned
 // connector reports that error on every Connect, so it surfaces from the
 // first query or db.Ping rather than from WrapDSN. d must not be nil.
-func (m *Middleware) WrapDSN(d driver.Driver, dsn string) driver.Connector {
-	wd := m.WrapDriver(d)
+// Options: WithDBName.
+func (m *Middleware) WrapDSN(d driver.Driver, dsn string, opts ...WrapOption) driver.Connector {
+	db := m.wrapDatabase(opts)
+	wd := m.wrapDriver(d, db)
 	if dc, ok := d.(driver.DriverContext); ok {
 		c, err := dc.OpenConnector(dsn)
 		if err != nil {
-			return m.wrapConnector(failedConnector{err: err, driver: d}, wd)
+			return m.wrapConnector(failedConnector{err: err, driver: d}, wd, db)
 		}
-		return m.wrapConnector(c, wd)
+		return m.wrapConnector(c, wd, db)
 	}
-	return m.wrapConnector(dsnConnector{dsn: dsn, driver: d}, wd)
+	return m.wrapConnector(dsnConnector{dsn: dsn, driver: d}, wd, db)
 }
 
 // connector instruments the connections of a driver.Connector.
 type connector struct {
 	m      *Middleware
+	db     *database
 	inner  driver.Connector
 	driver driver.Driver
 }
@@ -78,7 +100,7 @@ func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return conn, err
 	}
-	return c.m.wrapConn(conn), nil
+	return c.m.wrapConn(conn, c.db), nil
 }
 
 // Driver returns the instrumented driver.
@@ -99,6 +121,7 @@ func (c *closingConnector) Close() error { return c.closer.Close() }
 // wrappedDriver instruments the connections of a driver.Driver.
 type wrappedDriver struct {
 	m     *Middleware
+	db    *database
 	inner driver.Driver
 }
 
@@ -108,7 +131,7 @@ func (d *wrappedDriver) Open(name string) (driver.Conn, error) {
 	if err != nil {
 		return c, err
 	}
-	return d.m.wrapConn(c), nil
+	return d.m.wrapConn(c, d.db), nil
 }
 
 // Unwrap returns the wrapped driver.
@@ -126,7 +149,7 @@ func (d *contextDriver) OpenConnector(name string) (driver.Connector, error) {
 	if err != nil {
 		return c, err
 	}
-	return d.m.wrapConnector(c, d), nil
+	return d.m.wrapConnector(c, d, d.db), nil
 }
 
 // dsnConnector opens connections with Driver.Open, as database/sql does for

@@ -10,6 +10,14 @@
 //	sql.Register("mysql-timed", m.WrapDriver(&mysql.MySQLDriver{}))
 //	err = m.RegisterDBStats(db, "app") // connection-pool metrics of this *sql.DB
 //
+// With several databases, and with statement names (both opt-in, see
+// "Opt-in labels" below):
+//
+//	m, err := middleware.New(middleware.WithRegisterer(reg), middleware.WithStatementLabel(middleware.DefaultMaxStatements))
+//	orders := sql.OpenDB(m.WrapConnector(ordersConnector, middleware.WithDBName("orders")))
+//	err = m.RegisterDBStats(orders, "orders")
+//	ctx = middleware.WithStatement(ctx, "GetOrder") // or "-- name: GetOrder :one" at the start of the SQL
+//
 // # What is exported
 //
 // The metric names, label names, query types and default buckets are the
@@ -28,11 +36,53 @@
 //     client_golang's DBStats collector, registered by RegisterDBStats.
 //
 // query_type is one of SELECT, INSERT, UPDATE, DELETE, OTHER (see Classify),
-// so cardinality is bounded whatever the SQL. Recording a statement
+// so cardinality is bounded whatever the SQL.
+// ContractWith lists the metrics and labels with the opt-in labels on. Recording a statement
 // indexes an array by query type and adds to a few atomic counters; the
 // statement metrics are built from those counters when Prometheus scrapes
 // (db_queries_total is the duration histogram's count, so the two always
 // agree), and every series exists at 0 before the first statement.
+//
+// # Opt-in labels
+//
+// db_name: WrapConnector, WrapDriver and WrapDSN take WithDBName(name);
+// statements and transactions through that wrapper are recorded under
+// db_name=name (Database(name) does the same for Observe). Label names
+// must agree within a registry, so once any wrapper has a name, every
+// statement and transaction series of the Middleware carries db_name, and
+// the series of unnamed wrappers have it empty (Prometheus stores an empty
+// label as no label, so their series do not change identity). Without
+// any name no series has the label. The unnamed database's series are
+// exported only while no wrapper has a name or once something unnamed
+// recorded, so that an application naming every database has no empty
+// row. A registry checks a collector's descriptions once, at
+// registration: a pedantic registry therefore rejects the db_name series
+// added later; ordinary registries accept them.
+//
+// statement: New(WithStatementLabel(max)) adds the label statement to the
+// four statement metrics, and the counter
+// db_statement_overflow_total{db_name}. The name of a statement is the
+// one given to its context with WithStatement, or else the identifier of
+// the sqlc/pgx comment "-- name: GetOrder :one" at the start of its SQL
+// (see StatementName). A statement without a name is recorded under
+// "_unnamed". The first max distinct names (across every database) are
+// recorded as they come; a statement with any later name is recorded
+// under "_overflow" and counted in db_statement_overflow_total of its
+// database. Name lookups do not lock once a name is known (a map that is
+// replaced, never modified, when a name is added, at most max times) and
+// do not allocate.
+//
+// Cardinality: each query type of each (db_name, statement) pair costs
+// B + 6 series (B histogram buckets, +Inf, sum, count, and three
+// counters); with the 13 default buckets, 19. The "_unnamed" series of
+// each database exist at 0 for every query type from the start, as
+// without labels; a name, and "_overflow", add the series of a query type
+// when first used with it. Transactions cost 3 × (B + 3) series per
+// database, and the overflow counter one. So an application with D
+// databases and N names, each used with one query type, exports at most
+// D × (8·B + 39 + (N + 5)·(B + 6) + 1) statement and transaction series
+// per instance, plus 9 pool series per *sql.DB: with the defaults
+// (B = 13, N = 50), 1,189 per database, against 143 without labels.
 //
 // # What is timed
 //
@@ -82,9 +132,13 @@
 // # Slow queries
 //
 // A slow statement is logged once with log/slog at level WARN, message
-// "slow query", attributes query_type, duration and sql (truncated to
-// WithMaxSQLLength bytes, default 1024). Bound parameter values are never
-// logged: they can hold personal data.
+// "slow query", attributes query_type, duration, statement (when the
+// statement has a name, even with the statement label off or when the
+// label folded it into "_overflow") and sql: the statement's Fingerprint
+// (string and numeric literals replaced by ?, IN lists of literals and
+// placeholders collapsed to IN (?+), -- comments removed, whitespace
+// collapsed; /* */ comments kept), truncated to WithMaxSQLLength bytes, default 1024. Bound
+// parameter values are never logged: they can hold personal data.
 //
 // # In-process statistics
 //

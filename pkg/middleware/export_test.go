@@ -25,9 +25,9 @@ func TestExportedHistogramHasLessOrEqualBucketsAndExactSums(t *testing.T) {
 		2 * time.Second,        // le 2.5
 		20 * time.Second,       // above every bound
 	} {
-		m.record(ctx, kindSelect, d, nil, "SELECT 1")
+		m.record(ctx, m.unnamed.plain, kindSelect, d, nil, "SELECT 1")
 	}
-	m.record(ctx, kindDelete, 3*time.Millisecond, errors.New("boom"), "DELETE")
+	m.record(ctx, m.unnamed.plain, kindDelete, 3*time.Millisecond, errors.New("boom"), "DELETE")
 
 	h := series(t, reg, MetricQueryDuration, LabelQueryType, string(QuerySelect)).GetHistogram()
 	want := map[float64]uint64{0.05: 2, 0.1: 3, 2.5: 4}
@@ -100,7 +100,7 @@ func TestScrapesDuringTrafficAreConsistent(t *testing.T) {
 					return
 				default:
 				}
-				m.record(context.Background(), kindUpdate, time.Duration(i%300)*time.Millisecond, fail, "UPDATE")
+				m.record(context.Background(), m.unnamed.plain, kindUpdate, time.Duration(i%300)*time.Millisecond, fail, "UPDATE")
 			}
 		}()
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -18,38 +19,32 @@ import (
 // connectors and drivers; they share its metrics and Stats. It is safe for
 // concurrent use.
 type Middleware struct {
-	installed  atomic.Bool
-	slow       time.Duration
-	maxSQL     int
-	logger     *slog.Logger
-	registerer prometheus.Registerer
+	installed     atomic.Bool
+	slow          time.Duration
+	maxSQL        int
+	maxStatements int // 0: the statement label is off
+	logger        *slog.Logger
+	registerer    prometheus.Registerer
 
-	// The statement metrics are exported by Collect from the counters in
-	// stats: recording a statement indexes an array by query type (no
-	// label lookup), updates a few atomic counters that serve both the
-	// metrics and Stats, and calls no client_golang code. Every series
-	// exists (at 0) from the start, so that rate() and absent() see it
-	// before the first query of its type.
-	bounds                                     []float64 // histogram upper bounds in seconds, +Inf excluded
-	queriesDesc, slowDesc, errorsDesc, durDesc *prometheus.Desc
-	stats                                      [numKinds]kindStats
-	created                                    time.Time // the series' creation time, exported with them
+	// The statement and transaction metrics are exported by Collect from
+	// the counters of the label sets: recording a statement indexes an
+	// array by query type (no label lookup), updates a few atomic counters
+	// and calls no client_golang code. The series of statements without
+	// a name exist (at 0) from the start, so that rate() and absent() see
+	// them before the first query of their type.
+	bounds  []float64 // histogram upper bounds in seconds, +Inf excluded
+	descs   [2]descs  // without and with LabelDBName
+	labels  labelRegistry
+	unnamed *database // the database of wrappers without WithDBName
 
-	// Transactions are far fewer than statements: client_golang's own
-	// histogram, with each outcome's child resolved once in New.
-	txDuration *prometheus.HistogramVec
-	txSeries   [numOutcomes]prometheus.Observer
-	txStats    txStats
+	// In-process figures for Stats, across every label set.
+	stats   [numKinds]durations
+	txStats txStats
 }
 
-// kindStats are the figures of one query type. The total is the count of
-// the exported histogram, whose buckets (one per bound, not cumulative,
-// and one above the last) are counted here; durations is the finer
-// histogram of Stats.
-type kindStats struct {
-	slow, errors atomic.Uint64
-	buckets      []atomic.Uint64
-	durations    durations
+// descs are the descriptors of the exported metrics for one set of labels.
+type descs struct {
+	queries, slow, errors, duration, tx, overflow *prometheus.Desc
 }
 
 // txStats are the in-process figures of transactions.
@@ -86,26 +81,21 @@ func New(opts ...Option) (*Middleware, error) {
 		return nil, fmt.Errorf("new middleware: %w", err)
 	}
 	m := &Middleware{
-		slow:        cfg.slow,
-		maxSQL:      cfg.maxSQL,
-		logger:      cfg.logger,
-		registerer:  cfg.registerer,
-		bounds:      append([]float64(nil), cfg.buckets...),
-		created:     time.Now(),
-		queriesDesc: desc(MetricQueriesTotal),
-		slowDesc:    desc(MetricSlowQueriesTotal),
-		errorsDesc:  desc(MetricQueryErrorsTotal),
-		durDesc:     desc(MetricQueryDuration),
-		txDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: MetricTxDuration, Help: help(MetricTxDuration), Buckets: cfg.buckets,
-		}, []string{LabelOutcome}),
+		slow:          cfg.slow,
+		maxSQL:        cfg.maxSQL,
+		maxStatements: cfg.maxStatements,
+		logger:        cfg.logger,
+		registerer:    cfg.registerer,
+		bounds:        append([]float64(nil), cfg.buckets...),
 	}
+	statement := m.maxStatements > 0
+	m.descs[0] = newDescs(ContractOptions{Statement: statement})
+	m.descs[1] = newDescs(ContractOptions{DBName: true, Statement: statement})
+	empty := map[string]struct{}{}
+	m.labels.names.Store(&empty)
+	m.unnamed = m.database("")
 	for k := range numKinds {
-		m.stats[k].buckets = make([]atomic.Uint64, len(m.bounds)+1)
-		m.stats[k].durations.init()
-	}
-	for o := range numOutcomes {
-		m.txSeries[o] = m.txDuration.WithLabelValues(string(outcomeValues[o]))
+		m.stats[k].init()
 	}
 	m.txStats.durations.init()
 	m.installed.Store(cfg.installed)
@@ -117,68 +107,142 @@ func New(opts ...Option) (*Middleware, error) {
 	return m, nil
 }
 
-// help returns the contract's help text of a metric, so the exported HELP
-// lines are the contract's.
-func help(name string) string {
-	for _, d := range Contract() {
-		if d.Name == name {
-			return d.Help
+// newDescs returns the descriptors of the middleware's own metrics with
+// the labels and help texts the contract o gives them, so the exported
+// HELP lines and label names are the contract's; the overflow counter's is
+// nil when the contract has none.
+func newDescs(o ContractOptions) descs {
+	var d descs
+	for _, c := range ContractWith(o) {
+		p := map[string]**prometheus.Desc{
+			MetricQueriesTotal:           &d.queries,
+			MetricSlowQueriesTotal:       &d.slow,
+			MetricQueryErrorsTotal:       &d.errors,
+			MetricQueryDuration:          &d.duration,
+			MetricTxDuration:             &d.tx,
+			MetricStatementOverflowTotal: &d.overflow,
+		}[c.Name]
+		if p != nil {
+			*p = prometheus.NewDesc(c.Name, c.Help, c.Labels, nil)
 		}
 	}
-	panic("middleware: metric " + name + " is not in the contract") // a programming error caught by the tests
+	return d
 }
 
-// desc returns the descriptor of a statement metric of the contract, with
-// the query_type label.
-func desc(name string) *prometheus.Desc {
-	return prometheus.NewDesc(name, help(name), []string{LabelQueryType}, nil)
+// current returns the descriptors of the labels in use now, and whether
+// they include LabelDBName.
+func (m *Middleware) current() (*descs, bool) {
+	if m.labels.dbNamed.Load() {
+		return &m.descs[1], true
+	}
+	return &m.descs[0], false
 }
 
-// Describe implements prometheus.Collector.
+// Describe implements prometheus.Collector. It describes the metrics with
+// the labels in use when it is called: a registry calls it once, at
+// registration, so a pedantic registry (prometheus.NewPedanticRegistry)
+// rejects the series once WithDBName has added LabelDBName; ordinary
+// registries accept them.
 func (m *Middleware) Describe(ch chan<- *prometheus.Desc) {
-	ch <- m.queriesDesc
-	ch <- m.slowDesc
-	ch <- m.errorsDesc
-	ch <- m.durDesc
-	m.txDuration.Describe(ch)
+	d, _ := m.current()
+	ch <- d.queries
+	ch <- d.slow
+	ch <- d.errors
+	ch <- d.duration
+	ch <- d.tx
+	if d.overflow != nil {
+		ch <- d.overflow
+	}
 }
 
-// Collect implements prometheus.Collector. Per query type, the slow and
+// Collect implements prometheus.Collector. Per series, the slow and
 // error counts are read before the histogram buckets and recorded after
 // them, so a scrape never shows more slow or failed statements than
 // statements; db_queries_total is the histogram's count, so the two
 // always agree. The sum is read last and may include a statement that is
-// still being recorded.
+// still being recorded. Label values follow the contract's label order:
+// query_type (or outcome), then db_name, then statement.
 func (m *Middleware) Collect(ch chan<- prometheus.Metric) {
-	for k := range numKinds {
-		st := &m.stats[k]
-		v := string(kindTypes[k])
-		slow, errs := st.slow.Load(), st.errors.Load()
-		var n uint64
-		cum := make(map[float64]uint64, len(m.bounds))
-		for i, b := range m.bounds {
-			n += st.buckets[i].Load()
-			cum[b] = n
+	d, withDB := m.current()
+	for _, db := range m.databases() {
+		if !m.exported(db) {
+			continue
 		}
-		n += st.buckets[len(m.bounds)].Load()
-		sum := time.Duration(st.durations.sum.Load()).Seconds()
-		ch <- m.counter(m.queriesDesc, float64(n), v)
-		ch <- m.counter(m.slowDesc, float64(slow), v)
-		ch <- m.counter(m.errorsDesc, float64(errs), v)
-		h, err := prometheus.NewConstHistogramWithCreatedTimestamp(m.durDesc, n, sum, cum, m.created, v)
-		if err != nil {
-			h = prometheus.NewInvalidMetric(m.durDesc, err)
+		var overflowed uint64
+		for _, s := range db.sets() {
+			for k := range numKinds {
+				n := m.collectSeries(ch, d, s, k, withDB)
+				if s == db.overflow {
+					overflowed += n
+				}
+			}
 		}
-		ch <- h
+		for o := range numOutcomes {
+			values := []string{string(outcomeValues[o])}
+			if withDB {
+				values = append(values, db.name)
+			}
+			h, _ := m.histogram(d.tx, &db.tx[o], db.plain.created, values)
+			ch <- h
+		}
+		if d.overflow != nil {
+			var values []string
+			if withDB {
+				values = []string{db.name}
+			}
+			ch <- m.counter(d.overflow, float64(overflowed), db.overflow.created, values)
+		}
 	}
-	m.txDuration.Collect(ch)
+}
+
+// collectSeries sends the four statement metrics of one query type of one
+// label set, unless the set is exported only once used and that type has
+// not been, and returns the number of statements they count.
+func (m *Middleware) collectSeries(ch chan<- prometheus.Metric, d *descs, s *labelSet, k kind, withDB bool) uint64 {
+	st := &s.kinds[k]
+	slow, errs := st.slow.Load(), st.errors.Load()
+	n := st.count()
+	if n == 0 && !s.always {
+		return 0
+	}
+	values := []string{string(kindTypes[k])}
+	if withDB {
+		values = append(values, s.db.name)
+	}
+	if m.maxStatements > 0 {
+		values = append(values, s.statement)
+	}
+	h, total := m.histogram(d.duration, st, s.created, values)
+	ch <- m.counter(d.queries, float64(total), s.created, values)
+	ch <- m.counter(d.slow, float64(slow), s.created, values)
+	ch <- m.counter(d.errors, float64(errs), s.created, values)
+	ch <- h
+	return n
+}
+
+// histogram returns the histogram sample of st, with cumulative buckets
+// from its counters and the sum read last, and its count.
+func (m *Middleware) histogram(d *prometheus.Desc, st *seriesCounts, created time.Time, values []string) (prometheus.Metric, uint64) {
+	var n uint64
+	cum := make(map[float64]uint64, len(m.bounds))
+	for i, b := range m.bounds {
+		n += st.buckets[i].Load()
+		cum[b] = n
+	}
+	n += st.buckets[len(m.bounds)].Load()
+	sum := time.Duration(st.sum.Load()).Seconds()
+	h, err := prometheus.NewConstHistogramWithCreatedTimestamp(d, n, sum, cum, created, values...)
+	if err != nil {
+		return prometheus.NewInvalidMetric(d, err), n
+	}
+	return h, n
 }
 
 // counter returns a counter sample with the series' creation time (as
 // client_golang's own counters carry it), or an invalid metric that makes
 // the scrape report the error.
-func (m *Middleware) counter(d *prometheus.Desc, v float64, label string) prometheus.Metric {
-	c, err := prometheus.NewConstMetricWithCreatedTimestamp(d, prometheus.CounterValue, v, m.created, label)
+func (m *Middleware) counter(d *prometheus.Desc, v float64, created time.Time, values []string) prometheus.Metric {
+	c, err := prometheus.NewConstMetricWithCreatedTimestamp(d, prometheus.CounterValue, v, created, values...)
 	if err != nil {
 		return prometheus.NewInvalidMetric(d, err)
 	}
@@ -229,12 +293,17 @@ var epoch = time.Now()
 // nanoseconds, this halves the timing overhead.
 func clock() time.Duration { return time.Since(epoch) }
 
-// record accounts for one statement of kind k that took d and ended with
-// err (nil on success).
-func (m *Middleware) record(ctx context.Context, k kind, d time.Duration, err error, query string) {
-	st := &m.stats[k]
+// record accounts for one statement of kind k in the label set s that
+// took d and ended with err (nil on success). The bucket is counted first
+// and the slow and error counts last: see Collect and Stats.
+func (m *Middleware) record(ctx context.Context, s *labelSet, k kind, d time.Duration, err error, query string) {
+	if d < 0 {
+		d = 0 // a clock step backwards is not a negative duration
+	}
+	st := &s.kinds[k]
 	st.buckets[bucketIndex(m.bounds, d.Seconds())].Add(1)
-	st.durations.observe(d)
+	st.sum.Add(int64(d))
+	m.stats[k].observe(d)
 	if err != nil {
 		st.errors.Add(1)
 	}
@@ -261,14 +330,28 @@ func bucketIndex(bounds []float64, v float64) int {
 
 // logSlow writes the slow-query line. Its message and attribute names are
 // part of the product (runbooks search for them): "slow query" with
-// query_type, duration and sql. Bound parameter values are never logged:
-// they can hold personal data, and the middleware never looks at them.
+// query_type, duration, statement (when the statement has a name, whether
+// or not the statement label is on, and even when the label folded it into
+// StatementOverflow) and sql, the statement's Fingerprint: literals
+// replaced by ?, so that no value written into the SQL text reaches the
+// log. Bound parameter values are never logged either: they can hold
+// personal data, and the middleware never looks at them.
 func (m *Middleware) logSlow(ctx context.Context, k kind, d time.Duration, query string) {
-	m.logger.LogAttrs(ctx, slog.LevelWarn, "slow query",
+	attrs := [4]slog.Attr{
 		slog.String(LabelQueryType, string(kindTypes[k])),
 		slog.Duration("duration", d),
-		slog.String("sql", truncate(query, m.maxSQL)),
-	)
+	}
+	n := 2
+	if name := StatementName(ctx, query); name != "" {
+		attrs[n] = slog.String(LabelStatement, strings.ToValidUTF8(name, "\uFFFD"))
+		n++
+	}
+	sql := ""
+	if m.maxSQL > 0 {
+		sql = truncate(Fingerprint(query), m.maxSQL)
+	}
+	attrs[n] = slog.String("sql", sql)
+	m.logger.LogAttrs(ctx, slog.LevelWarn, "slow query", attrs[:n+1]...)
 }
 
 // truncate cuts s to at most n bytes at a UTF-8 boundary, marking the cut
@@ -286,9 +369,14 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// recordTx accounts for one transaction.
-func (m *Middleware) recordTx(o outcome, d time.Duration) {
-	m.txSeries[o].Observe(d.Seconds())
+// recordTx accounts for one transaction of db.
+func (m *Middleware) recordTx(db *database, o outcome, d time.Duration) {
+	if d < 0 {
+		d = 0
+	}
+	st := &db.tx[o]
+	st.buckets[bucketIndex(m.bounds, d.Seconds())].Add(1)
+	st.sum.Add(int64(d))
 	m.txStats.durations.observe(d)
 	m.txStats.outcomes[o].Add(1) // after the histogram: see Stats
 }
@@ -299,13 +387,26 @@ func (m *Middleware) recordTx(o outcome, d time.Duration) {
 func (m *Middleware) Stats() Stats {
 	s := Stats{ByType: make([]TypeStats, 0, numKinds)}
 	all := newHistSnapshot()
+	dbs := m.databases()
 	for k := range numKinds {
-		st := &m.stats[k]
 		// slow and errors are incremented after the histogram and read
-		// before it, so a snapshot never has more slow queries than queries.
-		ts := TypeStats{Type: kindTypes[k], Slow: st.slow.Load(), Errors: st.errors.Load()}
+		// before it, so a snapshot never has more slow queries than
+		// queries; the sums are added before the histogram and read
+		// after it, so they include every counted statement.
+		ts := TypeStats{Type: kindTypes[k]}
+		for _, db := range dbs {
+			for _, set := range db.sets() {
+				ts.Slow += set.kinds[k].slow.Load()
+				ts.Errors += set.kinds[k].errors.Load()
+			}
+		}
 		h := newHistSnapshot()
-		h.add(&st.durations)
+		h.add(&m.stats[k])
+		for _, db := range dbs {
+			for _, set := range db.sets() {
+				h.sum += set.kinds[k].sum.Load()
+			}
+		}
 		all.merge(h)
 		ts.Duration = h.stats()
 		ts.Total = ts.Duration.Count
@@ -317,6 +418,11 @@ func (m *Middleware) Stats() Stats {
 	s.Total = s.Duration.Count
 	tx := newHistSnapshot()
 	tx.add(&m.txStats.durations)
+	for _, db := range dbs {
+		for o := range db.tx {
+			tx.sum += db.tx[o].sum.Load()
+		}
+	}
 	s.Tx = TxStats{
 		Commits:   m.txStats.outcomes[txCommit].Load(),
 		Rollbacks: m.txStats.outcomes[txRollback].Load(),

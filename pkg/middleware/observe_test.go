@@ -51,7 +51,27 @@ func TestObserveDoesNotAllocate(t *testing.T) {
 		m.Observe(ctx, "SELECT 1", time.Millisecond, nil)
 		m.Observe(ctx, "DELETE FROM t", time.Second, boom)
 		m.ObserveAs(ctx, QueryInsert, "COPY", time.Millisecond, nil)
+		m.ObserveTx(TxCommit, time.Millisecond)
 	}); n != 0 {
 		t.Errorf("Observe allocates %v times per run", n)
+	}
+}
+
+func TestObserveTxRecordsEachOutcome(t *testing.T) {
+	m, err := New(WithRegisterer(nil), WithLogger(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.ObserveTx(TxCommit, time.Millisecond)
+	m.ObserveTx(TxCommit, time.Millisecond)
+	m.ObserveTx(TxRollback, time.Millisecond)
+	m.ObserveTx(TxError, time.Millisecond)
+	m.ObserveTx(TxOutcome("abandoned"), time.Millisecond)
+	tx := m.Stats().Tx
+	if got := [3]uint64{tx.Commits, tx.Rollbacks, tx.Errors}; got != [3]uint64{2, 1, 2} {
+		t.Errorf("commits, rollbacks, errors = %v, want [2 1 2]", got)
+	}
+	if tx.Duration.Count != 5 {
+		t.Errorf("%d transaction durations, want 5", tx.Duration.Count)
 	}
 }

@@ -31,6 +31,9 @@ type config struct {
 	buckets    []float64
 	maxSQL     int
 	installed  bool
+	// statementLabel: WithStatementLabel was given, with maxStatements.
+	statementLabel bool
+	maxStatements  int
 }
 
 // defaultConfig holds every default in one place.
@@ -89,6 +92,22 @@ func WithInstalled(installed bool) Option {
 	return func(c *config) { c.installed = installed }
 }
 
+// WithStatementLabel turns on the statement label (LabelStatement) of the
+// statement metrics and the counter MetricStatementOverflowTotal. A
+// statement's name comes from WithStatement on its context, or else from
+// the sqlc/pgx comment "-- name: GetOrder :one" at the start of its SQL
+// (see StatementName); a statement without a name is recorded under
+// StatementUnnamed. At most max distinct names are recorded, in the order
+// they are first seen, across every database of the Middleware; a
+// statement with any further name is recorded under StatementOverflow and
+// counted in db_statement_overflow_total of its database. max must be
+// positive; DefaultMaxStatements is a reasonable value. Each name costs,
+// per database and query type it is used with, the series of one query
+// type: the number of buckets + 6 (see the package documentation).
+func WithStatementLabel(max int) Option {
+	return func(c *config) { c.statementLabel, c.maxStatements = true, max }
+}
+
 // validate reports every problem with c at once.
 func (c *config) validate() error {
 	var errs []error
@@ -100,6 +119,9 @@ func (c *config) validate() error {
 	}
 	if c.maxSQL < 0 {
 		bad("max SQL length %d: must not be negative", c.maxSQL)
+	}
+	if c.statementLabel && c.maxStatements <= 0 {
+		bad("statement label: maximum number of statements %d: must be positive", c.maxStatements)
 	}
 	if len(c.buckets) == 0 {
 		bad("buckets: must not be empty")

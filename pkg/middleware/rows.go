@@ -38,6 +38,7 @@ type rows struct {
 	m     *Middleware   // the one of the connection or statement: set once
 	inner driver.Rows
 	ctx   context.Context
+	set   *labelSet
 	query string
 	start time.Duration
 	err   error // first error Next, NextRow or NextResultSet returned, io.EOF excluded
@@ -52,7 +53,7 @@ func (r *rows) base() *rows { return r }
 // wrapRows returns r wrapped, with exactly r's exact optional interfaces,
 // which caps looks up. It reuses the wrapper that caps holds when that has the
 // same interfaces, and allocates one otherwise.
-func (m *Middleware) wrapRows(ctx context.Context, r driver.Rows, caps *rowsCapCache, k kind, query string, start time.Duration) driver.Rows {
+func (m *Middleware) wrapRows(ctx context.Context, r driver.Rows, caps *rowsCapCache, set *labelSet, k kind, query string, start time.Duration) driver.Rows {
 	mask := caps.mask(r)
 	w := caps.idle
 	if w != nil && w.mask == mask {
@@ -62,7 +63,7 @@ func (m *Middleware) wrapRows(ctx context.Context, r driver.Rows, caps *rowsCapC
 		w = self.(interface{ base() *rows }).base()
 		w.self, w.home, w.mask, w.m = self, caps, mask, m
 	}
-	w.inner, w.ctx, w.query, w.start, w.kind = r, ctx, query, start, k
+	w.inner, w.ctx, w.set, w.query, w.start, w.kind = r, ctx, set, query, start, k
 	w.err, w.eof, w.done = nil, false, false
 	return w.self
 }
@@ -132,7 +133,7 @@ func (r *rows) Close() error {
 		if failure == nil && !r.eof {
 			failure = r.ctx.Err()
 		}
-		r.m.record(r.ctx, r.kind, clock()-r.start, failure, r.query)
+		r.m.record(r.ctx, r.set, r.kind, clock()-r.start, failure, r.query)
 		r.ctx = nil
 		if r.home.idle == nil {
 			r.home.idle = r

@@ -14,7 +14,7 @@ func TestClosedRowsWrapperIsReusedByTheNextQuery(t *testing.T) {
 	newRows := func(mask int) driver.Rows {
 		return fakeRowsCombos[mask](&fakeRows{d: d, sets: 1, data: [][]driver.Value{{int64(1)}}})
 	}
-	first := m.wrapRows(context.Background(), newRows(0), &caps, kindSelect, "SELECT 1", clock())
+	first := m.wrapRows(context.Background(), newRows(0), &caps, m.unnamed.plain, kindSelect, "SELECT 1", clock())
 	must(t, first.Close())
 	must(t, first.Close()) // before the next query, a second Close still reaches the driver
 	if got := d.log.snapshot(); len(got) != 2 || got[0] != "Rows.Close" || got[1] != "Rows.Close" {
@@ -24,7 +24,7 @@ func TestClosedRowsWrapperIsReusedByTheNextQuery(t *testing.T) {
 		t.Fatalf("after one query closed twice: %d recorded, want 1", s.Total)
 	}
 
-	second := m.wrapRows(context.Background(), newRows(0), &caps, kindSelect, "SELECT 2", clock())
+	second := m.wrapRows(context.Background(), newRows(0), &caps, m.unnamed.plain, kindSelect, "SELECT 2", clock())
 	if second != first {
 		t.Fatal("the closed wrapper was not reused by the next query with the same rows type")
 	}
@@ -34,7 +34,7 @@ func TestClosedRowsWrapperIsReusedByTheNextQuery(t *testing.T) {
 	if dest[0] != int64(1) {
 		t.Fatalf("Next of the reused wrapper = %v, want 1", dest[0])
 	}
-	third := m.wrapRows(context.Background(), newRows(0), &caps, kindSelect, "SELECT 3", clock())
+	third := m.wrapRows(context.Background(), newRows(0), &caps, m.unnamed.plain, kindSelect, "SELECT 3", clock())
 	if third == second {
 		t.Fatal("a wrapper in use was handed out again")
 	}
@@ -43,7 +43,7 @@ func TestClosedRowsWrapperIsReusedByTheNextQuery(t *testing.T) {
 	// of the fakes' before Go 1.27), reuse the idle wrapper: it has every
 	// interface that is not exact. Go 1.27's RowsColumnScanner is exact:
 	// see TestRowsColumnScannerIsForwardedExactlyWhenTheDriverHasIt.
-	fourth := m.wrapRows(context.Background(), newRows(rowsFakeWithSameExactInterfaces(0)), &caps, kindSelect, "SELECT 4", clock())
+	fourth := m.wrapRows(context.Background(), newRows(rowsFakeWithSameExactInterfaces(0)), &caps, m.unnamed.plain, kindSelect, "SELECT 4", clock())
 	if fourth != second {
 		t.Fatal("the idle wrapper was not reused by rows with the same exact interfaces")
 	}
@@ -143,7 +143,8 @@ func TestQueryAllocatesNoMoreThanBare(t *testing.T) {
 }
 
 func TestConnectionRemembersTheLastClassification(t *testing.T) {
-	c := &conn{}
+	m := newTestMiddleware(t)
+	c := &conn{m: m, db: m.unnamed}
 	dynamic := func(s string) string { return string([]byte(s)) } // same text, new bytes
 	steps := []struct {
 		query string
@@ -159,8 +160,8 @@ func TestConnectionRemembersTheLastClassification(t *testing.T) {
 		{"DELETE 1", kindDelete},
 	}
 	for i, s := range steps {
-		if got := c.kindOf(s.query); got != s.want {
-			t.Errorf("step %d: kindOf(%q) = %v, want %v", i, s.query, kindTypes[got], kindTypes[s.want])
+		if got, _ := c.target(t.Context(), s.query); got != s.want {
+			t.Errorf("step %d: target(%q) = %v, want %v", i, s.query, kindTypes[got], kindTypes[s.want])
 		}
 	}
 }

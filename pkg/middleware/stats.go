@@ -131,9 +131,10 @@ func bucketBounds(b int) (lower, width uint64) {
 
 // durations accumulates durations without locks; each field is updated
 // atomically and a snapshot reads them one by one, so a snapshot taken
-// during traffic may be a few statements apart between fields.
+// during traffic may be a few statements apart between fields. The sum is
+// not here: the exported series keep it (see Middleware.Stats), so that a
+// statement adds to one sum, not two.
 type durations struct {
-	sum    atomic.Int64
 	min    atomic.Int64 // math.MaxInt64 until the first observation
 	max    atomic.Int64
 	counts [histBuckets]atomic.Uint64
@@ -148,16 +149,16 @@ func (d *durations) observe(v time.Duration) {
 		v = 0 // a clock step backwards is not a negative duration
 	}
 	// The bucket count is written last and read first (see add): a snapshot
-	// that counts this value also sees its min, max and sum.
+	// that counts this value also sees its min and max.
 	for cur := d.min.Load(); int64(v) < cur && !d.min.CompareAndSwap(cur, int64(v)); cur = d.min.Load() {
 	}
 	for cur := d.max.Load(); int64(v) > cur && !d.max.CompareAndSwap(cur, int64(v)); cur = d.max.Load() {
 	}
-	d.sum.Add(int64(v))
 	d.counts[bucketOf(uint64(v))].Add(1)
 }
 
-// histSnapshot is a point-in-time copy of one or more merged durations.
+// histSnapshot is a point-in-time copy of one or more merged durations,
+// with the sum of the values the caller adds.
 type histSnapshot struct {
 	counts   [histBuckets]uint64
 	sum      int64
@@ -172,7 +173,6 @@ func (h *histSnapshot) add(d *durations) {
 	for i := range d.counts {
 		h.counts[i] += d.counts[i].Load()
 	}
-	h.sum += d.sum.Load()
 	h.min = min(h.min, d.min.Load())
 	h.max = max(h.max, d.max.Load())
 }

@@ -15,9 +15,12 @@ import (
 // has it.
 type stmt struct {
 	m     *Middleware
+	db    *database
 	inner driver.Stmt
 	query string
 	kind  kind
+	name  string // the "-- name:" comment's, with the statement label on
+	memo  setMemo
 
 	execCtx     driver.StmtExecContext
 	queryCtx    driver.StmtQueryContext
@@ -28,16 +31,33 @@ type stmt struct {
 	rowsCaps rowsCapCache // of the Rows that Query and QueryContext return
 }
 
-// wrapStmt returns s wrapped. connChecker is the NamedValueChecker of the
-// driver's connection that prepared s, or nil: database/sql falls back to
-// it when the statement has none.
-func (m *Middleware) wrapStmt(s driver.Stmt, query string, connChecker driver.NamedValueChecker) driver.Stmt {
-	w := &stmt{m: m, inner: s, query: query, kind: classify(query), connChecker: connChecker}
+// wrapStmt returns s, prepared on a connection of db, wrapped. connChecker
+// is the NamedValueChecker of the driver's connection that prepared s, or
+// nil: database/sql falls back to it when the statement has none.
+func (m *Middleware) wrapStmt(s driver.Stmt, query string, db *database, connChecker driver.NamedValueChecker) driver.Stmt {
+	w := &stmt{m: m, db: db, inner: s, query: query, kind: classify(query), connChecker: connChecker}
+	if m.maxStatements > 0 {
+		w.name = commentName(query)
+	}
 	w.execCtx, _ = s.(driver.StmtExecContext)
 	w.queryCtx, _ = s.(driver.StmtQueryContext)
 	w.checker, _ = s.(driver.NamedValueChecker)
 	w.converter, _ = s.(driver.ColumnConverter)
 	return stmtWrappers[stmtMask(s)](w)
+}
+
+// set returns the label set of one execution: a name given to ctx wins
+// over the comment's.
+func (s *stmt) set(ctx context.Context) *labelSet {
+	m := s.m
+	if m.maxStatements == 0 {
+		return s.db.plain
+	}
+	name := s.name
+	if n, ok := ctx.Value(statementKey{}).(string); ok && n != "" {
+		name = n
+	}
+	return s.memo.get(m, s.db, name)
 }
 
 // Unwrap returns the driver's own statement.
@@ -57,7 +77,8 @@ func (s *stmt) Exec(args []driver.Value) (driver.Result, error) {
 	}
 	start := clock()
 	res, err := s.inner.Exec(args)
-	m.finish(context.Background(), s.kind, start, err, s.query)
+	ctx := context.Background()
+	m.finish(ctx, s.set(ctx), s.kind, start, err, s.query)
 	return res, err
 }
 
@@ -69,7 +90,8 @@ func (s *stmt) Query(args []driver.Value) (driver.Rows, error) {
 	}
 	start := clock()
 	r, err := s.inner.Query(args)
-	return m.queried(context.Background(), r, err, &s.rowsCaps, s.kind, s.query, start)
+	ctx := context.Background()
+	return m.queried(ctx, r, err, &s.rowsCaps, s.set(ctx), s.kind, s.query, start)
 }
 
 // ExecContext times one execution of the statement. Without the driver's
@@ -94,7 +116,7 @@ func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (drive
 	}
 	start := clock()
 	res, err := s.execCtx.ExecContext(ctx, args)
-	m.finish(ctx, s.kind, start, err, s.query)
+	m.finish(ctx, s.set(ctx), s.kind, start, err, s.query)
 	return res, err
 }
 
@@ -119,7 +141,7 @@ func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driv
 	}
 	start := clock()
 	r, err := s.queryCtx.QueryContext(ctx, args)
-	return m.queried(ctx, r, err, &s.rowsCaps, s.kind, s.query, start)
+	return m.queried(ctx, r, err, &s.rowsCaps, s.set(ctx), s.kind, s.query, start)
 }
 
 // CheckNamedValue forwards to the driver's statement, or, as database/sql

@@ -10,17 +10,18 @@ import (
 // and Rollback themselves are not statements and are not counted as queries.
 type tx struct {
 	m     *Middleware
+	db    *database
 	inner driver.Tx
 	start time.Duration
 	done  bool
 }
 
 // wrapTx returns t wrapped, or t itself while the middleware is uninstalled.
-func (m *Middleware) wrapTx(t driver.Tx) driver.Tx {
+func (m *Middleware) wrapTx(t driver.Tx, db *database) driver.Tx {
 	if !m.installed.Load() {
 		return t
 	}
-	return &tx{m: m, inner: t, start: clock()}
+	return &tx{m: m, db: db, inner: t, start: clock()}
 }
 
 // Unwrap returns the driver's own transaction.
@@ -50,5 +51,5 @@ func (t *tx) finish(o outcome, err error) {
 	if err != nil {
 		o = txError
 	}
-	t.m.recordTx(o, clock()-t.start)
+	t.m.recordTx(t.db, o, clock()-t.start)
 }

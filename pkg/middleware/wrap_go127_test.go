@@ -57,12 +57,12 @@ func TestRowsColumnScannerIsForwardedExactlyWhenTheDriverHasIt(t *testing.T) {
 	m := newTestMiddleware(t)
 	var caps rowsCapCache
 	d := &fakeDriver{log: &callLog{}}
-	plain := m.wrapRows(context.Background(), fakeRowsCombos[allRowsCaps&^hasRowsColumnScanner](&fakeRows{d: d, sets: 1, data: oneRow}), &caps, kindSelect, "SELECT", clock())
+	plain := m.wrapRows(context.Background(), fakeRowsCombos[allRowsCaps&^hasRowsColumnScanner](&fakeRows{d: d, sets: 1, data: oneRow}), &caps, m.unnamed.plain, kindSelect, "SELECT", clock())
 	if _, ok := plain.(driver.RowsColumnScanner); ok {
 		t.Error("rows without RowsColumnScanner got a wrapper with it")
 	}
 	must(t, plain.Close())
-	scanner := m.wrapRows(context.Background(), fakeRowsCombos[hasRowsColumnScanner](&fakeRows{d: d, sets: 1, data: oneRow}), &caps, kindSelect, "SELECT", clock())
+	scanner := m.wrapRows(context.Background(), fakeRowsCombos[hasRowsColumnScanner](&fakeRows{d: d, sets: 1, data: oneRow}), &caps, m.unnamed.plain, kindSelect, "SELECT", clock())
 	if _, ok := scanner.(driver.RowsColumnScanner); !ok {
 		t.Fatal("rows with RowsColumnScanner got a wrapper without it")
 	}

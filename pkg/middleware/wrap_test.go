@@ -34,7 +34,7 @@ func TestWrappedConnHasTheExactInterfacesOfTheDriversAndTheRestAlways(t *testing
 		log := &callLog{}
 		d := &fakeDriver{stmtMask: allStmtCaps, rowsMask: allRowsCaps, log: log}
 		inner := fakeConnCombos[mask](&fakeConn{d: d})
-		w := m.wrapConn(inner)
+		w := m.wrapConn(inner, m.unnamed)
 		for _, c := range connIfaces {
 			has := mask&c.bit != 0
 			if got := c.has(inner); got != has {
@@ -103,7 +103,7 @@ func TestWrappedStmtHasTheExactInterfacesOfTheDriversAndTheRestAlways(t *testing
 		log := &callLog{}
 		d := &fakeDriver{rowsMask: allRowsCaps, log: log}
 		inner := fakeStmtCombos[mask](&fakeStmt{c: &fakeConn{d: d}, query: "SELECT"})
-		w := m.wrapStmt(inner, "SELECT", nil)
+		w := m.wrapStmt(inner, "SELECT", m.unnamed, nil)
 		for _, c := range stmtIfaces {
 			has := mask&c.bit != 0
 			if got, want := c.has(w), has || c.always; got != want {
@@ -147,13 +147,13 @@ func TestStmtWithoutCheckerUsesTheCheckerOfItsConnection(t *testing.T) {
 	inner := fakeStmtCombos[0](&fakeStmt{c: c, query: "SELECT"})
 	connChecker := fakeConnCombos[hasConnNamedValueChecker](c).(driver.NamedValueChecker)
 	nv := &driver.NamedValue{Ordinal: 2, Value: fakeUint(7)}
-	if err := m.wrapStmt(inner, "SELECT", connChecker).(driver.NamedValueChecker).CheckNamedValue(nv); err != nil || nv.Value != int64(7) {
+	if err := m.wrapStmt(inner, "SELECT", m.unnamed, connChecker).(driver.NamedValueChecker).CheckNamedValue(nv); err != nil || nv.Value != int64(7) {
 		t.Errorf("CheckNamedValue = %v, value %v; want the connection's conversion to int64(7)", err, nv.Value)
 	}
 	if got := log.last(); got != "conn.CheckNamedValue 2" {
 		t.Errorf("driver's last call = %q, want the connection's checker", got)
 	}
-	if err := m.wrapStmt(inner, "SELECT", nil).(driver.NamedValueChecker).CheckNamedValue(nv); err != driver.ErrSkip {
+	if err := m.wrapStmt(inner, "SELECT", m.unnamed, nil).(driver.NamedValueChecker).CheckNamedValue(nv); err != driver.ErrSkip {
 		t.Errorf("without any checker: CheckNamedValue = %v, want driver.ErrSkip itself", err)
 	}
 }
@@ -169,7 +169,7 @@ func TestWrappedRowsHaveTheExactInterfacesOfTheDriversAndTheRestAlways(t *testin
 		log := &callLog{}
 		d := &fakeDriver{log: log}
 		inner := fakeRowsCombos[mask](&fakeRows{d: d, sets: 2, data: oneRow})
-		w := m.wrapRows(context.Background(), inner, &caps, kindSelect, "SELECT", 0)
+		w := m.wrapRows(context.Background(), inner, &caps, m.unnamed.plain, kindSelect, "SELECT", 0)
 		for _, c := range rowsIfaces {
 			has := mask&c.bit != 0
 			if got, want := c.has(w), has || c.always; got != want {
@@ -223,7 +223,7 @@ func TestWrappedRowsHaveTheExactInterfacesOfTheDriversAndTheRestAlways(t *testin
 func TestLegacyExecerAndQueryerAreForwardedAsSuch(t *testing.T) {
 	m := newTestMiddleware(t)
 	d := &fakeDriver{connMask: hasExecer | hasQueryer, log: &callLog{}}
-	w := m.wrapConn(d.newConn())
+	w := m.wrapConn(d.newConn(), m.unnamed)
 	if _, ok := w.(driver.ExecerContext); ok {
 		t.Error("wrapped legacy conn has ExecerContext; the driver has only Execer")
 	}
@@ -541,7 +541,7 @@ func TestRowsClosedAfterCancellationCountAsFailedOnlyIfUnfinished(t *testing.T) 
 			m := newTestMiddleware(t)
 			ctx, cancel := context.WithCancel(context.Background())
 			inner := &fakeRows{d: &fakeDriver{}, sets: 1, data: [][]driver.Value{{int64(1)}, {int64(2)}}}
-			r := m.wrapRows(ctx, inner, &rowsCapCache{}, kindSelect, "SELECT", clock())
+			r := m.wrapRows(ctx, inner, &rowsCapCache{}, m.unnamed.plain, kindSelect, "SELECT", clock())
 			dest := make([]driver.Value, 1)
 			for {
 				err := r.Next(dest)

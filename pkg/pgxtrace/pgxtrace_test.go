@@ -437,6 +437,10 @@ func TestTracingAQueryDoesNotAllocate(t *testing.T) {
 		tr.TraceCopyFromEnd(c, conn, pgx.TraceCopyFromEndData{})
 		c = tr.TracePrepareStart(ctx, conn, pgx.TracePrepareStartData{SQL: "SELECT 1"})
 		tr.TracePrepareEnd(c, conn, pgx.TracePrepareEndData{Err: boom})
+		// By default no acquire is timed, even under a context that can end
+		// (a request's): a query through a pool allocates nothing either.
+		c = tr.TraceAcquireStart(ctx, nil, pgxpool.TraceAcquireStartData{})
+		tr.TraceAcquireEnd(c, nil, pgxpool.TraceAcquireEndData{})
 	})
 	if n != 0 {
 		t.Errorf("tracing allocates %v times per run", n)

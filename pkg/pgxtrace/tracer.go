@@ -13,15 +13,18 @@ package pgxtrace
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/dbmonctl/dbmonctl/pkg/middleware"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // Tracer records pgx statements into a middleware.Middleware. It
 // implements pgx.QueryTracer, pgx.BatchTracer, pgx.CopyFromTracer,
-// pgx.PrepareTracer and pgx.ConnectTracer. Set it as the Tracer of the
+// pgx.PrepareTracer, pgx.ConnectTracer and pgxpool.AcquireTracer (for
+// the pool's wait figures: see NewStatsCollector). Set it as the Tracer of the
 // pgx.ConnConfig (for a pool, pgxpool.Config.ConnConfig.Tracer) before
 // connecting; to combine it with other tracers use
 // github.com/jackc/pgx/v5/multitracer.
@@ -45,25 +48,85 @@ import (
 //     table's columns (pgx then reports no end of the copy; the failed
 //     description ends it). The slow-query log shows it as
 //     `COPY "table" FROM STDIN`.
+//   - Begin, Commit and Rollback (pgx runs them as queries): not
+//     statements; the transaction is timed from the end of its begin to
+//     the end of its commit or rollback into the transaction histogram,
+//     with the outcome the database/sql path gives the same transaction
+//     (a commit that the server answers with a rollback, pgx's
+//     ErrTxCommitRollback, is an error). See tx.go for how they are told
+//     from statements. A transaction that begins while the middleware is
+//     uninstalled is not recorded; one left without commit or rollback
+//     (its connection closed) is not recorded either.
 //   - Prepare: a successful preparation is not counted (the statement's
 //     executions are); a failed explicit Prepare counts as one failed
 //     statement of the SQL's type, as in the database/sql path. A
 //     preparation that pgx makes inside a Query, Exec, batch or CopyFrom
 //     is not counted separately: that statement records its error.
 //
+// With WithDBName, statements are recorded under that db_name, as through
+// a database/sql wrapper with middleware.WithDBName; with the middleware's
+// statement label on, a statement's name comes from
+// middleware.WithStatement on its context or from a "-- name:" comment at
+// the start of its SQL, as on the database/sql path (the queries of a batch
+// share the batch's context, so only their comments can tell them apart).
+//
 // The tracer keeps its per-query state on the connection (in pgconn's
 // CustomData, set up once when the connection is established), never in
 // the context, so tracing a query does not allocate. A statement that
 // starts while the middleware is uninstalled is not recorded.
 type Tracer struct {
-	m *middleware.Middleware
+	m      *middleware.Middleware
+	db     *middleware.Database
+	dbName string
+	// giveUps: time the acquires that can give up waiting (see
+	// WithGiveUpWaits).
+	giveUps bool
+
+	// waits holds, per *pgxpool.Pool, the acquires that gave up waiting
+	// (see TraceAcquireEnd); NewStatsCollector reads them. An entry lives
+	// as long as the Tracer: a Tracer is meant for long-lived pools.
+	waits sync.Map
+}
+
+// Option configures a Tracer.
+type Option func(*Tracer)
+
+// WithDBName records the tracer's statements and transactions under
+// db_name=name, as middleware.WithDBName does for a database/sql wrapper:
+// use the same name for the same database on both paths, and for
+// NewStatsCollector.
+func WithDBName(name string) Option {
+	return func(t *Tracer) { t.dbName = name }
+}
+
+// WithGiveUpWaits counts, as pool waits (go_sql_wait_count_total and
+// go_sql_wait_duration_seconds_total of NewStatsCollector), the acquires
+// that gave up waiting because their context was canceled or its
+// deadline passed, as database/sql counts them; pgxpool.Stat has only
+// the waits that got a connection. Timing an acquire costs one small
+// allocation per acquire under a context that can end, that is per query
+// through a pgxpool.Pool, which is why it is off by default: without it
+// tracing allocates nothing, and the waits that gave up are missing from
+// the wait metrics (the pool's stat still shows them as canceled
+// acquires).
+func WithGiveUpWaits() Option {
+	return func(t *Tracer) { t.giveUps = true }
 }
 
 // New returns a Tracer that records into m, which must not be nil.
-func New(m *middleware.Middleware) *Tracer { return &Tracer{m: m} }
+func New(m *middleware.Middleware, opts ...Option) *Tracer {
+	t := &Tracer{m: m}
+	for _, o := range opts {
+		if o != nil {
+			o(t)
+		}
+	}
+	t.db = m.Database(t.dbName)
+	return t
+}
 
 // stateKey is the key of the tracer's state in pgconn's CustomData.
-const stateKey = "github.com/dbmonctl/dbmonctl/pkg/pgxtrace"
+const stateKey = "dbmon.pgxtrace"
 
 // connState is what the tracer knows of the operations in flight on one
 // connection. A pgx.Conn runs one operation at a time, so no lock is
@@ -71,10 +134,17 @@ const stateKey = "github.com/dbmonctl/dbmonctl/pkg/pgxtrace"
 // orders these writes.
 type connState struct {
 	// query: a Query or Exec is in flight (whether recorded or not);
-	// queryOn: and it is recorded.
+	// queryOn: and it is recorded. queryTx is the connection's
+	// transaction status when it started.
 	query, queryOn bool
+	queryTx        byte
 	querySQL       string
 	queryStart     time.Duration
+
+	// txOn: a transaction is open on the connection and recorded;
+	// txStart is the end of its begin.
+	txOn    bool
+	txStart time.Duration
 
 	batch, batchOn bool
 	batchQueued    *pgx.Batch
@@ -129,18 +199,33 @@ func (t *Tracer) TraceQueryStart(ctx context.Context, conn *pgx.Conn, data pgx.T
 	s := state(conn)
 	s.query = true
 	s.queryOn = t.m.Installed()
+	s.queryTx = conn.PgConn().TxStatus()
+	s.querySQL = data.SQL
 	if s.queryOn {
-		s.querySQL = data.SQL
 		s.queryStart = clock()
 	}
 	return ctx
 }
 
-// TraceQueryEnd implements pgx.QueryTracer.
+// TraceQueryEnd implements pgx.QueryTracer. A statement that began or
+// ended a transaction (pgx's Begin, Commit and Rollback run them as
+// queries) is not a statement: it starts or ends the transaction's timing,
+// as Begin, Commit and Rollback do in the database/sql path.
 func (t *Tracer) TraceQueryEnd(ctx context.Context, conn *pgx.Conn, data pgx.TraceQueryEndData) {
 	s := state(conn)
-	if s.queryOn {
-		t.m.Observe(ctx, s.querySQL, clock()-s.queryStart, data.Err)
+	after := conn.PgConn().TxStatus()
+	switch {
+	case txBegan(s.queryTx, after, s.querySQL, data.Err):
+		if s.queryOn && data.Err == nil {
+			s.txOn, s.txStart = true, clock()
+		}
+	case txEnded(s.queryTx, after, s.querySQL, data.Err):
+		if s.txOn {
+			t.db.ObserveTx(txOutcome(s.querySQL, data), clock()-s.txStart)
+		}
+		s.txOn = false
+	case s.queryOn:
+		t.db.Observe(ctx, s.querySQL, clock()-s.queryStart, data.Err)
 	}
 	s.query, s.queryOn, s.querySQL = false, false, ""
 }
@@ -164,7 +249,7 @@ func (t *Tracer) TraceBatchQuery(ctx context.Context, conn *pgx.Conn, data pgx.T
 		return
 	}
 	now := clock()
-	t.m.Observe(ctx, data.SQL, now-s.batchLast, data.Err)
+	t.db.Observe(ctx, data.SQL, now-s.batchLast, data.Err)
 	s.batchLast = now
 	s.batchTraced++
 }
@@ -179,7 +264,7 @@ func (t *Tracer) TraceBatchEnd(ctx context.Context, conn *pgx.Conn, data pgx.Tra
 	if s.batchOn && data.Err != nil && s.batchQueued != nil {
 		d := clock() - s.batchLast
 		for _, q := range s.batchQueued.QueuedQueries[min(s.batchTraced, len(s.batchQueued.QueuedQueries)):] {
-			t.m.Observe(ctx, q.SQL, d, data.Err)
+			t.db.Observe(ctx, q.SQL, d, data.Err)
 			d = 0
 		}
 	}
@@ -213,7 +298,7 @@ func (t *Tracer) endCopy(ctx context.Context, s *connState, err error) {
 			// Only a slow copy is logged, so only then is its text built.
 			query = "COPY " + s.copyTable.Sanitize() + " FROM STDIN"
 		}
-		t.m.ObserveAs(ctx, middleware.QueryInsert, query, d, err)
+		t.db.ObserveAs(ctx, middleware.QueryInsert, query, d, err)
 	}
 	s.copy, s.copyOn, s.copyTable = false, false, nil
 }
@@ -242,7 +327,7 @@ func (t *Tracer) TracePrepareEnd(ctx context.Context, conn *pgx.Conn, data pgx.T
 		t.endCopy(ctx, s, data.Err)
 	}
 	if s.prepareOn && data.Err != nil {
-		t.m.Observe(ctx, s.prepareSQL, clock()-s.prepareStart, data.Err)
+		t.db.Observe(ctx, s.prepareSQL, clock()-s.prepareStart, data.Err)
 	}
 	s.prepareOn, s.prepareSQL = false, ""
 }
@@ -253,4 +338,6 @@ var (
 	_ pgx.CopyFromTracer = (*Tracer)(nil)
 	_ pgx.PrepareTracer  = (*Tracer)(nil)
 	_ pgx.ConnectTracer  = (*Tracer)(nil)
+
+	_ pgxpool.AcquireTracer = (*Tracer)(nil)
 )
