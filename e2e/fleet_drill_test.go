@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/dbmonctl/dbmonctl/specs"
 )
 
 // The fleet drill: three services, each its own demo process and scrape
@@ -160,19 +162,15 @@ func newFleetDrill(t *testing.T) *fleetDrill {
 	if err := os.WriteFile(d.cfg, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	// dbmonctl secrets fills every key file from the one
-	// PAGERDUTY_SERVICE_KEY; the teams' own PagerDuty services have keys
-	// of their own, which a deployment puts in place from its secret
-	// store, as the drill does here after it.
+	// A team's own key file is filled from PAGERDUTY_SERVICE_KEY_<TEAM>,
+	// as a deployment exports each team's key from its secret store.
 	d.secretEnv = []string{"PAGERDUTY_SERVICE_KEY=" + keys[defaultTeam], "SLACK_WEBHOOK_URL=" + slack.URL + slackPath, "SMTP_PASSWORD=" + smtpPass}
-	d.generate()
 	for team, key := range keys {
 		if team != defaultTeam {
-			if err := os.WriteFile(keyFile(team), []byte(key), 0o600); err != nil {
-				t.Fatal(err)
-			}
+			d.secretEnv = append(d.secretEnv, specs.TeamSecretEnv(specs.EnvPagerDutyServiceKey, team)+"="+key)
 		}
 	}
+	d.generate()
 
 	for _, s := range fleetServices {
 		db := filepath.Join(dir, "db-"+s.name)
