@@ -35,7 +35,7 @@ set -eu
 cd "$(dirname "$0")/.."
 SERVICES=${SERVICES:-1000}
 INSTANCES=${INSTANCES:-3}
-HISTORY=${HISTORY:-70m}
+HISTORY=${HISTORY:-70m} # in minutes
 EVALS=${EVALS:-10}
 N=${N:-20}
 PORT=${PORT:-19090}
