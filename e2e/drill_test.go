@@ -112,7 +112,14 @@ thresholds:
   pool_saturation: {for: 5s}
   pool_wait: {for: 5s}
   metrics_absent: {for: 12s}
-alerting:
+` + drillDelivery
+
+// drillDelivery is the end of every drill config: rules evaluated every
+// second, the scrape, and Alertmanager delivering within seconds to the
+// capture servers. Its verbs are the scrape target, the Alertmanager
+// address, the PagerDuty URL and key file, the Slack URL file, the SMTP
+// address, user and password file.
+const drillDelivery = `alerting:
   evaluation_interval: 1s
 prometheus:
   targets: [%q]

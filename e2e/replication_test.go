@@ -83,28 +83,7 @@ server:
     replication_lag:
       warning: {threshold: %d, for: 2s}
       critical: {threshold: 3600, for: 2s}
-alerting:
-  evaluation_interval: 1s
-prometheus:
-  targets: [%q]
-  scrape_interval: 1s
-  alertmanager_targets: [%q]
-alertmanager:
-  critical: {group_wait: 1s, group_interval: 2s, repeat_interval: 1h}
-  warning: {group_wait: 1s, group_interval: 2s, repeat_interval: 1h}
-  info: {group_wait: 1s, group_interval: 2s, repeat_interval: 1h}
-  default: {group_wait: 1s, group_interval: 2s, repeat_interval: 1h}
-  pagerduty:
-    url: %q
-    routing_key_file: %q
-  slack:
-    api_url_file: %q
-  email:
-    smarthost: %q
-    require_tls: false
-    auth_username: %q
-    auth_password_file: %q
-`
+` + drillDelivery
 
 // serviceDir is a temporary directory owned by the system account name,
 // under which a database server runs as that account; t.Cleanup removes it

@@ -99,28 +99,7 @@ thresholds:
   pool_saturation: {for: 5s}
   pool_wait: {for: 5s}
   metrics_absent: {for: 12s}
-alerting:
-  evaluation_interval: 1s
-prometheus:
-  targets: [%q]
-  scrape_interval: 1s
-  alertmanager_targets: [%q]
-alertmanager:
-  critical: {group_wait: 1s, group_interval: 2s, repeat_interval: 1h}
-  warning: {group_wait: 1s, group_interval: 2s, repeat_interval: 1h}
-  info: {group_wait: 1s, group_interval: 2s, repeat_interval: 1h}
-  default: {group_wait: 1s, group_interval: 2s, repeat_interval: 1h}
-  pagerduty:
-    url: %q
-    routing_key_file: %q
-  slack:
-    api_url_file: %q
-  email:
-    smarthost: %q
-    require_tls: false
-    auth_username: %q
-    auth_password_file: %q
-`
+` + drillDelivery
 
 func skipOrFailExporters(t *testing.T, format string, args ...any) {
 	t.Helper()
